@@ -1,0 +1,45 @@
+# netmon — run `make help` for the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+LISTEN ?= 127.0.0.1:9580
+# Debian packages the tests start for real (net-snmp's snmpd and its CLI tools).
+DEBS   := snmpd snmp
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck unit deps deps-system clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/netmon: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+deps: $(BIN)/netmon ## create .venv and install netmon with its dev tools
+
+deps-system: ## install the Debian packages the tests need (root; skipped when present)
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+run: deps ## start the demo: a simulated network on loopback and the daemon (http://$(LISTEN)/metrics)
+	$(BIN)/netmon demo --listen $(LISTEN)
+
+lint: deps ## ruff and mypy --strict
+	$(BIN)/ruff check netmon tests
+	$(BIN)/ruff format --check netmon tests
+	$(BIN)/mypy
+
+unit: deps ## the fast tests only (no daemons)
+	$(BIN)/pytest -q -m 'not snmpd and not daemon and not root'
+
+test: deps deps-system lint ## everything: lint, types, unit and integration tests
+	$(BIN)/pytest -q
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

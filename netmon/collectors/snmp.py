@@ -1,0 +1,284 @@
+"""The SNMP collector: the only module that imports pysnmp.
+
+One SnmpEngine per process (a new engine costs ~0.4 s and a socket). Only the instances a pair
+needs are read: one GET PDU for exact instances, one GETNEXT PDU for rows that agents serve only
+to GETNEXT. Every pysnmp error is translated here into netmon's own CollectorError types; a
+reading with `ok=False` and a bounded `reason` is what leaves this module, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pyasn1.error import PyAsn1Error
+from pysnmp.error import PySnmpError
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    Integer,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    get_cmd,
+    next_cmd,
+    set_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as usm
+from pysnmp.proto import errind, rfc1902, rfc1905
+
+from netmon.errors import CollectorError, DeviceAuthError, DeviceReplyError, DeviceTimeout
+from netmon.model import (
+    AuthProtocol,
+    Device,
+    DeviceReading,
+    Missing,
+    Oid,
+    PrivProtocol,
+    Probe,
+    SnmpSettings,
+    SnmpV2c,
+    Value,
+)
+
+log = logging.getLogger(__name__)
+
+COLLECTOR = "snmp"
+SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+# Many agents cap a PDU's size; 40 short OIDs stay far below 1,472 bytes.
+MAX_VARBINDS = 40
+
+_AUTH = {
+    AuthProtocol.MD5: usm.USM_AUTH_HMAC96_MD5,
+    AuthProtocol.SHA: usm.USM_AUTH_HMAC96_SHA,
+    AuthProtocol.SHA224: usm.USM_AUTH_HMAC128_SHA224,
+    AuthProtocol.SHA256: usm.USM_AUTH_HMAC192_SHA256,
+    AuthProtocol.SHA384: usm.USM_AUTH_HMAC256_SHA384,
+    AuthProtocol.SHA512: usm.USM_AUTH_HMAC384_SHA512,
+}
+_PRIV = {
+    PrivProtocol.DES: usm.USM_PRIV_CBC56_DES,
+    PrivProtocol.AES: usm.USM_PRIV_CFB128_AES,
+    PrivProtocol.AES192: usm.USM_PRIV_CFB192_AES,
+    PrivProtocol.AES256: usm.USM_PRIV_CFB256_AES,
+}
+_AUTH_FAILURES = (
+    errind.UnknownUserName,
+    errind.WrongDigest,
+    errind.AuthenticationError,
+    errind.AuthenticationFailure,
+    errind.DecryptionError,
+    errind.UnknownSecurityName,
+    errind.UnsupportedSecurityLevel,
+    errind.NotInTimeWindow,
+)
+_MISSING = {
+    rfc1905.NoSuchObject: Missing.NO_SUCH_OBJECT,
+    rfc1905.NoSuchInstance: Missing.NO_SUCH_INSTANCE,
+    rfc1905.EndOfMibView: Missing.END_OF_MIB,
+}
+
+
+def predecessor(oid: Oid) -> Oid:
+    """An OID whose GETNEXT answer is `oid` itself when `oid` exists (fixed-length indices)."""
+    if oid[-1] == 0:
+        return oid[:-1]
+    return (*oid[:-1], oid[-1] - 1)
+
+
+def to_value(obj: Any) -> Value:
+    """A pysnmp/pyasn1 value -> int, text or Missing. Never raises on odd input."""
+    for cls, missing in _MISSING.items():
+        if isinstance(obj, cls):
+            return missing
+    try:
+        if isinstance(obj, rfc1902.IpAddress):
+            return ".".join(str(b) for b in bytes(obj.asOctets()))
+        if isinstance(obj, rfc1902.OctetString):
+            return bytes(obj.asOctets()).decode("utf-8", errors="replace")
+        if isinstance(obj, rfc1902.ObjectIdentifier):
+            return ".".join(str(a) for a in obj)
+        if isinstance(obj, rfc1902.Null) or not obj.isValue:
+            return Missing.NOT_RETURNED
+        return int(obj)
+    except (PyAsn1Error, TypeError, ValueError):
+        return Missing.NOT_RETURNED
+
+
+def _chunks(items: Sequence[Oid], size: int) -> Iterable[Sequence[Oid]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SnmpCollector:
+    """Reads probe values from devices over SNMP v2c/v3. Create one per process."""
+
+    def __init__(self, max_in_flight: int = 64) -> None:
+        self._engine: SnmpEngine | None = None
+        self._max_in_flight = max_in_flight
+        self._gate: asyncio.Semaphore | None = None
+
+    @property
+    def engine(self) -> SnmpEngine:
+        if self._engine is None:
+            self._engine = SnmpEngine()
+        return self._engine
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self._max_in_flight)
+        return self._gate
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close_dispatcher()
+            self._engine = None
+
+    # -- public ---------------------------------------------------------------------------
+
+    async def poll(self, device: Device, probes: Iterable[Probe]) -> DeviceReading:
+        """Read every probe (plus sysUpTime) from `device`. Never raises a library error."""
+        started = time.monotonic()
+        at = time.time()
+        gets: list[Oid] = [SYS_UPTIME]
+        nexts: list[Oid] = []
+        for probe in probes:
+            target = nexts if probe.method == "next" else gets
+            if probe.oid not in target:
+                target.append(probe.oid)
+        try:
+            values = await self._read(device, gets, nexts)
+        except CollectorError as exc:
+            return DeviceReading(
+                device=device.name,
+                collector=COLLECTOR,
+                at=at,
+                ok=False,
+                reason=exc.reason,
+                detail=exc.detail,
+                duration=time.monotonic() - started,
+            )
+        return DeviceReading(
+            device=device.name,
+            collector=COLLECTOR,
+            at=at,
+            ok=True,
+            values=values,
+            duration=time.monotonic() - started,
+        )
+
+    async def set_integer(self, device: Device, oid: Oid, value: int) -> None:
+        """SET one INTEGER (a drill or demo lever). Raises CollectorError on any failure."""
+        await self._request(device, "set", [(oid, value)])
+
+    # -- internals ------------------------------------------------------------------------
+
+    async def _read(self, device: Device, gets: list[Oid], nexts: list[Oid]) -> dict[Oid, Value]:
+        values: dict[Oid, Value] = {}
+        for chunk in _chunks(gets, MAX_VARBINDS):
+            got = await self._request(device, "get", [(oid, None) for oid in chunk])
+            for oid in chunk:
+                values[oid] = got.get(oid, Missing.NOT_RETURNED)
+        for chunk in _chunks(nexts, MAX_VARBINDS):
+            asked = [(predecessor(oid), None) for oid in chunk]
+            got_pairs = await self._request_pairs(device, "next", asked)
+            for oid, (answer_oid, answer) in zip(chunk, got_pairs, strict=False):
+                # GETNEXT answers with whatever follows: only the exact instance counts.
+                values[oid] = answer if answer_oid == oid else Missing.NO_SUCH_INSTANCE
+        return values
+
+    async def _request(
+        self, device: Device, op: str, varbinds: Sequence[tuple[Oid, int | None]]
+    ) -> dict[Oid, Value]:
+        return dict(await self._request_pairs(device, op, varbinds))
+
+    async def _request_pairs(
+        self, device: Device, op: str, varbinds: Sequence[tuple[Oid, int | None]]
+    ) -> list[tuple[Oid, Value]]:
+        settings = device.snmp
+        if settings is None:
+            raise CollectorError(device.name, "no SNMP settings")
+        # pysnmp retries internally; the outer guard only catches a stuck future.
+        guard = settings.timeout * (settings.retries + 1) + 2.0
+        async with self._semaphore():
+            try:
+                result = await asyncio.wait_for(
+                    self._send(device, settings, op, varbinds), timeout=guard
+                )
+            except TimeoutError:
+                raise DeviceTimeout(device.name, f"no answer within {guard:.1f}s") from None
+            except (PySnmpError, PyAsn1Error) as exc:
+                raise CollectorError(device.name, f"SNMP {op} failed: {type(exc).__name__}: {exc}") from None
+            except OSError as exc:
+                raise CollectorError(device.name, f"transport error: {exc.strerror or exc}") from None
+        error_indication, error_status, error_index, answer = result
+        if error_indication:
+            if isinstance(error_indication, errind.RequestTimedOut):
+                raise DeviceTimeout(
+                    device.name,
+                    f"no answer from {device.address}:{settings.port} "
+                    f"(timeout {settings.timeout}s x {settings.retries + 1} tries)",
+                )
+            if isinstance(error_indication, _AUTH_FAILURES):
+                raise DeviceAuthError(device.name, f"SNMPv3 security: {error_indication}")
+            raise CollectorError(device.name, f"SNMP: {error_indication}")
+        if error_status:
+            status = error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else error_status
+            where = ""
+            if error_index and 0 < int(error_index) <= len(varbinds):
+                where = f" at {'.'.join(map(str, varbinds[int(error_index) - 1][0]))}"
+            raise DeviceReplyError(device.name, f"SNMP error-status {status}{where}")
+        out: list[tuple[Oid, Value]] = []
+        for item in answer:
+            name, value = item[0], item[1]
+            try:
+                oid = tuple(int(a) for a in (name.getOid() if hasattr(name, "getOid") else name))
+            except (PyAsn1Error, TypeError, ValueError):
+                continue
+            out.append((oid, to_value(value)))
+        return out
+
+    async def _send(
+        self,
+        device: Device,
+        settings: SnmpSettings,
+        op: str,
+        varbinds: Sequence[tuple[Oid, int | None]],
+    ) -> tuple[Any, Any, Any, Any]:
+        target = await UdpTransportTarget.create(
+            (device.address, settings.port), timeout=settings.timeout, retries=settings.retries
+        )
+        objects = [
+            ObjectType(ObjectIdentity(oid), Integer(value) if value is not None else None)
+            if value is not None
+            else ObjectType(ObjectIdentity(oid))
+            for oid, value in varbinds
+        ]
+        command = {"get": get_cmd, "next": next_cmd, "set": set_cmd}[op]
+        result: tuple[Any, Any, Any, Any] = await command(
+            self.engine,
+            _auth_data(settings),
+            target,
+            ContextData(),
+            *objects,
+            lookupMib=False,
+        )
+        return result
+
+
+def _auth_data(settings: SnmpSettings) -> CommunityData | UsmUserData:
+    creds = settings.credentials
+    if isinstance(creds, SnmpV2c):
+        return CommunityData(creds.community.reveal(), mpModel=1)
+    return UsmUserData(
+        creds.user,
+        authKey=creds.auth_key.reveal() if creds.auth_key else None,
+        privKey=creds.priv_key.reveal() if creds.priv_key else None,
+        authProtocol=_AUTH[creds.auth_protocol] if creds.auth_protocol else usm.USM_AUTH_NONE,
+        privProtocol=_PRIV[creds.priv_protocol] if creds.priv_protocol else usm.USM_PRIV_NONE,
+    )

@@ -1,0 +1,200 @@
+"""Prometheus metrics built per scrape from a snapshot of the state store, and the HTTP server
+that serves them next to the JSON API. A pair removed from the inventory simply stops appearing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from netmon import __version__
+from netmon.model import PairState, Role
+from netmon.report import pairs_json, status_json
+from netmon.store import Snapshot
+
+log = logging.getLogger(__name__)
+
+SnapshotSource = Callable[[], Snapshot]
+
+
+class NetmonCollector(Collector):
+    def __init__(self, snapshot: SnapshotSource) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterable[Metric]:
+        snap = self._snapshot()
+        yield from _pair_metrics(snap)
+        yield from _device_metrics(snap)
+        build = GaugeMetricFamily("netmon_build_info", "netmon version", labels=["version"])
+        build.add_metric([__version__], 1)
+        yield build
+
+
+def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
+    state = GaugeMetricFamily(
+        "netmon_pair_state", "Pair verdict: 1 for the current state", labels=["pair", "state"]
+    )
+    active = GaugeMetricFamily(
+        "netmon_pair_active_members", "Members claiming active", labels=["pair"]
+    )
+    info = GaugeMetricFamily(
+        "netmon_pair_info", "Pair facts (always 1)", labels=["pair", "kind", "mode", "preferred"]
+    )
+    role = GaugeMetricFamily(
+        "netmon_member_role", "Member role: 1 for the current role", labels=["pair", "member", "role"]
+    )
+    failovers = CounterMetricFamily(
+        "netmon_pair_failovers", "Changes of the active member seen", labels=["pair"]
+    )
+    last_failover = GaugeMetricFamily(
+        "netmon_pair_last_failover_timestamp_seconds", "When the active member last changed", labels=["pair"]
+    )
+    preferred = GaugeMetricFamily(
+        "netmon_pair_on_preferred", "1 when the preferred member is the active one", labels=["pair"]
+    )
+    flapping = GaugeMetricFamily(
+        "netmon_pair_flapping", "1 when failovers exceed the pair's flap threshold", labels=["pair"]
+    )
+    for name in sorted(snap.pairs):
+        status = snap.pairs[name]
+        spec = snap.specs.get(name)
+        for s in PairState:
+            state.add_metric([name, s.value], 1.0 if status.state is s else 0.0)
+        active.add_metric([name], float(len(status.active_members)))
+        info.add_metric([name, status.kind, status.mode.value, status.preferred or ""], 1.0)
+        for member in status.members:
+            current = member.view.role if member.fresh else Role.UNREACHABLE
+            for r in Role:
+                role.add_metric([name, member.member, r.value], 1.0 if current is r else 0.0)
+        failovers.add_metric([name], float(status.failovers_total))
+        if status.last_failover_at is not None:
+            last_failover.add_metric([name], status.last_failover_at)
+        if spec is not None and spec.preferred is not None and status.on_preferred is not None:
+            preferred.add_metric([name], 1.0 if status.on_preferred else 0.0)
+        flapping.add_metric([name], 1.0 if status.flapping else 0.0)
+    yield from (state, active, info, role, failovers, last_failover, preferred, flapping)
+
+
+def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
+    up = GaugeMetricFamily("netmon_device_up", "1 when the last poll of the device succeeded", labels=["device"])
+    success = GaugeMetricFamily(
+        "netmon_device_last_success_timestamp_seconds",
+        "When a poll of the device last succeeded",
+        labels=["device", "collector"],
+    )
+    errors = CounterMetricFamily(
+        "netmon_poll_errors", "Failed polls by reason", labels=["device", "collector", "reason"]
+    )
+    if_up = GaugeMetricFamily(
+        "netmon_interface_up", "ifOperStatus of a monitored link is up", labels=["device", "interface"]
+    )
+    if_errors = CounterMetricFamily(
+        "netmon_interface_errors",
+        "IF-MIB ifInErrors/ifOutErrors of a monitored link",
+        labels=["device", "interface", "direction"],
+    )
+    if_discards = CounterMetricFamily(
+        "netmon_interface_discards",
+        "IF-MIB ifInDiscards/ifOutDiscards of a monitored link",
+        labels=["device", "interface", "direction"],
+    )
+    for name in sorted(snap.devices):
+        device = snap.devices[name]
+        up.add_metric([name], 1.0 if device.up else 0.0)
+        for collector, at in sorted(device.last_success_at.items()):
+            success.add_metric([name, collector], at)
+        for (collector, reason), count in sorted(device.errors.items()):
+            errors.add_metric([name, collector, reason], float(count))
+        for link in sorted(device.links.values(), key=lambda x: x.if_index):
+            if link.oper_up is not None:
+                if_up.add_metric([name, link.name], 1.0 if link.oper_up else 0.0)
+            for direction, value in (("in", link.in_errors), ("out", link.out_errors)):
+                if value is not None:
+                    if_errors.add_metric([name, link.name, direction], float(value))
+            for direction, value in (("in", link.in_discards), ("out", link.out_discards)):
+                if value is not None:
+                    if_discards.add_metric([name, link.name, direction], float(value))
+    duration = HistogramMetricFamily(
+        "netmon_poll_duration_seconds", "Time to poll one device", labels=["collector"]
+    )
+    for collector in sorted(snap.durations):
+        h = snap.durations[collector]
+        buckets = [(repr(b), float(c)) for b, c in zip(h.buckets, h.counts, strict=True)]
+        buckets.append(("+Inf", float(h.count)))
+        duration.add_metric([collector], buckets, h.total)
+    yield from (up, success, errors, if_up, if_errors, if_discards, duration)
+
+
+def make_registry(snapshot: SnapshotSource) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(NetmonCollector(snapshot))
+    return registry
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: MetricsServer
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        try:
+            if path == "/metrics":
+                self._send(200, CONTENT_TYPE_LATEST, generate_latest(self.server.registry))
+            elif path == "/api/v1/pairs":
+                self._json(pairs_json(self.server.snapshot()))
+            elif path == "/api/v1/status":
+                self._json(status_json(self.server.snapshot()))
+            elif path in ("/", "/-/healthy"):
+                body = b"netmon: /metrics /api/v1/pairs /api/v1/status\n"
+                self._send(200, "text/plain; charset=utf-8", body)
+            else:
+                self._send(404, "text/plain; charset=utf-8", b"not found\n")
+        except BrokenPipeError:
+            pass
+
+    def _json(self, data: Any) -> None:
+        self._send(200, "application/json", json.dumps(data, indent=1).encode())
+
+    def _send(self, code: int, ctype: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("http %s " + format, self.client_address[0], *args)
+
+
+class MetricsServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], snapshot: SnapshotSource) -> None:
+        super().__init__(address, _Handler)
+        self.snapshot = snapshot
+        self.registry = make_registry(snapshot)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="netmon-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def snapshot_source(store: Any, clock: Callable[[], float] = time.time) -> SnapshotSource:
+    return lambda: store.snapshot(clock())

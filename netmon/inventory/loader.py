@@ -1,0 +1,353 @@
+"""Inventory file -> validated domain objects, or a ConfigError listing every problem found.
+
+Validation goes piece by piece (each device, each pair, each member) so one mistake never hides
+the next: an operator fixing a file sees all of its problems at once, each as file:line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from netmon.errors import ConfigError, ConfigProblem, SecretError
+from netmon.inventory import schema
+from netmon.inventory.secrets import resolve
+from netmon.inventory.source import Document, PathPart, load_document
+from netmon.kinds import KINDS, UnknownKind
+from netmon.model import (
+    Device,
+    Inventory,
+    Link,
+    MemberSpec,
+    Mode,
+    PairSpec,
+    Secret,
+    SnmpSettings,
+    SnmpV2c,
+    SnmpV3,
+    SshSettings,
+)
+
+Loc = tuple[PathPart, ...]
+
+
+@cache
+def _adapter(params_type: type[Any]) -> TypeAdapter[Any]:
+    return TypeAdapter(params_type)
+
+
+def _message(err: Mapping[str, Any], allowed: Sequence[str] = ()) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = err["loc"][-1] if err["loc"] else "?"
+        hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key {key!r}{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _allowed(model: type[BaseModel], loc: Loc) -> list[str]:
+    # Only the top level of the validated model: nested models list their own keys.
+    return sorted(model.model_fields) if len(loc) == 1 else []
+
+
+class _Loader:
+    def __init__(self, doc: Document, base: Path) -> None:
+        self.doc = doc
+        self.base = base
+        self.problems: list[ConfigProblem] = []
+        self.declared: set[str] = set()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def add(self, path: Sequence[PathPart], message: str) -> None:
+        problem = self.doc.problem(path, message)
+        # Pair-level params are checked once per member: report each mistake once.
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def _exists(self, path: Sequence[PathPart]) -> bool:
+        node: Any = self.doc.data
+        for part in path:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                return False
+        return True
+
+    def add_at(self, prefixes: Sequence[Loc], loc: Loc, message: str) -> None:
+        """Report at the first prefix under which the full path exists (the layer that set the
+        value), else at the first prefix: merged settings point back to where they were written."""
+        for prefix in prefixes:
+            if self._exists((*prefix, *loc)):
+                self.add((*prefix, *loc), message)
+                return
+        self.add((*prefixes[0], *loc), message)
+
+    def validate(self, model: type[BaseModel], data: Any, prefixes: Sequence[Loc]) -> Any:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                self.add_at(prefixes, loc, _message(err, _allowed(model, loc)))
+            return None
+
+    def secret(self, ref: schema.SecretRef | None, where: Sequence[Loc], key: str) -> Secret | None:
+        if ref is None:
+            return None
+        try:
+            return resolve(ref.env, ref.file, self.base)
+        except SecretError as exc:
+            self.add_at(where, (key,), f"secret: {exc}")
+            return None
+
+    # -- the document ---------------------------------------------------------------------
+
+    def run(self) -> Inventory:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            self.add((), "the inventory must be a mapping with 'devices' and 'pairs'")
+            raise ConfigError(self.problems)
+        top = {k: v for k, v in data.items() if k not in ("devices", "pairs", "groups")}
+        top_model = self.validate(schema.InventoryConfig, top, [()])
+        defaults: schema.Defaults = top_model.defaults if top_model else schema.Defaults()
+        groups = self.groups(data.get("groups"))
+        devices = self.devices(data.get("devices"), defaults, groups)
+        raw_devices = data.get("devices")
+        self.declared = set(map(str, raw_devices)) if isinstance(raw_devices, dict) else set()
+        pairs = self.pairs(data.get("pairs"), defaults, devices)
+        if self.problems:
+            raise ConfigError(self.problems)
+        return Inventory(devices=devices, pairs=tuple(pairs), source=self.doc.file)
+
+    def groups(self, raw: Any) -> dict[str, schema.GroupConfig]:
+        out: dict[str, schema.GroupConfig] = {}
+        if raw is None:
+            return out
+        if not isinstance(raw, dict):
+            self.add(("groups",), "must be a mapping of group name to settings")
+            return out
+        for name, body in raw.items():
+            group = self.validate(schema.GroupConfig, body, [("groups", name)])
+            if group is not None:
+                out[str(name)] = group
+        return out
+
+    def devices(
+        self, raw: Any, defaults: schema.Defaults, groups: Mapping[str, schema.GroupConfig]
+    ) -> dict[str, Device]:
+        out: dict[str, Device] = {}
+        if raw is None:
+            return out
+        if not isinstance(raw, dict):
+            self.add(("devices",), "must be a mapping of device name to settings")
+            return out
+        for name, body in raw.items():
+            where: Loc = ("devices", name)
+            if not isinstance(body, dict):
+                self.add(where, "a device must be a mapping with at least 'address'")
+                continue
+            group_name = body.get("group")
+            group = groups.get(group_name) if isinstance(group_name, str) else None
+            prefixes: list[Loc] = [where]
+            if group_name is not None and group is None:
+                known = ", ".join(sorted(groups)) or "none defined"
+                self.add((*where, "group"), f"unknown group {group_name!r} (groups: {known})")
+            elif group is not None:
+                prefixes.append(("groups", group_name))
+            prefixes.append(("defaults",))
+            merged = dict(body)
+            for section in ("snmp", "ssh"):
+                layers = [
+                    getattr(defaults, section) or {},
+                    (getattr(group, section) if group else None) or {},
+                    body.get(section) or {},
+                ]
+                combined = {k: v for layer in layers for k, v in layer.items()}
+                if combined and (section in body or any(layers[:2])):
+                    merged[section] = combined
+            device = self.validate(schema.DeviceConfig, merged, prefixes)
+            if device is None:
+                continue
+            built = self.device(str(name), device, prefixes)
+            if built is not None:
+                out[str(name)] = built
+        return out
+
+    def device(self, name: str, cfg: schema.DeviceConfig, prefixes: list[Loc]) -> Device | None:
+        snmp: SnmpSettings | None = None
+        ok = True
+        if cfg.snmp is not None:
+            s = cfg.snmp
+            at = [(*p, "snmp") for p in prefixes]
+            creds: SnmpV2c | SnmpV3 | None
+            if s.version == "2c":
+                community = self.secret(s.community, at, "community")
+                creds = SnmpV2c(community) if community else None
+            else:
+                auth = self.secret(s.auth_key, at, "auth_key")
+                priv = self.secret(s.priv_key, at, "priv_key")
+                bad = (s.auth_key and not auth) or (s.priv_key and not priv)
+                creds = None if bad else SnmpV3(s.user or "", s.auth_protocol, auth, s.priv_protocol, priv)
+            if creds is None:
+                ok = False
+            else:
+                snmp = SnmpSettings(creds, s.port, s.timeout, s.retries)
+        ssh: SshSettings | None = None
+        if cfg.ssh is not None:
+            h = cfg.ssh
+            at = [(*p, "ssh") for p in prefixes]
+            password = self.secret(h.password, at, "password")
+            if h.password is not None and password is None:
+                ok = False
+            ssh = SshSettings(
+                h.username, h.port, h.device_type, password, h.key_file, h.known_hosts,
+                h.accept_new_host_keys, h.timeout,
+            )  # fmt: skip
+        return Device(name, cfg.address, snmp, ssh) if ok else None
+
+    def pairs(
+        self, raw: Any, defaults: schema.Defaults, devices: Mapping[str, Device]
+    ) -> list[PairSpec]:
+        out: list[PairSpec] = []
+        if raw is None:
+            return out
+        if not isinstance(raw, list):
+            self.add(("pairs",), "must be a list of pairs")
+            return out
+        seen: set[str] = set()
+        for i, body in enumerate(raw):
+            where: Loc = ("pairs", i)
+            if not isinstance(body, dict):
+                self.add(where, "a pair must be a mapping with 'name', 'kind' and 'members'")
+                continue
+            shape = {**body, "members": ["placeholder"] * len(body.get("members") or [])}
+            if "members" not in body:
+                shape.pop("members")
+            cfg = self.validate(schema.PairConfig, shape, [where])
+            if cfg is None:
+                continue
+            if cfg.name in seen:
+                self.add((*where, "name"), f"pair name {cfg.name!r} is used twice")
+                continue
+            seen.add(cfg.name)
+            pair = self.pair(where, cfg, body.get("members") or [], defaults.pair, devices)
+            if pair is not None:
+                out.append(pair)
+        return out
+
+    def pair(
+        self,
+        where: Loc,
+        cfg: schema.PairConfig,
+        raw_members: list[Any],
+        settings: schema.PairSettings,
+        devices: Mapping[str, Device],
+    ) -> PairSpec | None:
+        before = len(self.problems)
+        try:
+            kind = KINDS.get(cfg.kind)
+        except UnknownKind as exc:
+            self.add((*where, "kind"), str(exc))
+            return None
+        members: list[MemberSpec] = []
+        for j, raw in enumerate(raw_members):
+            mwhere: Loc = (*where, "members", j)
+            if isinstance(raw, str):
+                raw = {"name": raw}
+            member = self.validate(schema.MemberConfig, raw, [mwhere])
+            if member is None:
+                continue
+            device_name = member.device or member.name
+            device = devices.get(device_name)
+            if device is None and device_name in self.declared:
+                pass  # the device itself is broken and was reported where it is defined
+            elif device is None:
+                known = ", ".join(sorted(self.declared)) or "none defined"
+                at = (*mwhere, "device") if member.device else mwhere
+                self.add(at, f"member {member.name!r} names unknown device {device_name!r} (devices: {known})")
+            elif kind.transport == "snmp" and device.snmp is None:
+                self.add(mwhere, f"device {device_name!r} has no 'snmp' settings; kind {kind.name!r} reads SNMP")
+            if any(m.name == member.name for m in members):
+                self.add((*mwhere, "name"), f"member name {member.name!r} is used twice in this pair")
+            params = self.kind_params(kind.params_type, kind, cfg.params, member.params, where, mwhere)
+            links = tuple(
+                Link(link.if_index, link.name or f"ifIndex {link.if_index}")
+                for link in (member.links if member.links is not None else cfg.links)
+            )
+            if params is not None:
+                members.append(MemberSpec(member.name, device_name, params, links))
+        if cfg.mode is Mode.ACTIVE_STANDBY and len(raw_members) < 2:
+            self.add((*where, "members"), "an active_standby pair needs at least two members")
+        names = [m.name for m in members]
+        if cfg.preferred is not None and cfg.preferred not in names and len(members) == len(raw_members):
+            self.add((*where, "preferred"), f"preferred member {cfg.preferred!r} is not one of: {', '.join(names)}")
+        if len(self.problems) > before:
+            return None
+        interval = cfg.interval if cfg.interval is not None else settings.interval
+        stale = cfg.stale_after or settings.stale_after or 3 * interval
+        return PairSpec(
+            name=cfg.name,
+            kind=kind.name,
+            members=tuple(members),
+            mode=cfg.mode,
+            preferred=cfg.preferred,
+            virtual_ip=cfg.virtual_ip,
+            interval=interval,
+            split_brain_debounce=_pick(cfg.split_brain_debounce, settings.split_brain_debounce),
+            flap_threshold=int(_pick(cfg.flap_threshold, settings.flap_threshold)),
+            flap_window=_pick(cfg.flap_window, settings.flap_window),
+            stale_after=stale,
+            labels=dict(cfg.labels),
+        )
+
+    def kind_params(
+        self,
+        params_type: type[Any],
+        kind: Any,
+        pair_params: dict[str, Any],
+        member_params: dict[str, Any],
+        pwhere: Loc,
+        mwhere: Loc,
+    ) -> Any:
+        prefixes: list[Loc] = [(*mwhere, "params"), (*pwhere, "params")]
+        merged = {**pair_params, **member_params}
+        try:
+            params = _adapter(params_type).validate_python(merged)
+        except ValidationError as exc:
+            fields = [f.name for f in dataclasses.fields(params_type)]
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                msg = _message(err, fields if len(loc) == 1 else ())
+                if err["type"] == "missing":
+                    msg = f"kind {kind.name!r} needs parameter {loc[-1]!r} (its parameters: {', '.join(fields)})"
+                    self.add(pwhere if not self._exists(prefixes[1]) else prefixes[1], msg)
+                    continue
+                self.add_at(prefixes, loc, f"{msg}")
+            return None
+        problems = kind.check(params)
+        for field_path, message in problems:
+            loc = tuple(field_path.split("."))
+            self.add_at(prefixes, loc, message)
+        return None if problems else params
+
+
+def _pick(own: float | int | None, default: float | int) -> float:
+    return float(own if own is not None else default)
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """Load and validate an inventory file; raises ConfigError with every problem found."""
+    file = Path(path)
+    doc = load_document(file)
+    return _Loader(doc, file.resolve().parent).run()

@@ -1,0 +1,139 @@
+"""The inventory's shape, validated strictly by pydantic: unknown keys are errors.
+
+Only the document's structure lives here; cross-references (a member's device, a kind's
+params, secrets) are checked by the loader, which knows where every node came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from netmon.model import AuthProtocol, Mode, PrivProtocol
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SecretRef(Strict):
+    env: str | None = None
+    file: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("a secret reference needs exactly one of 'env' or 'file'")
+        return self
+
+
+class SnmpConfig(Strict):
+    version: Literal["2c", "3"] = "2c"
+    community: SecretRef | None = None
+    user: str | None = None
+    auth_protocol: AuthProtocol | None = None
+    auth_key: SecretRef | None = None
+    priv_protocol: PrivProtocol | None = None
+    priv_key: SecretRef | None = None
+    port: int = Field(161, ge=1, le=65535)
+    timeout: float = Field(1.0, gt=0, le=60)
+    retries: int = Field(1, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SnmpConfig:
+        if self.version == "2c":
+            if self.community is None:
+                raise ValueError("SNMP v2c needs 'community' (a secret reference)")
+            if self.user is not None:
+                raise ValueError("'user' is for SNMP v3; set version: '3'")
+        else:
+            if not self.user:
+                raise ValueError("SNMP v3 needs 'user'")
+            if self.community is not None:
+                raise ValueError("'community' is for SNMP v2c")
+            if (self.auth_protocol is None) != (self.auth_key is None):
+                raise ValueError("'auth_protocol' and 'auth_key' go together")
+            if (self.priv_protocol is None) != (self.priv_key is None):
+                raise ValueError("'priv_protocol' and 'priv_key' go together")
+            if self.priv_protocol is not None and self.auth_protocol is None:
+                raise ValueError("privacy (priv_*) needs authentication (auth_*) too")
+        return self
+
+
+class SshConfig(Strict):
+    username: str
+    port: int = Field(22, ge=1, le=65535)
+    device_type: str = "linux"
+    password: SecretRef | None = None
+    key_file: str | None = None
+    known_hosts: str | None = None
+    accept_new_host_keys: bool = False
+    timeout: float = Field(10.0, gt=0, le=300)
+
+
+class DeviceConfig(Strict):
+    address: str
+    group: str | None = None
+    snmp: SnmpConfig | None = None
+    ssh: SshConfig | None = None
+
+
+class LinkConfig(Strict):
+    if_index: int = Field(ge=1)
+    name: str | None = None
+
+
+class MemberConfig(Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    device: str | None = None  # defaults to the member's name
+    params: dict[str, Any] = Field(default_factory=dict)
+    links: list[LinkConfig] | None = None
+
+
+class PairSettings(Strict):
+    """What defaults.pair may set for every pair."""
+
+    interval: float = Field(10.0, ge=0.1, le=3600)
+    split_brain_debounce: float = Field(2.0, ge=0, le=600)
+    flap_threshold: int = Field(3, ge=2)
+    flap_window: float = Field(600.0, gt=0)
+    stale_after: float | None = Field(None, gt=0)
+
+
+class PairConfig(Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    kind: str
+    mode: Mode = Mode.ACTIVE_STANDBY
+    members: list[MemberConfig | str] = Field(min_length=1)
+    preferred: str | None = None
+    virtual_ip: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    links: list[LinkConfig] = Field(default_factory=list)  # for every member without its own
+    labels: dict[str, str] = Field(default_factory=dict)
+    interval: float | None = Field(None, ge=0.1, le=3600)
+    split_brain_debounce: float | None = Field(None, ge=0, le=600)
+    flap_threshold: int | None = Field(None, ge=2)
+    flap_window: float | None = Field(None, gt=0)
+    stale_after: float | None = Field(None, gt=0)
+
+
+class GroupConfig(Strict):
+    """Settings shared by devices that name the group; a device's own keys win."""
+
+    snmp: dict[str, Any] | None = None
+    ssh: dict[str, Any] | None = None
+
+
+class Defaults(Strict):
+    snmp: dict[str, Any] | None = None
+    ssh: dict[str, Any] | None = None
+    pair: PairSettings = PairSettings()
+
+
+class InventoryConfig(Strict):
+    version: Literal[1] = 1
+    defaults: Defaults = Defaults()
+    groups: dict[str, GroupConfig] = Field(default_factory=dict)
+    devices: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    pairs: list[PairConfig] = Field(default_factory=list)

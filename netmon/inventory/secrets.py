@@ -1,0 +1,30 @@
+"""Secret references: `{env: NAME}` or `{file: PATH}`. Values are read here and kept in
+`Secret`, whose repr and str are masked, so no log line or error can carry one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from netmon.errors import SecretError
+from netmon.model import Secret
+
+
+def resolve(env: str | None, file: str | None, base: Path) -> Secret:
+    if env is not None:
+        value = os.environ.get(env)
+        if value is None:
+            raise SecretError(f"environment variable {env} is not set")
+        if not value:
+            raise SecretError(f"environment variable {env} is empty")
+        return Secret(f"env:{env}", value)
+    if file is not None:
+        path = Path(file) if Path(file).is_absolute() else base / file
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from None
+        if not value:
+            raise SecretError(f"secret file {path} is empty")
+        return Secret(f"file:{path}", value)
+    raise SecretError("a secret reference needs 'env' or 'file'")

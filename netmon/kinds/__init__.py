@@ -1,0 +1,17 @@
+"""Pair kinds: the one explicit table. Add a kind by importing it here and registering it."""
+
+from __future__ import annotations
+
+from netmon.kinds.base import KindRegistry, PairKind, UnknownKind
+from netmon.kinds.cisco_rf import CiscoRfKind
+from netmon.kinds.custom import CustomKind
+from netmon.kinds.hsrp import HsrpKind
+from netmon.kinds.keepalived import KeepalivedKind
+from netmon.kinds.vrrp import VrrpKind
+from netmon.kinds.vrrpv3 import Vrrpv3Kind
+
+KINDS = KindRegistry()
+for _kind in (VrrpKind(), Vrrpv3Kind(), KeepalivedKind(), HsrpKind(), CiscoRfKind(), CustomKind()):
+    KINDS.register(_kind)
+
+__all__ = ["KINDS", "KindRegistry", "PairKind", "UnknownKind"]

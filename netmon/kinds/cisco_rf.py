@@ -1,0 +1,89 @@
+"""CISCO-RF-MIB: redundant supervisors/route processors of one chassis.
+
+One agent reports both units: this unit (cRFStatusUnitId/UnitState) and its peer
+(cRFStatusPeerUnitId/PeerUnitState). Each member names its unit id; the kind finds which of the
+two rows describes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, missing_view, view_from_table
+from netmon.model import MemberView, Probe, Role, Value
+
+RF_STATUS = (1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 1)
+UNIT_ID = (*RF_STATUS, 1, 0)
+UNIT_STATE = (*RF_STATUS, 2, 0)
+PEER_UNIT_ID = (*RF_STATUS, 3, 0)
+PEER_UNIT_STATE = (*RF_STATUS, 4, 0)
+
+COLD = "standby cold: would not take over statefully"
+ROLES: RoleTable = {
+    1: RoleRow(Role.UNKNOWN, "notKnown"),
+    2: RoleRow(Role.FAULT, "disabled"),
+    3: RoleRow(Role.FAULT, "initialization"),
+    4: RoleRow(Role.FAULT, "negotiation"),
+    5: RoleRow(Role.STANDBY, f"standbyCold; {COLD}", ready=False),
+    6: RoleRow(Role.STANDBY, f"standbyColdConfig; {COLD}", ready=False),
+    7: RoleRow(Role.STANDBY, f"standbyColdFileSys; {COLD}", ready=False),
+    8: RoleRow(Role.STANDBY, f"standbyColdBulk; {COLD}", ready=False),
+    9: RoleRow(Role.STANDBY, "standbyHot"),
+    10: RoleRow(Role.ACTIVE, "activeFast"),
+    11: RoleRow(Role.ACTIVE, "activeDrain"),
+    12: RoleRow(Role.ACTIVE, "activePreconfig"),
+    13: RoleRow(Role.ACTIVE, "activePostconfig"),
+    14: RoleRow(Role.ACTIVE, "active"),
+    15: RoleRow(Role.ACTIVE, "activeExtraload"),
+    16: RoleRow(Role.ACTIVE, "activeHandback"),
+}
+
+
+@dataclass(frozen=True)
+class CiscoRfParams:
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+    unit_id: int
+
+
+class CiscoRfKind:
+    name = "cisco-rf"
+    mib = "CISCO-RF-MIB cRFStatusUnitState / cRFStatusPeerUnitState (1.3.6.1.4.1.9.9.176.1.1.{1..4}.0)"
+    transport = "snmp"
+    params_type = CiscoRfParams
+    roles = ROLES
+
+    def check(self, params: CiscoRfParams) -> list[ParamProblem]:
+        if params.unit_id < 1:
+            return [("unit_id", f"unit id must be 1 or more, got {params.unit_id}")]
+        return []
+
+    def probes(self, params: CiscoRfParams) -> tuple[Probe, ...]:
+        return (
+            Probe("cRFStatusUnitId", UNIT_ID),
+            Probe("cRFStatusUnitState", UNIT_STATE),
+            Probe("cRFStatusPeerUnitId", PEER_UNIT_ID),
+            Probe("cRFStatusPeerUnitState", PEER_UNIT_STATE),
+        )
+
+    def interpret(self, params: CiscoRfParams, values: Mapping[str, Value]) -> MemberView:
+        unit_id = values.get("cRFStatusUnitId")
+        bad = missing_view("cRFStatusUnitId", unit_id)
+        if bad is not None:
+            return bad
+        if unit_id == params.unit_id:
+            return view_from_table("cRFStatusUnitState", values.get("cRFStatusUnitState"), ROLES)
+        peer_id = values.get("cRFStatusPeerUnitId")
+        if peer_id == params.unit_id:
+            return view_from_table(
+                "cRFStatusPeerUnitState",
+                values.get("cRFStatusPeerUnitState"),
+                ROLES,
+            )
+        # The agent describes other units: this one is absent from the chassis (or misnamed).
+        return MemberView(
+            Role.FAULT,
+            reason=f"unit {params.unit_id} absent: agent reports units {unit_id} and {peer_id}",
+            raw=f"unit {unit_id}, peer {peer_id}",
+        )

@@ -1,0 +1,62 @@
+"""CISCO-HSRP-MIB: cHsrpGrpStandbyState per (ifIndex, group), and whether the active knows a standby."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, view_from_table
+from netmon.model import MemberView, Probe, Role, Value
+
+GRP_ENTRY = (1, 3, 6, 1, 4, 1, 9, 9, 106, 1, 2, 1, 1)
+STANDBY_ROUTER = (*GRP_ENTRY, 14)
+STANDBY_STATE = (*GRP_ENTRY, 15)
+
+ROLES: RoleTable = {
+    1: RoleRow(Role.FAULT, "initial"),
+    2: RoleRow(Role.FAULT, "learn"),
+    # listen: HSRP runs but this router is neither active nor the elected standby.
+    3: RoleRow(Role.STANDBY, "listen: not the elected standby", ready=False),
+    4: RoleRow(Role.STANDBY, "speak: standby election in progress", ready=False),
+    5: RoleRow(Role.STANDBY, "standby"),
+    6: RoleRow(Role.ACTIVE, "active"),
+}
+
+
+@dataclass(frozen=True)
+class HsrpParams:
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+    if_index: int
+    group: int
+
+
+class HsrpKind:
+    name = "hsrp"
+    mib = "CISCO-HSRP-MIB cHsrpGrpStandbyState (1.3.6.1.4.1.9.9.106.1.2.1.1.15.<ifIndex>.<group>)"
+    transport = "snmp"
+    params_type = HsrpParams
+    roles = ROLES
+
+    def check(self, params: HsrpParams) -> list[ParamProblem]:
+        problems: list[ParamProblem] = []
+        if not 0 <= params.group <= 4095:
+            problems.append(("group", f"HSRP group must be 0..4095, got {params.group}"))
+        if params.if_index < 1:
+            problems.append(("if_index", f"ifIndex must be 1 or more, got {params.if_index}"))
+        return problems
+
+    def probes(self, params: HsrpParams) -> tuple[Probe, ...]:
+        index = (params.if_index, params.group)
+        return (
+            Probe("cHsrpGrpStandbyState", (*STANDBY_STATE, *index)),
+            Probe("cHsrpGrpStandbyRouter", (*STANDBY_ROUTER, *index)),
+        )
+
+    def interpret(self, params: HsrpParams, values: Mapping[str, Value]) -> MemberView:
+        view = view_from_table("cHsrpGrpStandbyState", values.get("cHsrpGrpStandbyState"), ROLES)
+        # The active router names its standby; 0.0.0.0 means it knows none: redundancy is gone
+        # even if the other member looks fine from here.
+        if view.role is Role.ACTIVE and values.get("cHsrpGrpStandbyRouter") == "0.0.0.0":
+            return replace(view, ready=False, reason="active reports no standby router (0.0.0.0)")
+        return view

@@ -1,0 +1,280 @@
+"""The domain: what a pair, a member and a verdict are. Frozen values; imports nothing of netmon."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+Oid = tuple[int, ...]
+
+
+def oid_str(oid: Oid) -> str:
+    return ".".join(str(arc) for arc in oid)
+
+
+def parse_oid(text: str) -> Oid:
+    """Numeric dotted OID ("1.3.6.1..." or ".1.3.6.1..."); raises ValueError naming the bad part."""
+    stripped = text.strip().lstrip(".")
+    if not stripped:
+        raise ValueError("empty OID")
+    arcs: list[int] = []
+    for part in stripped.split("."):
+        if not part.isdigit():
+            raise ValueError(f"not a numeric OID: {text!r} (bad arc {part!r})")
+        arcs.append(int(part))
+    if len(arcs) < 2 or arcs[0] > 2:
+        raise ValueError(f"not a valid OID: {text!r} (must start with 0, 1 or 2 and have 2+ arcs)")
+    return tuple(arcs)
+
+
+class PairState(enum.StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    SPLIT_BRAIN = "split_brain"
+    DOWN = "down"
+    UNKNOWN = "unknown"
+
+
+class Role(enum.StrEnum):
+    ACTIVE = "active"
+    STANDBY = "standby"
+    FAULT = "fault"
+    UNREACHABLE = "unreachable"
+    UNKNOWN = "unknown"
+
+
+class Mode(enum.StrEnum):
+    ACTIVE_STANDBY = "active_standby"
+    ACTIVE_ACTIVE = "active_active"
+
+
+class Missing(enum.Enum):
+    """Why an OID has no value in a reply (SNMP exceptions, or the kind's own absence)."""
+
+    NO_SUCH_OBJECT = "noSuchObject"
+    NO_SUCH_INSTANCE = "noSuchInstance"
+    END_OF_MIB = "endOfMibView"
+    NOT_RETURNED = "notReturned"
+
+
+# What a collector hands to a kind: an int (INTEGER, Counter, Gauge, TimeTicks), text
+# (OCTET STRING decoded, IpAddress dotted), or a Missing marker.
+Value = int | str | Missing
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret's value. Never printed: repr/str show a mask so it cannot leak into logs."""
+
+    source: str  # "env:NAME" or "file:PATH": where it came from, safe to show
+    value: str = field(repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return f"Secret({self.source}, <secret>)"
+
+    def __str__(self) -> str:
+        return "<secret>"
+
+    def reveal(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class SnmpV2c:
+    community: Secret
+
+
+class AuthProtocol(enum.StrEnum):
+    MD5 = "MD5"
+    SHA = "SHA"
+    SHA224 = "SHA224"
+    SHA256 = "SHA256"
+    SHA384 = "SHA384"
+    SHA512 = "SHA512"
+
+
+class PrivProtocol(enum.StrEnum):
+    DES = "DES"
+    AES = "AES"
+    AES192 = "AES192"
+    AES256 = "AES256"
+
+
+@dataclass(frozen=True)
+class SnmpV3:
+    user: str
+    auth_protocol: AuthProtocol | None
+    auth_key: Secret | None
+    priv_protocol: PrivProtocol | None
+    priv_key: Secret | None
+
+
+@dataclass(frozen=True)
+class SnmpSettings:
+    credentials: SnmpV2c | SnmpV3
+    port: int = 161
+    timeout: float = 1.0
+    retries: int = 1
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    username: str
+    port: int = 22
+    device_type: str = "linux"
+    password: Secret | None = None
+    key_file: str | None = None
+    known_hosts: str | None = None
+    accept_new_host_keys: bool = False
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    address: str
+    snmp: SnmpSettings | None = None
+    ssh: SshSettings | None = None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One value a kind needs from a member's device.
+
+    method "get" is a plain GET; "next" asks GETNEXT for the predecessor of the OID and accepts
+    the answer only if it is exactly the OID (keepalived answers noSuchInstance to an exact GET
+    on VRRP-MIB rows, but serves them to GETNEXT).
+    """
+
+    key: str
+    oid: Oid
+    method: str = "get"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A monitored interface of a member."""
+
+    if_index: int
+    name: str
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    name: str
+    device: str
+    params: object  # the kind's own frozen params dataclass, already validated
+    links: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    name: str
+    kind: str
+    members: tuple[MemberSpec, ...]
+    mode: Mode = Mode.ACTIVE_STANDBY
+    preferred: str | None = None
+    virtual_ip: str | None = None
+    interval: float = 10.0
+    # A dual-master window shorter than this is a normal switchover, not split-brain.
+    split_brain_debounce: float = 2.0
+    flap_threshold: int = 3
+    flap_window: float = 600.0
+    # Older answers than this no longer count as fresh (default: 3 intervals).
+    stale_after: float = 30.0
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    devices: Mapping[str, Device]
+    pairs: tuple[PairSpec, ...]
+    source: str = ""
+
+    def pair(self, name: str) -> PairSpec | None:
+        for pair in self.pairs:
+            if pair.name == name:
+                return pair
+        return None
+
+
+# ---- observations: what collectors and kinds produce ----
+
+
+@dataclass(frozen=True)
+class InterfaceReading:
+    if_index: int
+    name: str
+    oper_up: bool | None  # None: not answered / not a valid status
+    in_errors: int | None = None
+    out_errors: int | None = None
+    in_discards: int | None = None
+    out_discards: int | None = None
+
+
+@dataclass(frozen=True)
+class DeviceReading:
+    """The outcome of polling one device once: values by OID, or an error reason."""
+
+    device: str
+    collector: str
+    at: float
+    ok: bool
+    values: Mapping[Oid, Value] = field(default_factory=dict)
+    reason: str | None = None  # short, bounded token: timeout, auth, garbage, ...
+    detail: str | None = None  # human text for logs and the API; never a secret
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """A kind's verdict on one member."""
+
+    role: Role
+    reason: str | None = None  # why, when not plainly active/standby
+    raw: str | None = None  # the raw value(s) the role came from, for operators
+    ready: bool = True  # a standby that is not ready (e.g. not synced) says so here
+
+
+@dataclass(frozen=True)
+class MemberObservation:
+    member: str
+    device: str
+    view: MemberView
+    at: float  # when the answer came (or the attempt failed)
+    fresh: bool = True
+    links: tuple[InterfaceReading, ...] = ()
+
+
+@dataclass(frozen=True)
+class PairStatus:
+    """The verdict on one pair, plus the running facts evaluation carries from cycle to cycle."""
+
+    pair: str
+    kind: str
+    mode: Mode
+    state: PairState
+    reasons: tuple[str, ...]
+    members: tuple[MemberObservation, ...]
+    active_members: tuple[str, ...]
+    evaluated_at: float
+    since: float  # when the current state began
+    preferred: str | None = None
+    on_preferred: bool | None = None
+    last_active: str | None = None  # the last single active member seen
+    failovers_total: int = 0
+    last_failover_at: float | None = None
+    recent_failovers: tuple[float, ...] = ()
+    dual_active_since: float | None = None
+    flapping: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    pair: str
+    at: float
+    old: PairState | None
+    new: PairState
+    reasons: tuple[str, ...]
+    active: tuple[str, ...]

@@ -1,0 +1,99 @@
+"""One poll of one pair: read its members' devices, judge the pair, store the verdict.
+
+This is the one place that catches blindly: whatever goes wrong while reading a device becomes a
+reading with a reason (data), never a crashed cycle, so one broken device cannot stop the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from netmon.collectors.snmp import SnmpCollector
+from netmon.evaluate import evaluate, needs_recheck
+from netmon.model import DeviceReading, Inventory, PairSpec, PairStatus, Probe
+from netmon.observe import observe, pair_probes
+from netmon.store import StateStore
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+class PairLog(logging.LoggerAdapter[logging.Logger]):
+    def process(self, msg: str, kwargs: object) -> tuple[str, object]:  # type: ignore[override]
+        extra = self.extra or {}
+        return f"[pair {extra.get('pair')}] {msg}", kwargs
+
+
+class Poller:
+    def __init__(
+        self,
+        inventory: Inventory,
+        store: StateStore,
+        snmp: SnmpCollector,
+        clock: Clock = time.time,
+    ) -> None:
+        self.inventory = inventory
+        self.store = store
+        self.snmp = snmp
+        self.clock = clock
+
+    async def read_device(self, name: str, probes: Sequence[Probe]) -> DeviceReading:
+        device = self.inventory.devices.get(name)
+        if device is None:
+            return DeviceReading(name, "snmp", self.clock(), ok=False, reason="config", detail="unknown device")
+        try:
+            return await self.snmp.poll(device, probes)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the blind catch: a bug or surprise becomes data
+            log.exception("device %s: unexpected error while polling", name)
+            return DeviceReading(
+                name, "snmp", self.clock(), ok=False, reason="internal", detail=type(exc).__name__
+            )
+
+    async def poll_once(self, pair: PairSpec) -> PairStatus:
+        by_device = pair_probes(pair)
+        names = list(by_device)
+        results = await asyncio.gather(*(self.read_device(n, by_device[n]) for n in names))
+        readings = dict(zip(names, results, strict=True))
+        self.store.record_readings(results)
+        now = self.clock()
+        status = evaluate(pair, observe(pair, readings), self.store.previous(pair.name), now)
+        change = self.store.record_status(status)
+        if change is not None:
+            plog = PairLog(log, {"pair": pair.name})
+            level = logging.INFO if change.new.value == "healthy" else logging.WARNING
+            plog.log(
+                level,
+                "%s -> %s%s",
+                change.old.value if change.old else "(start)",
+                change.new.value,
+                f": {'; '.join(change.reasons)}" if change.reasons else "",
+            )
+        return status
+
+    async def poll_pair(self, name: str) -> PairStatus | None:
+        """The scheduled job for one pair. Re-polls once when a dual-active window needs settling."""
+        pair = self.inventory.pair(name)
+        if pair is None:
+            return None
+        try:
+            status = await self.poll_once(pair)
+            wait = needs_recheck(status, pair)
+            if wait is not None:
+                await asyncio.sleep(wait + 0.01)
+                status = await self.poll_once(pair)
+        except asyncio.CancelledError:
+            return None  # shutting down: the scheduler need not log a cancelled poll as a failure
+        except Exception:  # never let a pair's job die: the scheduler would log and go on anyway
+            log.exception("pair %s: poll failed", name)
+            return None
+        return status
+
+    async def poll_all(self) -> list[PairStatus]:
+        results = await asyncio.gather(*(self.poll_pair(p.name) for p in self.inventory.pairs))
+        return [r for r in results if r is not None]

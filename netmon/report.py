@@ -1,0 +1,91 @@
+"""Plain-data views of a snapshot, shared by the HTTP API and `netmon check --json`.
+
+Only bounded, secret-free facts: names, states, roles, reasons, timestamps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netmon.model import MemberObservation, PairStatus, Transition
+from netmon.store import Snapshot
+
+
+def member_json(obs: MemberObservation) -> dict[str, Any]:
+    return {
+        "member": obs.member,
+        "device": obs.device,
+        "role": obs.view.role.value,
+        "ready": obs.view.ready,
+        "fresh": obs.fresh,
+        "reason": obs.view.reason,
+        "raw": obs.view.raw,
+        "at": obs.at or None,
+        "links": [
+            {
+                "if_index": link.if_index,
+                "name": link.name,
+                "up": link.oper_up,
+                "in_errors": link.in_errors,
+                "out_errors": link.out_errors,
+                "in_discards": link.in_discards,
+                "out_discards": link.out_discards,
+            }
+            for link in obs.links
+        ],
+    }
+
+
+def pair_json(status: PairStatus) -> dict[str, Any]:
+    return {
+        "pair": status.pair,
+        "kind": status.kind,
+        "mode": status.mode.value,
+        "state": status.state.value,
+        "reasons": list(status.reasons),
+        "active_members": list(status.active_members),
+        "preferred": status.preferred,
+        "on_preferred": status.on_preferred,
+        "failovers_total": status.failovers_total,
+        "last_failover_at": status.last_failover_at,
+        "flapping": status.flapping,
+        "since": status.since,
+        "evaluated_at": status.evaluated_at,
+        "members": [member_json(m) for m in status.members],
+    }
+
+
+def transition_json(t: Transition) -> dict[str, Any]:
+    return {
+        "pair": t.pair,
+        "at": t.at,
+        "from": t.old.value if t.old else None,
+        "to": t.new.value,
+        "reasons": list(t.reasons),
+        "active": list(t.active),
+    }
+
+
+def pairs_json(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "taken_at": snapshot.taken_at,
+        "pairs": [pair_json(snapshot.pairs[name]) for name in sorted(snapshot.pairs)],
+        "pending": sorted(set(snapshot.specs) - set(snapshot.pairs)),
+    }
+
+
+def status_json(snapshot: Snapshot) -> dict[str, Any]:
+    data = pairs_json(snapshot)
+    data["devices"] = [
+        {
+            "device": d.device,
+            "up": d.up,
+            "reason": d.last_reason,
+            "detail": d.last_detail,
+            "last_attempt_at": d.last_attempt_at,
+            "last_success_at": dict(d.last_success_at),
+        }
+        for d in sorted(snapshot.devices.values(), key=lambda d: d.device)
+    ]
+    data["transitions"] = [transition_json(t) for t in snapshot.transitions[-50:]]
+    return data

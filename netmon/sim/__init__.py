@@ -1,0 +1,1 @@
+"""The simulated network behind `netmon demo` (device side: agents, not the monitor)."""

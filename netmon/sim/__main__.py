@@ -1,0 +1,54 @@
+"""`python -m netmon.sim`: run the demo network's agents until SIGTERM/SIGINT.
+
+The community comes from the environment variable named by --community-env (never argv, which
+any local user can read in the process list).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from netmon.sim.agent import serve
+from netmon.sim.network import demo_network
+
+
+async def _main(community: str, base_port: int) -> None:
+    network, events = demo_network(base_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    ready = asyncio.Event()
+    task = asyncio.create_task(serve(network, community, events, ready=ready, stop=stop))
+    waiter = asyncio.create_task(ready.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if ready.is_set():
+        print("ready", flush=True)
+    await task
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m netmon.sim")
+    parser.add_argument("--community-env", default="NETMON_DEMO_COMMUNITY")
+    parser.add_argument("--base-port", type=int, default=16101)
+    args = parser.parse_args()
+    community = os.environ.get(args.community_env)
+    if not community:
+        print(f"netmon.sim: environment variable {args.community_env} is not set", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sim %(levelname)s: %(message)s")
+    try:
+        asyncio.run(_main(community, args.base_port))
+    except OSError as exc:
+        print(f"netmon.sim: cannot bind the simulated agents: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

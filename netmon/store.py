@@ -1,0 +1,156 @@
+"""The state store: the latest verdict per pair, device facts, and the transition history.
+
+Writers (the poller) and readers (HTTP threads, the CLI) meet here. Readers get an immutable
+Snapshot; staleness is applied when the snapshot is taken, so a pair whose polls stopped turns
+`unknown` on its own instead of showing its last verdict forever.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from netmon.evaluate import evaluate, transition
+from netmon.model import DeviceReading, InterfaceReading, Inventory, PairSpec, PairStatus, Transition
+
+# Poll-duration histogram buckets, seconds: SNMP answers in ~1 ms on a LAN; timeouts are seconds.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass
+class Histogram:
+    buckets: tuple[float, ...] = DURATION_BUCKETS
+    counts: list[int] = field(default_factory=lambda: [0] * len(DURATION_BUCKETS))
+    total: float = 0.0
+    count: int = 0
+
+    def observe(self, value: float) -> None:
+        for i, bound in enumerate(self.buckets):
+            if value <= bound:
+                self.counts[i] += 1
+        self.total += value
+        self.count += 1
+
+    def copy(self) -> Histogram:
+        return Histogram(self.buckets, list(self.counts), self.total, self.count)
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    device: str
+    up: bool
+    last_reason: str | None
+    last_detail: str | None
+    last_attempt_at: float
+    last_success_at: Mapping[str, float]  # by collector
+    errors: Mapping[tuple[str, str], int]  # (collector, reason) -> count
+    links: Mapping[int, InterfaceReading]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken_at: float
+    pairs: Mapping[str, PairStatus]
+    specs: Mapping[str, PairSpec]
+    devices: Mapping[str, DeviceStatus]
+    durations: Mapping[str, Histogram]
+    transitions: tuple[Transition, ...]
+
+
+class StateStore:
+    def __init__(self, inventory: Inventory, history: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._specs: dict[str, PairSpec] = {p.name: p for p in inventory.pairs}
+        self._devices_known: set[str] = set(inventory.devices)
+        self._pairs: dict[str, PairStatus] = {}
+        self._devices: dict[str, DeviceStatus] = {}
+        self._durations: dict[str, Histogram] = {}
+        self._transitions: deque[Transition] = deque(maxlen=history)
+
+    def set_inventory(self, inventory: Inventory) -> None:
+        """After a reload: forget pairs and devices that are gone (their metrics disappear)."""
+        with self._lock:
+            self._specs = {p.name: p for p in inventory.pairs}
+            self._devices_known = set(inventory.devices)
+            for name in list(self._pairs):
+                spec = self._specs.get(name)
+                if spec is None or spec.kind != self._pairs[name].kind:
+                    del self._pairs[name]
+            for name in list(self._devices):
+                if name not in self._devices_known:
+                    del self._devices[name]
+
+    def previous(self, pair: str) -> PairStatus | None:
+        with self._lock:
+            return self._pairs.get(pair)
+
+    def record_readings(self, readings: Iterable[DeviceReading]) -> None:
+        with self._lock:
+            for r in readings:
+                if r.device not in self._devices_known:
+                    continue
+                old = self._devices.get(r.device)
+                success = dict(old.last_success_at) if old else {}
+                errors = dict(old.errors) if old else {}
+                links = dict(old.links) if old else {}
+                if r.ok:
+                    success[r.collector] = r.at
+                else:
+                    key = (r.collector, r.reason or "error")
+                    errors[key] = errors.get(key, 0) + 1
+                self._devices[r.device] = DeviceStatus(
+                    device=r.device,
+                    up=r.ok,
+                    last_reason=None if r.ok else r.reason,
+                    last_detail=None if r.ok else r.detail,
+                    last_attempt_at=r.at,
+                    last_success_at=success,
+                    errors=errors,
+                    links=links,
+                )
+                self._durations.setdefault(r.collector, Histogram()).observe(r.duration)
+
+    def record_status(self, status: PairStatus) -> Transition | None:
+        with self._lock:
+            if status.pair not in self._specs:
+                return None  # removed by a reload while its poll was in flight
+            previous = self._pairs.get(status.pair)
+            self._pairs[status.pair] = status
+            for member in status.members:
+                device = self._devices.get(member.device)
+                if device is not None and member.links:
+                    links = dict(device.links)
+                    links.update({link.if_index: link for link in member.links})
+                    self._devices[member.device] = _with_links(device, links)
+            change = transition(previous, status)
+            if change is not None:
+                self._transitions.append(change)
+            return change
+
+    def snapshot(self, now: float) -> Snapshot:
+        with self._lock:
+            pairs = dict(self._pairs)
+            specs = dict(self._specs)
+            devices = dict(self._devices)
+            durations = {k: h.copy() for k, h in self._durations.items()}
+            transitions = tuple(self._transitions)
+        for name, status in pairs.items():
+            spec = specs[name]
+            if now - status.evaluated_at > spec.stale_after:
+                pairs[name] = evaluate(spec, status.members, status, now)
+        return Snapshot(now, pairs, specs, devices, durations, transitions)
+
+
+def _with_links(device: DeviceStatus, links: dict[int, InterfaceReading]) -> DeviceStatus:
+    return DeviceStatus(
+        device.device,
+        device.up,
+        device.last_reason,
+        device.last_detail,
+        device.last_attempt_at,
+        device.last_success_at,
+        device.errors,
+        links,
+    )
