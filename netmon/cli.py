@@ -135,7 +135,9 @@ def check(inventory: InventoryOpt, as_json: JsonOpt = False, log_level: str = "w
 
 
 @app.command()
-def run(inventory: InventoryOpt, listen: ListenOpt = DEFAULT_LISTEN, log_level: str = "info") -> None:
+def run(
+    inventory: InventoryOpt, listen: ListenOpt = DEFAULT_LISTEN, log_level: str = "info"
+) -> None:
     """Run the daemon: poll on schedule, serve /metrics and /api/v1/pairs."""
     setup_logging(log_level)
     raise typer.Exit(_run_daemon(inventory, listen))
@@ -166,7 +168,7 @@ def _run_daemon(inventory: Path, listen: str) -> int:
 def fetch_status(listen: str, timeout: float = 3.0) -> dict[str, Any]:
     url = f"http://{listen}/api/v1/status"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http to a local daemon
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             data: dict[str, Any] = json.loads(response.read())
             return data
     except (urllib.error.URLError, OSError, ValueError) as exc:

@@ -60,7 +60,9 @@ class Daemon:
         now = datetime.now(UTC)
         for pair in inventory.pairs:
             # Spread first polls over the interval so a large inventory does not burst.
-            start = now + timedelta(seconds=random.uniform(0, min(pair.interval, 1.0) if first else 0))  # noqa: S311 - jitter, not crypto
+            start = now + timedelta(
+                seconds=random.uniform(0, min(pair.interval, 1.0) if first else 0)  # noqa: S311
+            )
             self.scheduler.add_job(
                 self.poller.poll_pair,
                 "interval",
@@ -80,13 +82,20 @@ class Daemon:
         try:
             inventory = load_inventory(self.inventory_path)
         except ConfigError as exc:
-            log.error("reload of %s failed; keeping the running inventory:\n%s", self.inventory_path, exc)
+            log.error(  # noqa: TRY400 - a config mistake needs no traceback
+                "reload of %s failed; keeping the running inventory:\n%s", self.inventory_path, exc
+            )
             return False
         self.inventory = inventory
         self.poller.inventory = inventory
         self.store.set_inventory(inventory)
         self._schedule(inventory, first=False)
-        log.info("reloaded %s: %d devices, %d pairs", self.inventory_path, len(inventory.devices), len(inventory.pairs))
+        log.info(
+            "reloaded %s: %d devices, %d pairs",
+            self.inventory_path,
+            len(inventory.devices),
+            len(inventory.pairs),
+        )
         return True
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -105,7 +114,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
-        host, port = self.address
+        host, port = self.server.server_address[:2]
         log.info(
             "netmon watching %d pairs on %d devices; metrics on http://%s:%d/metrics",
             len(self.inventory.pairs), len(self.inventory.devices), host, port,

@@ -54,13 +54,17 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
         "netmon_pair_info", "Pair facts (always 1)", labels=["pair", "kind", "mode", "preferred"]
     )
     role = GaugeMetricFamily(
-        "netmon_member_role", "Member role: 1 for the current role", labels=["pair", "member", "role"]
+        "netmon_member_role",
+        "Member role: 1 for the current role",
+        labels=["pair", "member", "role"],
     )
     failovers = CounterMetricFamily(
         "netmon_pair_failovers", "Changes of the active member seen", labels=["pair"]
     )
     last_failover = GaugeMetricFamily(
-        "netmon_pair_last_failover_timestamp_seconds", "When the active member last changed", labels=["pair"]
+        "netmon_pair_last_failover_timestamp_seconds",
+        "When the active member last changed",
+        labels=["pair"],
     )
     preferred = GaugeMetricFamily(
         "netmon_pair_on_preferred", "1 when the preferred member is the active one", labels=["pair"]
@@ -89,7 +93,9 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
 
 
 def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
-    up = GaugeMetricFamily("netmon_device_up", "1 when the last poll of the device succeeded", labels=["device"])
+    up = GaugeMetricFamily(
+        "netmon_device_up", "1 when the last poll of the device succeeded", labels=["device"]
+    )
     success = GaugeMetricFamily(
         "netmon_device_last_success_timestamp_seconds",
         "When a poll of the device last succeeded",
@@ -99,7 +105,9 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
         "netmon_poll_errors", "Failed polls by reason", labels=["device", "collector", "reason"]
     )
     if_up = GaugeMetricFamily(
-        "netmon_interface_up", "ifOperStatus of a monitored link is up", labels=["device", "interface"]
+        "netmon_interface_up",
+        "ifOperStatus of a monitored link is up",
+        labels=["device", "interface"],
     )
     if_errors = CounterMetricFamily(
         "netmon_interface_errors",
@@ -175,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("http %s " + format, self.client_address[0], *args)
+        log.debug("http %s %s", self.client_address[0], format % args)
 
 
 class MetricsServer(ThreadingHTTPServer):

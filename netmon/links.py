@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from netmon.model import InterfaceReading, Link, Oid, Probe, Value
 
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)
-IF_OPER_STATUS = 8  # up(1), down(2), testing(3), unknown(4), dormant(5), notPresent(6), lowerLayerDown(7)
+IF_OPER_STATUS = (
+    8  # up(1), down(2), testing(3), unknown(4), dormant(5), notPresent(6), lowerLayerDown(7)
+)
 IF_IN_DISCARDS = 13
 IF_IN_ERRORS = 14
 IF_OUT_DISCARDS = 19

@@ -36,7 +36,9 @@ def pair_probes(pair: PairSpec) -> dict[str, list[Probe]]:
     return by_device
 
 
-def observe_member(pair: PairSpec, member: MemberSpec, reading: DeviceReading | None) -> MemberObservation:
+def observe_member(
+    pair: PairSpec, member: MemberSpec, reading: DeviceReading | None
+) -> MemberObservation:
     if reading is None:
         view = MemberView(Role.UNREACHABLE, reason="not polled")
         return MemberObservation(member.name, member.device, view, at=0.0, fresh=False)

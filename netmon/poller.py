@@ -44,7 +44,9 @@ class Poller:
     async def read_device(self, name: str, probes: Sequence[Probe]) -> DeviceReading:
         device = self.inventory.devices.get(name)
         if device is None:
-            return DeviceReading(name, "snmp", self.clock(), ok=False, reason="config", detail="unknown device")
+            return DeviceReading(
+                name, "snmp", self.clock(), ok=False, reason="config", detail="unknown device"
+            )
         try:
             return await self.snmp.poll(device, probes)
         except asyncio.CancelledError:

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from netmon.evaluate import evaluate, transition
-from netmon.model import DeviceReading, InterfaceReading, Inventory, PairSpec, PairStatus, Transition
+from netmon.model import (
+    DeviceReading,
+    InterfaceReading,
+    Inventory,
+    PairSpec,
+    PairStatus,
+    Transition,
+)
 
 # Poll-duration histogram buckets, seconds: SNMP answers in ~1 ms on a LAN; timeouts are seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

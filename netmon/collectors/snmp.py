@@ -213,9 +213,13 @@ class SnmpCollector:
             except TimeoutError:
                 raise DeviceTimeout(device.name, f"no answer within {guard:.1f}s") from None
             except (PySnmpError, PyAsn1Error) as exc:
-                raise CollectorError(device.name, f"SNMP {op} failed: {type(exc).__name__}: {exc}") from None
+                raise CollectorError(
+                    device.name, f"SNMP {op} failed: {type(exc).__name__}: {exc}"
+                ) from None
             except OSError as exc:
-                raise CollectorError(device.name, f"transport error: {exc.strerror or exc}") from None
+                raise CollectorError(
+                    device.name, f"transport error: {exc.strerror or exc}"
+                ) from None
         error_indication, error_status, error_index, answer = result
         if error_indication:
             if isinstance(error_indication, errind.RequestTimedOut):
@@ -228,7 +232,9 @@ class SnmpCollector:
                 raise DeviceAuthError(device.name, f"SNMPv3 security: {error_indication}")
             raise CollectorError(device.name, f"SNMP: {error_indication}")
         if error_status:
-            status = error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else error_status
+            status = (
+                error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else error_status
+            )
             where = ""
             if error_index and 0 < int(error_index) <= len(varbinds):
                 where = f" at {'.'.join(map(str, varbinds[int(error_index) - 1][0]))}"

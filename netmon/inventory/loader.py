@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +35,14 @@ from netmon.model import (
 Loc = tuple[PathPart, ...]
 
 
-@cache
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
 def _adapter(params_type: type[Any]) -> TypeAdapter[Any]:
-    return TypeAdapter(params_type)
+    adapter = _ADAPTERS.get(params_type)
+    if adapter is None:
+        adapter = _ADAPTERS[params_type] = TypeAdapter(params_type)
+    return adapter
 
 
 def _message(err: Mapping[str, Any], allowed: Sequence[str] = ()) -> str:
@@ -76,9 +80,11 @@ class _Loader:
     def _exists(self, path: Sequence[PathPart]) -> bool:
         node: Any = self.doc.data
         for part in path:
-            if isinstance(node, dict) and part in node:
+            if isinstance(node, list):
+                if not isinstance(part, int) or not 0 <= part < len(node):
+                    return False
                 node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            elif isinstance(node, dict) and part in node:
                 node = node[part]
             else:
                 return False
@@ -164,7 +170,7 @@ class _Loader:
                 known = ", ".join(sorted(groups)) or "none defined"
                 self.add((*where, "group"), f"unknown group {group_name!r} (groups: {known})")
             elif group is not None:
-                prefixes.append(("groups", group_name))
+                prefixes.append(("groups", str(group_name)))
             prefixes.append(("defaults",))
             merged = dict(body)
             for section in ("snmp", "ssh"):
@@ -198,7 +204,11 @@ class _Loader:
                 auth = self.secret(s.auth_key, at, "auth_key")
                 priv = self.secret(s.priv_key, at, "priv_key")
                 bad = (s.auth_key and not auth) or (s.priv_key and not priv)
-                creds = None if bad else SnmpV3(s.user or "", s.auth_protocol, auth, s.priv_protocol, priv)
+                creds = (
+                    None
+                    if bad
+                    else SnmpV3(s.user or "", s.auth_protocol, auth, s.priv_protocol, priv)
+                )
             if creds is None:
                 ok = False
             else:
@@ -261,10 +271,9 @@ class _Loader:
             self.add((*where, "kind"), str(exc))
             return None
         members: list[MemberSpec] = []
-        for j, raw in enumerate(raw_members):
+        for j, written in enumerate(raw_members):
             mwhere: Loc = (*where, "members", j)
-            if isinstance(raw, str):
-                raw = {"name": raw}
+            raw = {"name": written} if isinstance(written, str) else written
             member = self.validate(schema.MemberConfig, raw, [mwhere])
             if member is None:
                 continue
@@ -275,12 +284,22 @@ class _Loader:
             elif device is None:
                 known = ", ".join(sorted(self.declared)) or "none defined"
                 at = (*mwhere, "device") if member.device else mwhere
-                self.add(at, f"member {member.name!r} names unknown device {device_name!r} (devices: {known})")
+                self.add(
+                    at,
+                    f"member {member.name!r} names unknown device {device_name!r} (devices: {known})",
+                )
             elif kind.transport == "snmp" and device.snmp is None:
-                self.add(mwhere, f"device {device_name!r} has no 'snmp' settings; kind {kind.name!r} reads SNMP")
+                self.add(
+                    mwhere,
+                    f"device {device_name!r} has no 'snmp' settings; kind {kind.name!r} reads SNMP",
+                )
             if any(m.name == member.name for m in members):
-                self.add((*mwhere, "name"), f"member name {member.name!r} is used twice in this pair")
-            params = self.kind_params(kind.params_type, kind, cfg.params, member.params, where, mwhere)
+                self.add(
+                    (*mwhere, "name"), f"member name {member.name!r} is used twice in this pair"
+                )
+            params = self.kind_params(
+                kind.params_type, kind, cfg.params, member.params, where, mwhere
+            )
             links = tuple(
                 Link(link.if_index, link.name or f"ifIndex {link.if_index}")
                 for link in (member.links if member.links is not None else cfg.links)
@@ -290,8 +309,15 @@ class _Loader:
         if cfg.mode is Mode.ACTIVE_STANDBY and len(raw_members) < 2:
             self.add((*where, "members"), "an active_standby pair needs at least two members")
         names = [m.name for m in members]
-        if cfg.preferred is not None and cfg.preferred not in names and len(members) == len(raw_members):
-            self.add((*where, "preferred"), f"preferred member {cfg.preferred!r} is not one of: {', '.join(names)}")
+        if (
+            cfg.preferred is not None
+            and cfg.preferred not in names
+            and len(members) == len(raw_members)
+        ):
+            self.add(
+                (*where, "preferred"),
+                f"preferred member {cfg.preferred!r} is not one of: {', '.join(names)}",
+            )
         if len(self.problems) > before:
             return None
         interval = cfg.interval if cfg.interval is not None else settings.interval

@@ -3,6 +3,7 @@ later can name the line it came from, and hand plain Python values to validation
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,13 @@ class Document:
         line: int | None = _own_line(node)
         for part in path:
             if isinstance(node, CommentedMap) and part in node:
-                try:
+                # keys added programmatically have no position
+                with contextlib.suppress(KeyError, TypeError):
                     line = node.lc.key(part)[0] + 1
-                except (KeyError, TypeError):  # keys added programmatically have no position
-                    pass
                 node = node[part]
             elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-                try:
+                with contextlib.suppress(KeyError, TypeError):
                     line = node.lc.item(part)[0] + 1
-                except (KeyError, TypeError):
-                    pass
                 node = node[part]
             else:
                 break

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from netmon.model import Missing, MemberView, Probe, Role, Value
+from netmon.model import MemberView, Missing, Probe, Role, Value
 
 # A problem a kind finds in its own validated params: (field path, message).
 ParamProblem = tuple[str, str]

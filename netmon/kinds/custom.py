@@ -40,7 +40,9 @@ class CustomKind:
         for raw, role in params.values.items():
             if role not in ROLE_NAMES:
                 choices = ", ".join(ROLE_NAMES)
-                problems.append((f"values.{raw}", f"unknown role {role!r}; choose one of: {choices}"))
+                problems.append(
+                    (f"values.{raw}", f"unknown role {role!r}; choose one of: {choices}")
+                )
         return problems
 
     def probes(self, params: CustomParams) -> tuple[Probe, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import logging
 import time
 from typing import Any, cast
@@ -86,7 +87,9 @@ class RouterAgent(asyncio.DatagramProtocol):
         if pdu.isSameTypeWith(V2C.GetRequestPDU()):
             for oid, _ in asked:
                 value = values.get(oid)
-                out.append((oid, encode_value(value) if value is not None else V2C.NoSuchInstance("")))
+                out.append(
+                    (oid, encode_value(value) if value is not None else V2C.NoSuchInstance(""))
+                )
         elif pdu.isSameTypeWith(V2C.GetNextRequestPDU()):
             out = [self._next(oid, values, order) for oid, _ in asked]
         elif pdu.isSameTypeWith(V2C.GetBulkRequestPDU()):
@@ -100,7 +103,10 @@ class RouterAgent(asyncio.DatagramProtocol):
                 cursors = [tuple(int(a) for a in oid) for oid, _ in row]
         elif pdu.isSameTypeWith(V2C.SetRequestPDU()):
             for index, (oid, value) in enumerate(asked, start=1):
-                if not isinstance(value, rfc1902.Integer32 | rfc1902.Integer) or not 1 <= int(value) <= 254:
+                if (
+                    not isinstance(value, rfc1902.Integer32 | rfc1902.Integer)
+                    or not 1 <= int(value) <= 254
+                ):
                     V2C.apiPDU.set_error_status(rpdu, 7)  # wrongType
                     V2C.apiPDU.set_error_index(rpdu, index)
                     break
@@ -108,7 +114,9 @@ class RouterAgent(asyncio.DatagramProtocol):
                     V2C.apiPDU.set_error_status(rpdu, 17)  # notWritable
                     V2C.apiPDU.set_error_index(rpdu, index)
                     break
-                log.info("%s: priority of %s set to %s", self.router, ".".join(map(str, oid)), value)
+                log.info(
+                    "%s: priority of %s set to %s", self.router, ".".join(map(str, oid)), value
+                )
             out = [(oid, value) for oid, value in asked]
         else:
             return None
@@ -135,14 +143,14 @@ async def serve(
     """Bind every router's agent, play the timeline of events, run until `stop` is set."""
     loop = asyncio.get_running_loop()
     started = time.monotonic()
-    transports: list[asyncio.BaseTransport] = []
+    endpoints: list[asyncio.BaseTransport] = []
     try:
         for name, router in network.routers.items():
-            transport, _ = await loop.create_datagram_endpoint(
+            endpoint, _ = await loop.create_datagram_endpoint(
                 lambda name=name: RouterAgent(network, name, community.encode(), started),  # type: ignore[misc]
                 local_addr=(router.address, router.port),
             )
-            transports.append(transport)
+            endpoints.append(endpoint)
         if ready is not None:
             ready.set()
         log.info("simulated network: %d routers on %s:%d-%d", len(network.routers),
@@ -152,17 +160,22 @@ async def serve(
         waiter = stop or asyncio.Event()
         for event in pending:
             delay = event.after - (time.monotonic() - started)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter.wait(), timeout=max(delay, 0))
+            if waiter.is_set():
                 return
-            except TimeoutError:
-                pass
             for pair in network.pairs:
                 for member in pair.members:
                     if pair.name == event.pair and member.router == event.router:
                         member.priority = event.value
-            log.info("simulated network: %s %s of %s -> %s", event.pair, event.what, event.router, event.value)
+            log.info(
+                "simulated network: %s %s of %s -> %s",
+                event.pair,
+                event.what,
+                event.router,
+                event.value,
+            )
         await waiter.wait()
     finally:
-        for transport in transports:
-            transport.close()
+        for endpoint in endpoints:
+            endpoint.close()

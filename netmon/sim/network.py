@@ -146,9 +146,11 @@ def demo_network(base_port: int = 16101) -> tuple[SimNetwork, list[SimEvent]]:
         SimPair("core-gw", 10, [SimMember("core-r1", 150), SimMember("core-r2", 100)]),
         SimPair("dc-edge", 20, [SimMember("dc-r1", 150), SimMember("dc-r2", 100)]),
         SimPair(
-            "campus-fw", 30, [SimMember("campus-r1", 150), SimMember("campus-r2", 100)],
+            "campus-fw",
+            30,
+            [SimMember("campus-r1", 150), SimMember("campus-r2", 100)],
             partitioned=True,
-        ),  # fmt: skip
+        ),
         SimPair("branch-gw", 40, [SimMember("branch-r1", 150), SimMember("branch-r2", 100)]),
         SimPair("wan-hsrp", 50, [SimMember("wan-r1", 110), SimMember("wan-r2", 100)]),
     ]
