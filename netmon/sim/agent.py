@@ -177,5 +177,5 @@ async def serve(
             )
         await waiter.wait()
     finally:
-        for endpoint in endpoints:
-            endpoint.close()
+        for opened in endpoints:
+            opened.close()
