@@ -38,7 +38,8 @@ inventory_app = typer.Typer(help="Inventory tools.", no_args_is_help=True)
 app.add_typer(inventory_app, name="inventory")
 
 out = Console()
-err = Console(stderr=True)
+# soft_wrap: an error line stays one line (file:line: ...) whatever the terminal width.
+err = Console(stderr=True, soft_wrap=True)
 
 STATE_STYLE = {
     "healthy": "green",

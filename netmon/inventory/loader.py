@@ -47,7 +47,7 @@ def _adapter(params_type: type[Any]) -> TypeAdapter[Any]:
 
 def _message(err: Mapping[str, Any], allowed: Sequence[str] = ()) -> str:
     kind = err["type"]
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
         key = err["loc"][-1] if err["loc"] else "?"
         hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f"unknown key {key!r}{hint}"

@@ -32,9 +32,9 @@ class SnmpConfig(Strict):
     version: Literal["2c", "3"] = "2c"
     community: SecretRef | None = None
     user: str | None = None
-    auth_protocol: AuthProtocol | None = None
+    auth_protocol: AuthProtocol | None = Field(None, strict=False)  # YAML gives the name
     auth_key: SecretRef | None = None
-    priv_protocol: PrivProtocol | None = None
+    priv_protocol: PrivProtocol | None = Field(None, strict=False)
     priv_key: SecretRef | None = None
     port: int = Field(161, ge=1, le=65535)
     timeout: float = Field(1.0, gt=0, le=60)
@@ -104,7 +104,7 @@ class PairSettings(Strict):
 class PairConfig(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     kind: str
-    mode: Mode = Mode.ACTIVE_STANDBY
+    mode: Mode = Field(Mode.ACTIVE_STANDBY, strict=False)
     members: list[MemberConfig | str] = Field(min_length=1)
     preferred: str | None = None
     virtual_ip: str | None = None

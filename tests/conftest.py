@@ -1,0 +1,136 @@
+"""Shared test helpers: real daemons started by the tests, free ports, the CI rule.
+
+A test that needs a real daemon (snmpd) or root must run in CI (CI=true): there, a missing
+prerequisite fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip locally, fail in CI: CI must never silently skip a real-daemon test."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {why}")
+    pytest.skip(why)
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 5.0) -> None:
+    """End a process this test started, by its PID: TERM, then KILL."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@dataclass(frozen=True)
+class Snmpd:
+    port: int
+    community: str
+    v3_user: str
+    v3_auth: str
+    v3_priv: str
+    workdir: Path
+
+
+SNMPD_CONF = """\
+agentAddress udp:127.0.0.1:{port}
+rocommunity {community} 127.0.0.1
+createUser {user} SHA {auth} AES {priv}
+rouser {user} priv
+sysName netmon-test
+"""
+
+
+@pytest.fixture(scope="session")
+def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
+    """A real net-snmp snmpd on a loopback high port, with a v2c community and a v3 authPriv user."""
+    binary = shutil.which("snmpd") or ("/usr/sbin/snmpd" if Path("/usr/sbin/snmpd").exists() else None)
+    require(binary is not None, "net-snmp snmpd is not installed (make test installs it)")
+    assert binary is not None
+    workdir = tmp_path_factory.mktemp("snmpd")
+    port = free_udp_port()
+    info = Snmpd(port, "t3st-Community-xq", "netmonv3", "t3st-authkey-xq", "t3st-privkey-xq", workdir)
+    conf = workdir / "snmpd.conf"
+    conf.write_text(
+        SNMPD_CONF.format(
+            port=port, community=info.community, user=info.v3_user, auth=info.v3_auth, priv=info.v3_priv
+        )
+    )
+    env = {**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist")}
+    proc = subprocess.Popen(
+        [binary, "-f", "-m", "", "-C", "-c", str(conf), "-p", str(workdir / "snmpd.pid"),
+         "-Lf", str(workdir / "snmpd.log")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait_snmp(port, info.community, proc)
+        yield info
+    finally:
+        stop_process(proc)
+
+
+def _wait_snmp(port: int, community: str, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Wait until the agent answers a real GET (sysUpTime), not just until the port is bound."""
+    from pyasn1.codec.ber import decoder, encoder
+    from pysnmp.proto import api
+
+    v2c = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+    pdu = v2c.GetRequestPDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_varbinds(pdu, [((1, 3, 6, 1, 2, 1, 1, 3, 0), v2c.Null(""))])
+    msg = v2c.Message()
+    v2c.apiMessage.set_defaults(msg)
+    v2c.apiMessage.set_community(msg, community)
+    v2c.apiMessage.set_pdu(msg, pdu)
+    request = encoder.encode(msg)
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"snmpd exited with {proc.returncode}")
+            s.sendto(request, ("127.0.0.1", port))
+            try:
+                data, _ = s.recvfrom(65535)
+            except TimeoutError:
+                continue
+            decoder.decode(data, asn1Spec=v2c.Message())
+            return
+    pytest.fail(f"snmpd on port {port} did not answer within {timeout}s")

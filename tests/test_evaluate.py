@@ -1,0 +1,228 @@
+"""The pair verdict, under a fixed clock: truth table, debounce, failovers, flapping, staleness."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from netmon.evaluate import evaluate, needs_recheck, transition
+from netmon.kinds.vrrp import VrrpParams
+from netmon.model import (
+    InterfaceReading,
+    MemberObservation,
+    MemberSpec,
+    MemberView,
+    Mode,
+    PairSpec,
+    PairState,
+    PairStatus,
+    Role,
+)
+
+T0 = 1_700_000_000.0
+A, S, F, X, U = Role.ACTIVE, Role.STANDBY, Role.FAULT, Role.UNREACHABLE, Role.UNKNOWN
+
+
+def spec(mode: Mode = Mode.ACTIVE_STANDBY, members: int = 2, **kw: object) -> PairSpec:
+    names = ["r1", "r2", "r3"][:members]
+    base = PairSpec(
+        name="p",
+        kind="vrrp",
+        members=tuple(MemberSpec(n, n, VrrpParams(2, 51)) for n in names),
+        mode=mode,
+        preferred="r1",
+        split_brain_debounce=2.0,
+        flap_threshold=3,
+        flap_window=600.0,
+        stale_after=30.0,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def obs(*roles: Role, at: float = T0, ready: tuple[bool, ...] = (), links: dict[int, bool] | None = None) -> list[MemberObservation]:
+    out = []
+    for i, role in enumerate(roles):
+        name = f"r{i + 1}"
+        is_ready = ready[i] if i < len(ready) else True
+        view = MemberView(role, reason=None if role in (A, S) and is_ready else "why", ready=is_ready)
+        link_list = ()
+        if links and i + 1 in links:
+            link_list = (InterfaceReading(2, "eth0", links[i + 1]),)
+        out.append(MemberObservation(name, name, view, at=at, links=link_list))
+    return out
+
+
+TRUTH = [
+    # (roles, expected state) for an active_standby pair, no history
+    ((A, S), PairState.HEALTHY),
+    ((S, A), PairState.HEALTHY),
+    ((A, X), PairState.DEGRADED),  # standby unreachable
+    ((A, F), PairState.DEGRADED),  # standby in fault
+    ((A, U), PairState.DEGRADED),  # standby's row missing
+    ((S, S), PairState.DOWN),
+    ((F, S), PairState.DOWN),
+    ((X, S), PairState.DOWN),  # one answered, nobody active
+    ((F, F), PairState.DOWN),
+    ((X, X), PairState.UNKNOWN),
+    ((U, U), PairState.DOWN),  # answered, but nobody says active
+]
+
+
+@pytest.mark.parametrize(("roles", "expected"), TRUTH)
+def test_active_standby_truth_table(roles: tuple[Role, ...], expected: PairState) -> None:
+    status = evaluate(spec(), obs(*roles), None, T0)
+    assert status.state is expected, status.reasons
+
+
+def test_three_members_one_active_two_ready_standbys() -> None:
+    assert evaluate(spec(members=3), obs(A, S, S), None, T0).state is PairState.HEALTHY
+    assert evaluate(spec(members=3), obs(A, S, X), None, T0).state is PairState.DEGRADED
+
+
+def test_standby_not_ready_is_degraded_with_reason() -> None:
+    status = evaluate(spec(), obs(A, S, ready=(True, False)), None, T0)
+    assert status.state is PairState.DEGRADED
+    assert any("r2: standby not ready" in r for r in status.reasons)
+
+
+def test_active_that_reports_no_standby_is_degraded() -> None:
+    status = evaluate(spec(), obs(A, S, ready=(False, True)), None, T0)
+    assert status.state is PairState.DEGRADED
+
+
+def test_link_down_is_degraded_on_either_member() -> None:
+    assert evaluate(spec(), obs(A, S, links={1: False}), None, T0).state is PairState.DEGRADED
+    assert evaluate(spec(), obs(A, S, links={2: False}), None, T0).state is PairState.DEGRADED
+    assert evaluate(spec(), obs(A, S, links={1: True, 2: True}), None, T0).state is PairState.HEALTHY
+
+
+@pytest.mark.parametrize(
+    ("roles", "expected"),
+    [((A, A), PairState.HEALTHY), ((A, S), PairState.DEGRADED), ((A, X), PairState.DEGRADED),
+     ((S, F), PairState.DOWN), ((X, X), PairState.UNKNOWN)],
+)  # fmt: skip
+def test_active_active_truth_table(roles: tuple[Role, ...], expected: PairState) -> None:
+    assert evaluate(spec(Mode.ACTIVE_ACTIVE), obs(*roles), None, T0).state is expected
+
+
+def test_dual_master_for_20ms_during_switchover_is_not_split_brain() -> None:
+    s = spec()
+    healthy = evaluate(s, obs(A, S), None, T0)
+    both = evaluate(s, obs(A, A, at=T0 + 10), healthy, T0 + 10)
+    assert both.state is PairState.HEALTHY  # held within the debounce
+    assert needs_recheck(both, s) == pytest.approx(2.0)
+    settled = evaluate(s, obs(S, A, at=T0 + 10.02), both, T0 + 10.02)
+    assert settled.state is PairState.HEALTHY
+    assert settled.dual_active_since is None
+    assert settled.failovers_total == 1
+
+
+def test_dual_master_past_debounce_is_split_brain() -> None:
+    s = spec()
+    healthy = evaluate(s, obs(A, S), None, T0)
+    first = evaluate(s, obs(A, A, at=T0 + 10), healthy, T0 + 10)
+    still = evaluate(s, obs(A, A, at=T0 + 11.9), first, T0 + 11.9)
+    assert still.state is PairState.HEALTHY
+    after = evaluate(s, obs(A, A, at=T0 + 12), still, T0 + 12)
+    assert after.state is PairState.SPLIT_BRAIN
+    assert needs_recheck(after, s) is None
+    assert set(after.active_members) == {"r1", "r2"}
+
+
+def test_zero_debounce_flags_at_once() -> None:
+    assert evaluate(spec(split_brain_debounce=0.0), obs(A, A), None, T0).state is PairState.SPLIT_BRAIN
+
+
+def test_failover_counted_with_timestamp_and_preferred_flag() -> None:
+    s = spec()
+    st1 = evaluate(s, obs(A, S), None, T0)
+    assert (st1.failovers_total, st1.on_preferred) == (0, True)
+    st2 = evaluate(s, obs(S, A, at=T0 + 5), st1, T0 + 5)
+    assert st2.failovers_total == 1
+    assert st2.last_failover_at == T0 + 5
+    assert st2.on_preferred is False
+    assert st2.state is PairState.HEALTHY
+    assert any("not on preferred r1" in r for r in st2.reasons)
+
+
+def test_failover_through_down_still_counts() -> None:
+    s = spec()
+    st1 = evaluate(s, obs(A, S), None, T0)
+    st2 = evaluate(s, obs(F, S, at=T0 + 1), st1, T0 + 1)
+    assert st2.state is PairState.DOWN
+    st3 = evaluate(s, obs(F, A, at=T0 + 2), st2, T0 + 2)
+    assert st3.failovers_total == 1
+    assert st3.last_active == "r2"
+
+
+def test_same_member_back_after_down_is_no_failover() -> None:
+    s = spec()
+    st = evaluate(s, obs(A, S), None, T0)
+    st = evaluate(s, obs(X, X, at=T0 + 1), st, T0 + 1)
+    st = evaluate(s, obs(A, S, at=T0 + 2), st, T0 + 2)
+    assert st.failovers_total == 0
+
+
+def _flip(s: PairSpec, status: PairStatus | None, times: list[float]) -> PairStatus:
+    current = status
+    for i, t in enumerate(times):
+        roles = (A, S) if i % 2 == 0 else (S, A)
+        current = evaluate(s, obs(*roles, at=t), current, t)
+    assert current is not None
+    return current
+
+
+def test_flapping_when_threshold_failovers_inside_window() -> None:
+    s = spec(flap_threshold=3, flap_window=60.0)
+    status = _flip(s, None, [T0, T0 + 10, T0 + 20, T0 + 30])
+    assert status.failovers_total == 3
+    assert status.flapping
+    assert status.state is PairState.DEGRADED
+    assert any(r.startswith("flapping") for r in status.reasons)
+
+
+def test_flapping_clears_when_failovers_age_out() -> None:
+    s = spec(flap_threshold=3, flap_window=60.0)
+    status = _flip(s, None, [T0, T0 + 10, T0 + 20, T0 + 30])
+    later = evaluate(s, obs(A, S, at=T0 + 100), status, T0 + 100)
+    assert not later.flapping
+    assert later.state is PairState.HEALTHY
+
+
+def test_spread_out_failovers_are_not_flapping() -> None:
+    s = spec(flap_threshold=3, flap_window=60.0)
+    status = _flip(s, None, [T0, T0 + 100, T0 + 200, T0 + 300])
+    assert status.failovers_total == 3
+    assert not status.flapping
+
+
+def test_stale_answers_turn_the_pair_unknown() -> None:
+    s = spec(stale_after=30.0)
+    status = evaluate(s, obs(A, S), None, T0)
+    assert evaluate(s, status.members, status, T0 + 29).state is PairState.HEALTHY
+    later = evaluate(s, status.members, status, T0 + 31)
+    assert later.state is PairState.UNKNOWN
+    assert not any(m.fresh for m in later.members)
+
+
+def test_since_tracks_the_start_of_the_current_state() -> None:
+    s = spec()
+    st1 = evaluate(s, obs(A, S), None, T0)
+    st2 = evaluate(s, obs(A, S, at=T0 + 5), st1, T0 + 5)
+    st3 = evaluate(s, obs(A, X, at=T0 + 9), st2, T0 + 9)
+    assert st2.since == T0
+    assert st3.since == T0 + 9
+
+
+def test_transition_only_on_state_change() -> None:
+    s = spec()
+    st1 = evaluate(s, obs(A, S), None, T0)
+    st2 = evaluate(s, obs(A, S, at=T0 + 1), st1, T0 + 1)
+    st3 = evaluate(s, obs(A, X, at=T0 + 2), st2, T0 + 2)
+    first = transition(None, st1)
+    assert first is not None and first.old is None and first.new is PairState.HEALTHY
+    assert transition(st1, st2) is None
+    change = transition(st2, st3)
+    assert change is not None
+    assert (change.old, change.new) == (PairState.HEALTHY, PairState.DEGRADED)

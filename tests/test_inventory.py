@@ -1,0 +1,172 @@
+"""Inventory loading: strict shape, every problem with file:line, secrets masked everywhere."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from netmon.cli import app
+from netmon.errors import ConfigError
+from netmon.inventory import load_inventory
+from netmon.model import Mode, SnmpV2c, SnmpV3
+
+from .conftest import REPO
+
+FIX = Path(__file__).parent / "fixtures" / "inventory"
+runner = CliRunner()
+
+
+def write(tmp_path: Path, text: str, name: str = "inv.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_inventory(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_validate_reports_unknown_key_dangling_member_and_bad_oid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETMON_TEST_COMMUNITY", "c0mmunity-value-xyz")
+    path = FIX / "broken.yaml"
+    result = runner.invoke(app, ["inventory", "validate", str(path)])
+    assert result.exit_code == 2
+    lines = [l for l in result.stderr.splitlines() if re.match(r"^\S+:\d+: ", l)]
+    assert lines == [
+        f"{path}:13: pairs[0].prefered: unknown key 'prefered'; allowed here: flap_threshold, "
+        "flap_window, interval, kind, labels, links, members, mode, name, params, preferred, "
+        "split_brain_debounce, stale_after, virtual_ip",
+        f"{path}:19: pairs[1].members[1].device: member 'r3' names unknown device 'r3' (devices: r1, r2)",
+        f"{path}:23: pairs[2].params.oid: not a numeric OID: '1.3.6.1.4.1.x.1' (bad arc 'x')",
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_shipped_inventories_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETMON_DEMO_COMMUNITY", "x")
+    monkeypatch.setenv("NETMON_SNMP_AUTH", "authkey-1")
+    monkeypatch.setenv("NETMON_SNMP_PRIV", "privkey-1")
+    demo = load_inventory(REPO / "inventory" / "demo.yaml")
+    assert len(demo.pairs) >= 4
+    example = load_inventory(REPO / "inventory" / "example.yaml")
+    core = example.devices["core-a"].snmp
+    assert core is not None and isinstance(core.credentials, SnmpV3)
+    acc = example.devices["acc-1"].snmp
+    assert acc is not None and isinstance(acc.credentials, SnmpV2c)  # the group overrides v3
+    dc = example.pair("dc-vrrp")
+    assert dc is not None
+    assert [m.params.if_index for m in dc.members] == [3, 4]  # member params override the pair's
+    sup = example.pair("core-sup")
+    assert sup is not None and {m.device for m in sup.members} == {"sup"}
+
+
+def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "devices:\n  r1: {address: 10.99.0.1\npairs: []\n")
+    found = problems(path)
+    assert len(found) == 1
+    assert re.match(rf"^{re.escape(str(path))}:\d+: <document>: invalid YAML", found[0])
+
+
+def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "devices:\n  r1: {address: 10.99.0.1}\n  r1: {address: 10.99.0.2}\n")
+    assert "invalid YAML" in problems(path)[0]
+
+
+def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
+    assert "file not found" in problems(tmp_path / "nope.yaml")[0]
+    assert "must be a mapping" in problems(write(tmp_path, "- a\n- b\n"))[0]
+
+
+def test_missing_secret_names_the_reference_not_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NETMON_NOT_SET_ANYWHERE", raising=False)
+    path = write(
+        tmp_path,
+        "devices:\n  r1:\n    address: 10.99.0.1\n    snmp:\n      community: {env: NETMON_NOT_SET_ANYWHERE}\n",
+    )
+    assert problems(path) == [
+        f"{path}:5: devices.r1.snmp.community: secret: environment variable NETMON_NOT_SET_ANYWHERE is not set"
+    ]
+
+
+def test_inline_secret_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "devices:\n  r1:\n    address: 10.99.0.1\n    snmp: {community: public}\n")
+    found = problems(path)
+    assert found and found[0].startswith(f"{path}:4: devices.r1.snmp.community")
+    assert "public" not in found[0]
+
+
+def test_secret_from_file_is_masked(tmp_path: Path) -> None:
+    (tmp_path / "comm.txt").write_text("file-s3cret-value\n")
+    path = write(
+        tmp_path,
+        "devices:\n  r1: {address: 10.99.0.1, snmp: {community: {file: comm.txt}}}\n"
+        "pairs:\n  - {name: p, kind: keepalived, params: {instance: 1}, members: [r1, r2]}\n"
+        "  - {name: q, kind: keepalived, params: {instance: 2}, members: [r1]}\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_inventory(path)
+    text = str(info.value)
+    assert "file-s3cret-value" not in text
+    assert "names unknown device 'r2'" in text
+    assert "needs at least two members" in text
+
+
+def test_secret_never_in_repr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NETMON_T_COMM", "repr-s3cret-value")
+    path = write(
+        tmp_path,
+        "devices:\n  r1: {address: 10.99.0.1, snmp: {community: {env: NETMON_T_COMM}}}\n"
+        "  r2: {address: 10.99.0.2, snmp: {community: {env: NETMON_T_COMM}}}\n"
+        "pairs:\n  - {name: p, kind: vrrpv3, mode: active_active, params: {if_index: 2, vrid: 9}, members: [r1, r2]}\n",
+    )
+    inv = load_inventory(path)
+    assert "repr-s3cret-value" not in repr(inv)
+    assert "repr-s3cret-value" not in str(inv)
+    assert inv.pairs[0].mode is Mode.ACTIVE_ACTIVE
+    creds = inv.devices["r1"].snmp.credentials  # type: ignore[union-attr]
+    assert isinstance(creds, SnmpV2c) and creds.community.reveal() == "repr-s3cret-value"
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "defaults:\n  snmp: {community: {env: HOME}, timeout: -1}\n"
+        "groups:\n  g: {snmp: {port: 70000}}\n"
+        "devices:\n  r1: {address: 10.99.0.1, group: g}\n  r2: {address: 10.99.0.2, group: nope}\n"
+        "pairs:\n"
+        "  - {name: p, kind: vrrpz, members: [r1, r2]}\n"
+        "  - {name: q, kind: vrrp, params: {if_index: 2}, members: [r1, r2]}\n"
+        "  - {name: q, kind: vrrp, params: {if_index: 2, vrid: 300}, members: [r1, r2], preferred: r9}\n",
+    )
+    text = "\n".join(problems(path))
+    assert ":2: defaults.snmp.timeout:" in text  # reported where it was written
+    assert ":4: groups.g.snmp.port:" in text
+    assert "unknown group 'nope'" in text
+    assert "unknown pair kind 'vrrpz'; choose one of: cisco-rf, custom, hsrp, keepalived, vrrp, vrrpv3" in text
+    assert "kind 'vrrp' needs parameter 'vrid'" in text
+    assert "pair name 'q' is used twice" in text
+
+
+def test_kind_parameter_errors_point_into_params(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "devices:\n  r1: {address: 10.99.0.1, snmp: {community: {env: HOME}}}\n"
+        "  r2: {address: 10.99.0.2, snmp: {community: {env: HOME}}}\n"
+        "pairs:\n  - name: p\n    kind: vrrp\n    params: {if_index: 2, vrid: 300, colour: red}\n"
+        "    members: [r1, r2]\n",
+    )
+    text = "\n".join(problems(path))
+    assert f"{path}:7: pairs[0].params.colour: unknown key 'colour'; allowed here: if_index, vrid" in text
+
+
+def test_snmp_v3_shape_rules(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "devices:\n  r1:\n    address: 10.99.0.1\n    snmp: {version: '3', user: u, priv_protocol: AES, priv_key: {env: HOME}}\n",
+    )
+    assert "privacy (priv_*) needs authentication (auth_*) too" in problems(path)[0]

@@ -1,0 +1,135 @@
+"""One contract, every kind: recorded varbinds in, documented roles out; never an exception.
+
+Fixtures are recorded values by OID (tests/fixtures/kinds/<kind>.yaml), so they also prove that
+each kind asks for the OIDs real agents serve.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+from ruamel.yaml import YAML
+
+from netmon.kinds import KINDS, KindRegistry, UnknownKind
+from netmon.model import DeviceReading, MemberSpec, Missing, PairSpec, Role, Value, parse_oid
+from netmon.observe import observe_member
+
+FIXTURES = Path(__file__).parent / "fixtures" / "kinds"
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "kinds.md"
+MISSING = {f"!{m.value}": m for m in Missing}
+
+
+def load_fixture(kind: str) -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe", pure=True).load((FIXTURES / f"{kind}.yaml").read_text())
+    return data
+
+
+def recorded(raw: dict[str, Any]) -> dict[tuple[int, ...], Value]:
+    out: dict[tuple[int, ...], Value] = {}
+    for oid, value in raw.items():
+        if isinstance(value, str) and value in MISSING:
+            out[parse_oid(str(oid))] = MISSING[value]
+        else:
+            out[parse_oid(str(oid))] = value if isinstance(value, int) else str(value)
+    return out
+
+
+def params_for(kind_name: str, raw: dict[str, Any]) -> Any:
+    kind = KINDS.get(kind_name)
+    params = TypeAdapter(kind.params_type).validate_python(raw)
+    assert kind.check(params) == []
+    return params
+
+
+def cases() -> list[tuple[str, str]]:
+    return [(k, c) for k in KINDS.names() for c in load_fixture(k)["cases"]]
+
+
+@pytest.mark.parametrize("kind_name", KINDS.names())
+def test_every_kind_has_recorded_cases_for_each_role(kind_name: str) -> None:
+    fixture = load_fixture(kind_name)
+    roles = {case["role"] for case in fixture["cases"].values()}
+    assert {"active", "standby", "unknown"} <= roles, f"{kind_name}: cover active, standby, unknown"
+    assert roles & {"fault"} or any(c.get("ready") is False for c in fixture["cases"].values())
+
+
+@pytest.mark.parametrize(("kind_name", "case"), cases())
+def test_recorded_case(kind_name: str, case: str) -> None:
+    fixture = load_fixture(kind_name)
+    spec = fixture["cases"][case]
+    params = params_for(kind_name, fixture["params"])
+    pair = PairSpec("p", kind_name, (MemberSpec("m", "d", params),))
+    reading = DeviceReading("d", "snmp", at=1.0, ok=True, values=recorded(spec["values"]))
+    obs = observe_member(pair, pair.members[0], reading)
+    assert obs.view.role is Role(spec["role"]), obs.view
+    assert obs.view.ready is spec.get("ready", True), obs.view
+    if obs.view.role not in (Role.ACTIVE, Role.STANDBY) or not obs.view.ready:
+        assert obs.view.reason, "a member that is not plainly active/standby must say why"
+
+
+@pytest.mark.parametrize("kind_name", KINDS.names())
+def test_no_answer_is_unknown_never_active(kind_name: str) -> None:
+    kind = KINDS.get(kind_name)
+    params = params_for(kind_name, load_fixture(kind_name)["params"])
+    assert kind.interpret(params, {}).role is Role.UNKNOWN
+
+
+@pytest.mark.parametrize("kind_name", KINDS.names())
+def test_probes_are_valid_and_stable(kind_name: str) -> None:
+    kind = KINDS.get(kind_name)
+    params = params_for(kind_name, load_fixture(kind_name)["params"])
+    probes = kind.probes(params)
+    assert probes == kind.probes(params)
+    assert len({p.key for p in probes}) == len(probes)
+    for probe in probes:
+        assert probe.method in ("get", "next")
+        assert probe.oid[:2] == (1, 3)
+
+
+@pytest.mark.parametrize("kind_name", KINDS.names())
+def test_documented_in_kinds_md(kind_name: str) -> None:
+    """docs/kinds.md has a section per kind listing every raw value of its role table."""
+    text = DOCS.read_text()
+    section = text.split(f"## `{kind_name}`", 1)
+    assert len(section) == 2, f"docs/kinds.md lacks a '## `{kind_name}`' section"
+    body = section[1].split("\n## ", 1)[0]
+    for raw, row in getattr(KINDS.get(kind_name), "roles", {}).items():
+        assert f"| {raw} |" in body, f"{kind_name}: raw value {raw} missing from docs"
+        assert row.role.value in body
+
+
+values_strategy = st.one_of(
+    st.integers(min_value=-(2**63), max_value=2**64),
+    st.text(max_size=30),
+    st.sampled_from(list(Missing)),
+)
+
+
+@pytest.mark.parametrize("kind_name", KINDS.names())
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_interpret_never_raises(kind_name: str, data: st.DataObject) -> None:
+    kind = KINDS.get(kind_name)
+    params = params_for(kind_name, load_fixture(kind_name)["params"])
+    values = {p.key: data.draw(values_strategy) for p in kind.probes(params)}
+    view = kind.interpret(params, values)
+    assert isinstance(view.role, Role)
+    if view.role is Role.ACTIVE:
+        # Only a value from the kind's table may make a member active.
+        main_key = kind.probes(params)[0].key
+        assert isinstance(values.get(main_key), int) or kind_name in ("custom", "cisco-rf")
+
+
+def test_registry_refuses_duplicates_and_lists_choices() -> None:
+    registry = KindRegistry()
+    kind = KINDS.get("vrrp")
+    registry.register(kind)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(kind)
+    with pytest.raises(UnknownKind, match="choose one of: vrrp"):
+        registry.get("vrpp")
