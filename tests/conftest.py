@@ -45,7 +45,9 @@ def free_tcp_port() -> int:
         return port
 
 
-def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 5.0) -> None:
+def stop_process(
+    proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 5.0
+) -> None:
     """End a process this test started, by its PID: TERM, then KILL."""
     if proc.poll() is not None:
         return
@@ -79,16 +81,24 @@ sysName netmon-test
 @pytest.fixture(scope="session")
 def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
     """A real net-snmp snmpd on a loopback high port, with a v2c community and a v3 authPriv user."""
-    binary = shutil.which("snmpd") or ("/usr/sbin/snmpd" if Path("/usr/sbin/snmpd").exists() else None)
+    binary = shutil.which("snmpd") or (
+        "/usr/sbin/snmpd" if Path("/usr/sbin/snmpd").exists() else None
+    )
     require(binary is not None, "net-snmp snmpd is not installed (make test installs it)")
     assert binary is not None
     workdir = tmp_path_factory.mktemp("snmpd")
     port = free_udp_port()
-    info = Snmpd(port, "t3st-Community-xq", "netmonv3", "t3st-authkey-xq", "t3st-privkey-xq", workdir)
+    info = Snmpd(
+        port, "t3st-Community-xq", "netmonv3", "t3st-authkey-xq", "t3st-privkey-xq", workdir
+    )
     conf = workdir / "snmpd.conf"
     conf.write_text(
         SNMPD_CONF.format(
-            port=port, community=info.community, user=info.v3_user, auth=info.v3_auth, priv=info.v3_priv
+            port=port,
+            community=info.community,
+            user=info.v3_user,
+            auth=info.v3_auth,
+            priv=info.v3_priv,
         )
     )
     env = {**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist")}
@@ -106,7 +116,9 @@ def snmpd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snmpd]:
         stop_process(proc)
 
 
-def _wait_snmp(port: int, community: str, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+def _wait_snmp(
+    port: int, community: str, proc: subprocess.Popen[bytes], timeout: float = 10.0
+) -> None:
     """Wait until the agent answers a real GET (sysUpTime), not just until the port is bound."""
     from pyasn1.codec.ber import decoder, encoder
     from pysnmp.proto import api

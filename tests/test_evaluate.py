@@ -40,13 +40,17 @@ def spec(mode: Mode = Mode.ACTIVE_STANDBY, members: int = 2, **kw: object) -> Pa
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
-def obs(*roles: Role, at: float = T0, ready: tuple[bool, ...] = (), links: dict[int, bool] | None = None) -> list[MemberObservation]:
+def obs(
+    *roles: Role, at: float = T0, ready: tuple[bool, ...] = (), links: dict[int, bool] | None = None
+) -> list[MemberObservation]:
     out = []
     for i, role in enumerate(roles):
         name = f"r{i + 1}"
         is_ready = ready[i] if i < len(ready) else True
-        view = MemberView(role, reason=None if role in (A, S) and is_ready else "why", ready=is_ready)
-        link_list = ()
+        view = MemberView(
+            role, reason=None if role in (A, S) and is_ready else "why", ready=is_ready
+        )
+        link_list: tuple[InterfaceReading, ...] = ()
         if links and i + 1 in links:
             link_list = (InterfaceReading(2, "eth0", links[i + 1]),)
         out.append(MemberObservation(name, name, view, at=at, links=link_list))
@@ -94,7 +98,9 @@ def test_active_that_reports_no_standby_is_degraded() -> None:
 def test_link_down_is_degraded_on_either_member() -> None:
     assert evaluate(spec(), obs(A, S, links={1: False}), None, T0).state is PairState.DEGRADED
     assert evaluate(spec(), obs(A, S, links={2: False}), None, T0).state is PairState.DEGRADED
-    assert evaluate(spec(), obs(A, S, links={1: True, 2: True}), None, T0).state is PairState.HEALTHY
+    assert (
+        evaluate(spec(), obs(A, S, links={1: True, 2: True}), None, T0).state is PairState.HEALTHY
+    )
 
 
 @pytest.mark.parametrize(
@@ -131,7 +137,9 @@ def test_dual_master_past_debounce_is_split_brain() -> None:
 
 
 def test_zero_debounce_flags_at_once() -> None:
-    assert evaluate(spec(split_brain_debounce=0.0), obs(A, A), None, T0).state is PairState.SPLIT_BRAIN
+    assert (
+        evaluate(spec(split_brain_debounce=0.0), obs(A, A), None, T0).state is PairState.SPLIT_BRAIN
+    )
 
 
 def test_failover_counted_with_timestamp_and_preferred_flag() -> None:

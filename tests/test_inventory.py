@@ -31,7 +31,9 @@ def problems(path: Path) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
-def test_validate_reports_unknown_key_dangling_member_and_bad_oid(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_reports_unknown_key_dangling_member_and_bad_oid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("NETMON_TEST_COMMUNITY", "c0mmunity-value-xyz")
     path = FIX / "broken.yaml"
     result = runner.invoke(app, ["inventory", "validate", str(path)])
@@ -60,7 +62,10 @@ def test_shipped_inventories_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     assert acc is not None and isinstance(acc.credentials, SnmpV2c)  # the group overrides v3
     dc = example.pair("dc-vrrp")
     assert dc is not None
-    assert [m.params.if_index for m in dc.members] == [3, 4]  # member params override the pair's
+    assert [getattr(m.params, "if_index", None) for m in dc.members] == [
+        3,
+        4,
+    ]  # member params override the pair's
     sup = example.pair("core-sup")
     assert sup is not None and {m.device for m in sup.members} == {"sup"}
 
@@ -82,7 +87,9 @@ def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
     assert "must be a mapping" in problems(write(tmp_path, "- a\n- b\n"))[0]
 
 
-def test_missing_secret_names_the_reference_not_a_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_secret_names_the_reference_not_a_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("NETMON_NOT_SET_ANYWHERE", raising=False)
     path = write(
         tmp_path,
@@ -94,7 +101,9 @@ def test_missing_secret_names_the_reference_not_a_value(tmp_path: Path, monkeypa
 
 
 def test_inline_secret_is_refused(tmp_path: Path) -> None:
-    path = write(tmp_path, "devices:\n  r1:\n    address: 10.99.0.1\n    snmp: {community: public}\n")
+    path = write(
+        tmp_path, "devices:\n  r1:\n    address: 10.99.0.1\n    snmp: {community: public}\n"
+    )
     found = problems(path)
     assert found and found[0].startswith(f"{path}:4: devices.r1.snmp.community")
     assert "public" not in found[0]
@@ -147,7 +156,10 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     assert ":2: defaults.snmp.timeout:" in text  # reported where it was written
     assert ":4: groups.g.snmp.port:" in text
     assert "unknown group 'nope'" in text
-    assert "unknown pair kind 'vrrpz'; choose one of: cisco-rf, custom, hsrp, keepalived, vrrp, vrrpv3" in text
+    assert (
+        "unknown pair kind 'vrrpz'; choose one of: cisco-rf, custom, hsrp, keepalived, vrrp, vrrpv3"
+        in text
+    )
     assert "kind 'vrrp' needs parameter 'vrid'" in text
     assert "pair name 'q' is used twice" in text
 
@@ -161,7 +173,10 @@ def test_kind_parameter_errors_point_into_params(tmp_path: Path) -> None:
         "    members: [r1, r2]\n",
     )
     text = "\n".join(problems(path))
-    assert f"{path}:7: pairs[0].params.colour: unknown key 'colour'; allowed here: if_index, vrid" in text
+    assert (
+        f"{path}:7: pairs[0].params.colour: unknown key 'colour'; allowed here: if_index, vrid"
+        in text
+    )
 
 
 def test_snmp_v3_shape_rules(tmp_path: Path) -> None:

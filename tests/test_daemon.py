@@ -1,0 +1,225 @@
+"""The demo and the daemon as a user runs them: processes, HTTP, signals, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from .conftest import REPO, free_tcp_port, stop_process
+
+pytestmark = pytest.mark.daemon
+
+SECRET = "dem0-S3cret-Community-7f3a"
+NETMON = [sys.executable, "-m", "netmon"]
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=3) as response:
+        body: bytes = response.read()
+        return body.decode()
+
+
+def states(listen: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for family in text_string_to_metric_families(get(f"http://{listen}/metrics")):
+        if family.name == "netmon_pair_state":
+            for s in family.samples:
+                if s.value == 1:
+                    out[s.labels["pair"]] = s.labels["state"]
+    return out
+
+
+def sample(listen: str, name: str, **labels: str) -> float | None:
+    for family in text_string_to_metric_families(get(f"http://{listen}/metrics")):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return float(s.value)
+    return None
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError as exc:  # not listening yet
+            last = exc
+        time.sleep(0.3)
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last})")
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    return {**os.environ, "NETMON_DEMO_COMMUNITY": SECRET, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture
+def demo(
+    tmp_path: Path, env: dict[str, str]
+) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
+    listen = f"127.0.0.1:{free_tcp_port()}"
+    log = tmp_path / "demo.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [*NETMON, "demo", "--listen", listen], env=env, stdout=sink, stderr=sink
+        )
+    try:
+        yield listen, proc, log
+    finally:
+        stop_process(proc)
+
+
+EXPECTED = {
+    "core-gw": "healthy",
+    "dc-edge": "degraded",
+    "campus-fw": "split_brain",
+    "branch-gw": "healthy",
+    "wan-hsrp": "healthy",
+}
+
+
+def test_demo_shows_the_four_states_and_keeps_its_secret(
+    demo: tuple[str, subprocess.Popen[bytes], Path], env: dict[str, str]
+) -> None:
+    listen, proc, log = demo
+    wait_for(lambda: states(listen) == EXPECTED, 60, f"demo states {EXPECTED}")
+    # branch-gw failed over to its non-preferred member a few seconds in, for real.
+    wait_for(
+        lambda: sample(listen, "netmon_pair_on_preferred", pair="branch-gw") == 0.0,
+        30, "branch-gw on the non-preferred member",
+    )  # fmt: skip
+    assert sample(listen, "netmon_pair_failovers_total", pair="branch-gw") == 1.0
+    assert (
+        sample(listen, "netmon_member_role", pair="dc-edge", member="dc-r2", role="unreachable")
+        == 1.0
+    )
+    assert sample(listen, "netmon_pair_active_members", pair="campus-fw") == 2.0
+
+    pairs = json.loads(get(f"http://{listen}/api/v1/pairs"))
+    by_name = {p["pair"]: p for p in pairs["pairs"]}
+    assert by_name["dc-edge"]["reasons"] == ["dc-r2: unreachable (timeout)"]
+    assert by_name["branch-gw"]["active_members"] == ["branch-r2"]
+
+    status = subprocess.run([*NETMON, "status", "--listen", listen, "--json"], env=env,
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert status.returncode == 1
+    assert json.loads(status.stdout)["pairs"]
+
+    check = subprocess.run(
+        [*NETMON, "check", "--inventory", str(REPO / "inventory" / "demo.yaml")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert check.returncode == 1, check.stderr
+    for pair, state in EXPECTED.items():
+        assert pair in check.stdout and state in check.stdout
+
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5.0
+
+    seen = "\n".join(
+        [
+            log.read_text(),
+            json.dumps(pairs),
+            status.stdout, status.stderr, check.stdout, check.stderr,
+        ]
+    )  # fmt: skip
+    assert "Traceback" not in seen
+    assert SECRET not in seen
+
+
+def test_metrics_and_api_never_carry_the_secret(
+    demo: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    listen, _, log = demo
+    wait_for(lambda: len(states(listen)) == len(EXPECTED), 60, "all demo pairs polled")
+    bodies = [
+        get(f"http://{listen}{path}")
+        for path in ("/metrics", "/api/v1/pairs", "/api/v1/status", "/")
+    ]
+    for body in bodies:
+        assert SECRET not in body
+    assert SECRET not in log.read_text()
+
+
+@pytest.fixture
+def sim(tmp_path: Path, env: dict[str, str]) -> Iterator[None]:
+    proc = subprocess.Popen([sys.executable, "-m", "netmon.sim"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"ready"
+        yield
+    finally:
+        stop_process(proc)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_sighup_reload_keeps_old_inventory_on_error_and_drops_removed_pairs(
+    sim: None, tmp_path: Path, env: dict[str, str]
+) -> None:
+    demo_text = (REPO / "inventory" / "demo.yaml").read_text()
+    inventory = tmp_path / "inv.yaml"
+    inventory.write_text(demo_text)
+    listen = f"127.0.0.1:{free_tcp_port()}"
+    log = tmp_path / "run.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([*NETMON, "run", "-i", str(inventory), "--listen", listen],
+                                env=env, stdout=sink, stderr=sink)  # fmt: skip
+    try:
+        wait_for(lambda: len(states(listen)) == len(EXPECTED), 60, "all pairs polled")
+
+        inventory.write_text(demo_text + "\n  - {name: broken, kind: nope, members: [x]}\n")
+        proc.send_signal(signal.SIGHUP)
+        wait_for(
+            lambda: "keeping the running inventory" in log.read_text(), 10, "reload refusal logged"
+        )
+        assert set(states(listen)) == set(EXPECTED)
+        assert proc.poll() is None
+
+        trimmed = demo_text.split("  # split_brain:")[0] + "\n"
+        inventory.write_text(trimmed)
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "campus-fw" not in states(listen), 10, "campus-fw gone after reload")
+        assert set(states(listen)) == {"core-gw", "dc-edge"}
+
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5.0
+    finally:
+        stop_process(proc)
+    text = log.read_text()
+    assert "pairs[5].kind: unknown pair kind 'nope'" in text
+    assert SECRET not in text
+
+
+def test_run_with_bad_inventory_exits_2(tmp_path: Path, env: dict[str, str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("devices: {r1: {address: 10.99.0.1, colour: red}}\n")
+    result = subprocess.run([*NETMON, "run", "-i", str(bad), "--listen", f"127.0.0.1:{free_tcp_port()}"],
+                            env=env, capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert result.returncode == 2
+    assert f"{bad}:1: devices.r1.colour: unknown key 'colour'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_status_without_daemon_exits_2(env: dict[str, str]) -> None:
+    result = subprocess.run([*NETMON, "status", "--listen", f"127.0.0.1:{free_tcp_port()}"],
+                            env=env, capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert result.returncode == 2
+    assert "no netmon daemon answers" in result.stderr
