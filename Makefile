@@ -20,11 +20,16 @@ $(BIN)/netmon: pyproject.toml
 
 deps: $(BIN)/netmon ## create .venv and install netmon with its dev tools
 
+# policy-rc.d keeps the packages' own init scripts from starting system daemons: tests start
+# their own snmpd on high ports and stop it by PID.
 deps-system: ## install the Debian packages the tests need (root; skipped when present)
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEBS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
+	  guard=""; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  rc=$$?; [ -n "$$guard" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
 
 run: deps ## start the demo: a simulated network on loopback and the daemon (http://$(LISTEN)/metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,6 +15,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from netmon.collectors.snmp import SnmpCollector
+from netmon.kinds.keepalived import BASE_PRIORITY
+from netmon.model import Device, Secret, SnmpSettings, SnmpV2c
 
 from .conftest import REPO, free_tcp_port, stop_process
 
@@ -223,3 +228,44 @@ def test_status_without_daemon_exits_2(env: dict[str, str]) -> None:
                             env=env, capture_output=True, text=True, timeout=30)  # fmt: skip
     assert result.returncode == 2
     assert "no netmon daemon answers" in result.stderr
+
+
+def test_snmp_set_on_priority_flips_a_pair_at_run_time(
+    sim: None, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """The simulator holds a real election: lowering core-r1's keepalived base priority by an
+    SNMP SET (through netmon's own collector) makes core-r2 master, and the daemon counts it."""
+    listen = f"127.0.0.1:{free_tcp_port()}"
+    log = tmp_path / "run.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([*NETMON, "run", "-i", str(REPO / "inventory" / "demo.yaml"),
+                                 "--listen", listen], env=env, stdout=sink, stderr=sink)  # fmt: skip
+    try:
+        wait_for(lambda: states(listen).get("core-gw") == "healthy", 60, "core-gw healthy")
+        assert sample(listen, "netmon_pair_on_preferred", pair="core-gw") == 1.0
+        core_r1 = Device(
+            "core-r1", "127.0.0.1", SnmpSettings(SnmpV2c(Secret("env:X", SECRET)), 16101, 1.0, 1)
+        )
+        collector = SnmpCollector()
+
+        async def lower() -> None:
+            try:
+                await collector.set_integer(core_r1, (*BASE_PRIORITY, 1), 50)
+            finally:
+                collector.close()
+
+        asyncio.run(lower())
+        wait_for(
+            lambda: sample(listen, "netmon_pair_on_preferred", pair="core-gw") == 0.0,
+            20,
+            "core-gw on core-r2",
+        )
+        assert sample(listen, "netmon_pair_failovers_total", pair="core-gw") == 1.0
+        assert (
+            sample(listen, "netmon_member_role", pair="core-gw", member="core-r2", role="active")
+            == 1.0
+        )
+        assert states(listen)["core-gw"] == "healthy"
+    finally:
+        stop_process(proc)
+    assert SECRET not in log.read_text()
