@@ -37,7 +37,8 @@ app = typer.Typer(
 inventory_app = typer.Typer(help="Inventory tools.", no_args_is_help=True)
 app.add_typer(inventory_app, name="inventory")
 
-out = Console()
+# Piped output (logs, CI, `| less`) gets wide tables instead of rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
 # soft_wrap: an error line stays one line (file:line: ...) whatever the terminal width.
 err = Console(stderr=True, soft_wrap=True)
 
@@ -103,7 +104,7 @@ def version() -> None:
 
 
 @app.command()
-def check(inventory: InventoryOpt, as_json: JsonOpt = False, log_level: str = "warning") -> None:
+def check(inventory: InventoryOpt, as_json: JsonOpt = False, log_level: str = "error") -> None:
     """Poll every pair once and print the verdicts (exit 1 if any pair is not healthy)."""
     from netmon.collectors.snmp import SnmpCollector
     from netmon.inventory import load_inventory

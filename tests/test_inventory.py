@@ -164,6 +164,21 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     assert "pair name 'q' is used twice" in text
 
 
+def test_kind_range_checks(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "devices:\n  r1: {address: 10.99.0.1, snmp: {community: {env: HOME}}}\n"
+        "  r2: {address: 10.99.0.2, snmp: {community: {env: HOME}}}\n"
+        "pairs:\n  - name: p\n    kind: vrrp\n    params: {if_index: 0, vrid: 300}\n"
+        "    members: [r1, r2]\n    preferred: r9\n",
+    )
+    assert problems(path) == [
+        f"{path}:7: pairs[0].params.vrid: VRID must be 1..255, got 300",
+        f"{path}:7: pairs[0].params.if_index: ifIndex must be 1 or more, got 0",
+        f"{path}:9: pairs[0].preferred: preferred member 'r9' is not one of: r1, r2",
+    ]
+
+
 def test_kind_parameter_errors_point_into_params(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -271,12 +271,18 @@ class _Loader:
             self.add((*where, "kind"), str(exc))
             return None
         members: list[MemberSpec] = []
+        names: list[str] = []  # every well-formed member, even one whose params are wrong
         for j, written in enumerate(raw_members):
             mwhere: Loc = (*where, "members", j)
             raw = {"name": written} if isinstance(written, str) else written
             member = self.validate(schema.MemberConfig, raw, [mwhere])
             if member is None:
                 continue
+            if member.name in names:
+                self.add(
+                    (*mwhere, "name"), f"member name {member.name!r} is used twice in this pair"
+                )
+            names.append(member.name)
             device_name = member.device or member.name
             device = devices.get(device_name)
             if device is None and device_name in self.declared:
@@ -293,10 +299,6 @@ class _Loader:
                     mwhere,
                     f"device {device_name!r} has no 'snmp' settings; kind {kind.name!r} reads SNMP",
                 )
-            if any(m.name == member.name for m in members):
-                self.add(
-                    (*mwhere, "name"), f"member name {member.name!r} is used twice in this pair"
-                )
             params = self.kind_params(
                 kind.params_type, kind, cfg.params, member.params, where, mwhere
             )
@@ -308,12 +310,8 @@ class _Loader:
                 members.append(MemberSpec(member.name, device_name, params, links))
         if cfg.mode is Mode.ACTIVE_STANDBY and len(raw_members) < 2:
             self.add((*where, "members"), "an active_standby pair needs at least two members")
-        names = [m.name for m in members]
-        if (
-            cfg.preferred is not None
-            and cfg.preferred not in names
-            and len(members) == len(raw_members)
-        ):
+        all_named = len(names) == len(raw_members)
+        if cfg.preferred is not None and cfg.preferred not in names and all_named:
             self.add(
                 (*where, "preferred"),
                 f"preferred member {cfg.preferred!r} is not one of: {', '.join(names)}",

@@ -7,7 +7,7 @@ probes, so every kind can be tested on recorded values alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -102,8 +102,9 @@ class KindRegistry:
         return iter(self._kinds[n] for n in self.names())
 
 
-def no_problems(_params: object) -> list[ParamProblem]:
+def in_range(field: str, value: int, low: int, high: int | None, what: str) -> list[ParamProblem]:
+    """One problem when `value` is outside [low, high] (high None: no upper bound)."""
+    if value < low or (high is not None and value > high):
+        bounds = f"{low}..{high}" if high is not None else f"{low} or more"
+        return [(field, f"{what} must be {bounds}, got {value}")]
     return []
-
-
-Checker = Callable[[Any], list[ParamProblem]]

@@ -11,7 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, missing_view, view_from_table
+from netmon.kinds.base import (
+    ParamProblem,
+    RoleRow,
+    RoleTable,
+    in_range,
+    missing_view,
+    view_from_table,
+)
 from netmon.model import MemberView, Probe, Role, Value
 
 RF_STATUS = (1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 1)
@@ -55,9 +62,7 @@ class CiscoRfKind:
     roles = ROLES
 
     def check(self, params: CiscoRfParams) -> list[ParamProblem]:
-        if params.unit_id < 1:
-            return [("unit_id", f"unit id must be 1 or more, got {params.unit_id}")]
-        return []
+        return in_range("unit_id", params.unit_id, 1, None, "unit id")
 
     def probes(self, params: CiscoRfParams) -> tuple[Probe, ...]:
         return (

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, view_from_table
+from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.model import MemberView, Probe, Role, Value
 
 GRP_ENTRY = (1, 3, 6, 1, 4, 1, 9, 9, 106, 1, 2, 1, 1)
@@ -39,12 +39,9 @@ class HsrpKind:
     roles = ROLES
 
     def check(self, params: HsrpParams) -> list[ParamProblem]:
-        problems: list[ParamProblem] = []
-        if not 0 <= params.group <= 4095:
-            problems.append(("group", f"HSRP group must be 0..4095, got {params.group}"))
-        if params.if_index < 1:
-            problems.append(("if_index", f"ifIndex must be 1 or more, got {params.if_index}"))
-        return problems
+        return in_range("group", params.group, 0, 4095, "HSRP group") + in_range(
+            "if_index", params.if_index, 1, None, "ifIndex"
+        )
 
     def probes(self, params: HsrpParams) -> tuple[Probe, ...]:
         index = (params.if_index, params.group)

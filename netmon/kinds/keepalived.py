@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, view_from_table
+from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.model import MemberView, Probe, Role, Value
 
 VRRP_INSTANCE = (1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3, 1)
@@ -36,9 +36,7 @@ class KeepalivedKind:
     roles = ROLES
 
     def check(self, params: KeepalivedParams) -> list[ParamProblem]:
-        if params.instance < 1:
-            return [("instance", f"instance index must be 1 or more, got {params.instance}")]
-        return []
+        return in_range("instance", params.instance, 1, None, "instance index")
 
     def probes(self, params: KeepalivedParams) -> tuple[Probe, ...]:
         n = params.instance

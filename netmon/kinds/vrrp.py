@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, view_from_table
+from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.model import MemberView, Probe, Role, Value
 
 VRRP_OPER_STATE = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1, 3)
@@ -37,12 +37,9 @@ class VrrpKind:
     roles = ROLES
 
     def check(self, params: VrrpParams) -> list[ParamProblem]:
-        problems: list[ParamProblem] = []
-        if not 1 <= params.vrid <= 255:
-            problems.append(("vrid", f"VRID must be 1..255, got {params.vrid}"))
-        if params.if_index < 1:
-            problems.append(("if_index", f"ifIndex must be 1 or more, got {params.if_index}"))
-        return problems
+        return in_range("vrid", params.vrid, 1, 255, "VRID") + in_range(
+            "if_index", params.if_index, 1, None, "ifIndex"
+        )
 
     def probes(self, params: VrrpParams) -> tuple[Probe, ...]:
         return (Probe("vrrpOperState", (*VRRP_OPER_STATE, params.if_index, params.vrid), "next"),)

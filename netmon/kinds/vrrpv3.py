@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, view_from_table
+from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.model import MemberView, Probe, Role, Value
 
 VRRPV3_OPERATIONS_STATUS = (1, 3, 6, 1, 2, 1, 207, 1, 1, 1, 1, 6)
@@ -38,11 +38,8 @@ class Vrrpv3Kind:
     roles = ROLES
 
     def check(self, params: Vrrpv3Params) -> list[ParamProblem]:
-        problems: list[ParamProblem] = []
-        if not 1 <= params.vrid <= 255:
-            problems.append(("vrid", f"VRID must be 1..255, got {params.vrid}"))
-        if params.if_index < 1:
-            problems.append(("if_index", f"ifIndex must be 1 or more, got {params.if_index}"))
+        problems = in_range("vrid", params.vrid, 1, 255, "VRID")
+        problems += in_range("if_index", params.if_index, 1, None, "ifIndex")
         if params.inet_version not in INET_VERSION:
             problems.append(("inet_version", f"must be 4 or 6, got {params.inet_version}"))
         return problems
