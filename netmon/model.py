@@ -142,14 +142,19 @@ class Device:
 class Probe:
     """One value a kind needs from a member's device.
 
-    method "get" is a plain GET; "next" asks GETNEXT for the predecessor of the OID and accepts
-    the answer only if it is exactly the OID (keepalived answers noSuchInstance to an exact GET
-    on VRRP-MIB rows, but serves them to GETNEXT).
+    method "get" is a plain GET. "walk" walks the table column `column` with GETNEXT, starting
+    at the column itself, until it reaches the OID (its value), passes it or leaves the column
+    (missing). keepalived 2.2.7 answers an exact GET on VRRP-MIB rows with noSuchInstance, and a
+    GETNEXT from a partial index skips to the next column: only a walk from the column is right.
     """
 
     key: str
     oid: Oid
     method: str = "get"
+    column: Oid | None = None  # for "walk": the column to start from (default: the OID's parent)
+
+    def walk_start(self) -> Oid:
+        return self.column if self.column is not None else self.oid[:-1]
 
 
 @dataclass(frozen=True)

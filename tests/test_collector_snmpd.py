@@ -82,7 +82,12 @@ def test_v2c_reads_sysuptime_and_if_mib(snmpd: Snmpd) -> None:
 def test_missing_instance_is_missing_not_an_error(snmpd: Snmpd) -> None:
     probes = [
         Probe("nope", column_oid(IF_OPER_STATUS, 999)),
-        Probe("vrrp", (1, 3, 6, 1, 2, 1, 68, 1, 3, 1, 3, 2, 51), "next"),
+        Probe(
+            "vrrp",
+            (1, 3, 6, 1, 2, 1, 68, 1, 3, 1, 3, 2, 51),
+            "walk",
+            (1, 3, 6, 1, 2, 1, 68, 1, 3, 1, 3),
+        ),
     ]
     reading = run(_poll(v2c(snmpd), probes))
     assert reading.ok
@@ -93,7 +98,7 @@ def test_missing_instance_is_missing_not_an_error(snmpd: Snmpd) -> None:
 
 def test_getnext_reads_an_existing_row_exactly(snmpd: Snmpd) -> None:
     oid = column_oid(IF_OPER_STATUS, 1)
-    reading = run(_poll(v2c(snmpd), [Probe("oper", oid, "next")]))
+    reading = run(_poll(v2c(snmpd), [Probe("oper", oid, "walk", oid[:-2])]))
     assert reading.values[oid] == 1
 
 

@@ -87,7 +87,8 @@ def test_probes_are_valid_and_stable(kind_name: str) -> None:
     assert probes == kind.probes(params)
     assert len({p.key for p in probes}) == len(probes)
     for probe in probes:
-        assert probe.method in ("get", "next")
+        assert probe.method in ("get", "walk")
+        assert probe.oid[: len(probe.walk_start())] == probe.walk_start()
         assert probe.oid[:2] == (1, 3)
 
 

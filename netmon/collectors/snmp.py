@@ -52,6 +52,8 @@ COLLECTOR = "snmp"
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 # Many agents cap a PDU's size; 40 short OIDs stay far below 1,472 bytes.
 MAX_VARBINDS = 40
+# A walk to one row gives up after this many GETNEXT steps (rows before it in its column).
+MAX_WALK_STEPS = 64
 
 _AUTH = {
     AuthProtocol.MD5: usm.USM_AUTH_HMAC96_MD5,
@@ -82,13 +84,6 @@ _MISSING = {
     rfc1905.NoSuchInstance: Missing.NO_SUCH_INSTANCE,
     rfc1905.EndOfMibView: Missing.END_OF_MIB,
 }
-
-
-def predecessor(oid: Oid) -> Oid:
-    """An OID whose GETNEXT answer is `oid` itself when `oid` exists (fixed-length indices)."""
-    if oid[-1] == 0:
-        return oid[:-1]
-    return (*oid[:-1], oid[-1] - 1)
 
 
 def to_value(obj: Any) -> Value:
@@ -146,13 +141,14 @@ class SnmpCollector:
         started = time.monotonic()
         at = time.time()
         gets: list[Oid] = [SYS_UPTIME]
-        nexts: list[Oid] = []
+        walks: dict[Oid, Oid] = {}  # target OID -> the column its walk starts from
         for probe in probes:
-            target = nexts if probe.method == "next" else gets
-            if probe.oid not in target:
-                target.append(probe.oid)
+            if probe.method == "walk":
+                walks.setdefault(probe.oid, probe.walk_start())
+            elif probe.oid not in gets:
+                gets.append(probe.oid)
         try:
-            values = await self._read(device, gets, nexts)
+            values = await self._read(device, gets, walks)
         except CollectorError as exc:
             return DeviceReading(
                 device=device.name,
@@ -178,19 +174,43 @@ class SnmpCollector:
 
     # -- internals ------------------------------------------------------------------------
 
-    async def _read(self, device: Device, gets: list[Oid], nexts: list[Oid]) -> dict[Oid, Value]:
+    async def _read(
+        self, device: Device, gets: list[Oid], walks: dict[Oid, Oid]
+    ) -> dict[Oid, Value]:
         values: dict[Oid, Value] = {}
         for chunk in _chunks(gets, MAX_VARBINDS):
             got = await self._request(device, "get", [(oid, None) for oid in chunk])
             for oid in chunk:
                 values[oid] = got.get(oid, Missing.NOT_RETURNED)
-        for chunk in _chunks(nexts, MAX_VARBINDS):
-            asked = [(predecessor(oid), None) for oid in chunk]
-            got_pairs = await self._request_pairs(device, "next", asked)
-            for oid, (answer_oid, answer) in zip(chunk, got_pairs, strict=False):
-                # GETNEXT answers with whatever follows: only the exact instance counts.
-                values[oid] = answer if answer_oid == oid else Missing.NO_SUCH_INSTANCE
+        values.update(await self._walk(device, walks))
         return values
+
+    async def _walk(self, device: Device, walks: dict[Oid, Oid]) -> dict[Oid, Value]:
+        """Walk each column from its start until its target row: all walks advance together,
+        one GETNEXT PDU per step; a column usually holds the target in its first row."""
+        found: dict[Oid, Value] = {}
+        cursors: dict[Oid, Oid] = dict(walks)
+        for _ in range(MAX_WALK_STEPS):
+            if not cursors:
+                break
+            targets = list(cursors)[:MAX_VARBINDS]
+            asked = [(cursors[t], None) for t in targets]
+            answers = await self._request_pairs(device, "next", asked)
+            for target, (oid, value) in zip(targets, answers, strict=False):
+                column = walks[target]
+                if oid == target:
+                    found[target] = value
+                elif isinstance(value, Missing) or oid[: len(column)] != column or oid > target:
+                    found[target] = Missing.NO_SUCH_INSTANCE  # passed it, or left the column
+                elif oid <= cursors[target]:
+                    found[target] = Missing.NO_SUCH_INSTANCE  # an agent going backwards: stop
+                else:
+                    cursors[target] = oid
+                    continue
+                del cursors[target]
+        for target in cursors:  # still walking after the step limit: a huge table
+            found[target] = Missing.NOT_RETURNED
+        return found
 
     async def _request(
         self, device: Device, op: str, varbinds: Sequence[tuple[Oid, int | None]]

@@ -18,7 +18,8 @@ class CustomParams:
     oid: str
     # raw value (as written: "3" matches the integer 3 and the string "3") -> role name
     values: dict[str, str] = field(default_factory=dict)
-    method: str = "get"
+    method: str = "get"  # or "walk": GETNEXT through `column` (default: the OID's parent)
+    column: str | None = None
 
 
 class CustomKind:
@@ -29,12 +30,23 @@ class CustomKind:
 
     def check(self, params: CustomParams) -> list[ParamProblem]:
         problems: list[ParamProblem] = []
+        oid: tuple[int, ...] = ()
         try:
-            parse_oid(params.oid)
+            oid = parse_oid(params.oid)
         except ValueError as exc:
             problems.append(("oid", str(exc)))
-        if params.method not in ("get", "next"):
-            problems.append(("method", f"must be 'get' or 'next', got {params.method!r}"))
+        if params.method not in ("get", "walk"):
+            problems.append(("method", f"must be 'get' or 'walk', got {params.method!r}"))
+        if params.column is not None:
+            try:
+                column = parse_oid(params.column)
+            except ValueError as exc:
+                problems.append(("column", str(exc)))
+            else:
+                if oid and oid[: len(column)] != column:
+                    problems.append(
+                        ("column", f"{params.column} is not a prefix of oid {params.oid}")
+                    )
         if not params.values:
             problems.append(("values", "needs at least one 'raw value: role' entry"))
         for raw, role in params.values.items():
@@ -46,7 +58,8 @@ class CustomKind:
         return problems
 
     def probes(self, params: CustomParams) -> tuple[Probe, ...]:
-        return (Probe("value", parse_oid(params.oid), params.method),)
+        column = parse_oid(params.column) if params.column else None
+        return (Probe("value", parse_oid(params.oid), params.method, column),)
 
     def interpret(self, params: CustomParams, values: Mapping[str, Value]) -> MemberView:
         value = values.get("value", Missing.NOT_RETURNED)

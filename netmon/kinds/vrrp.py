@@ -1,7 +1,7 @@
 """VRRP-MIB (RFC 2787), VRRPv2: vrrpOperState per (ifIndex, VRID).
 
-keepalived 2.2.7 answers an exact GET on this row with noSuchInstance but serves it to GETNEXT,
-so the probe uses method "next" (GETNEXT of the predecessor, answer accepted only on exact match).
+keepalived 2.2.7 answers an exact GET on this row with noSuchInstance, and a GETNEXT from a partial
+index jumps to the next column, so the probe walks the column from its start ("walk").
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ class VrrpKind:
         )
 
     def probes(self, params: VrrpParams) -> tuple[Probe, ...]:
-        return (Probe("vrrpOperState", (*VRRP_OPER_STATE, params.if_index, params.vrid), "next"),)
+        oid = (*VRRP_OPER_STATE, params.if_index, params.vrid)
+        return (Probe("vrrpOperState", oid, "walk", column=VRRP_OPER_STATE),)
 
     def interpret(self, params: VrrpParams, values: Mapping[str, Value]) -> MemberView:
         return view_from_table("vrrpOperState", values.get("vrrpOperState"), ROLES)

@@ -1,0 +1,406 @@
+"""Bring the lab up and down, tell what runs, and pull its levers.
+
+Everything the lab starts lives in the namespaces it creates, so `down` can end exactly its own
+processes (`ip netns pids`), and deleting the namespaces and the bridge leaves nothing behind but
+the lab folder (configs and logs, kept for a post-mortem).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from netmon.errors import NetmonError
+from netmon.lab.topology import (
+    BRIDGE,
+    DEFAULT_DIR,
+    INSTANCES,
+    MONITOR_ADDRESS,
+    NETMASK,
+    ROUTERS,
+    Paths,
+    Router,
+    keepalived_conf,
+    snmpd_conf,
+    sshd_conf,
+)
+
+log = logging.getLogger(__name__)
+
+DAEMONS = ("keepalived", "snmpd", "sshd")
+TOOLS = ("ip", "bridge", "keepalived", "snmpd", "sshd", "ssh-keygen", "unshare")
+LAB_NET = ipaddress.ip_network(f"{MONITOR_ADDRESS}/{NETMASK}", strict=False)
+
+
+class LabError(NetmonError):
+    pass
+
+
+def _find(tool: str) -> str:
+    for path in (shutil.which(tool), f"/usr/sbin/{tool}", f"/sbin/{tool}"):
+        if path and Path(path).exists():
+            return path
+    raise LabError(
+        f"{tool} not found: install the lab's Debian packages (make test does: keepalived snmpd openssh-server iproute2)"
+    )
+
+
+def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(list(args), capture_output=True, text=True, timeout=30, check=False)
+    if check and result.returncode != 0:
+        raise LabError(f"`{' '.join(args)}` failed ({result.returncode}): {result.stderr.strip()}")
+    return result
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is not alive for our purposes.
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+@dataclass(frozen=True)
+class RouterStatus:
+    router: str
+    netns: bool
+    daemons: dict[str, int | None]  # name -> pid when running
+    vips: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    root: Path
+    bridge: bool
+    routers: tuple[RouterStatus, ...]
+
+    @property
+    def running(self) -> bool:
+        return self.bridge and all(r.netns and all(r.daemons.values()) for r in self.routers)
+
+
+class Lab:
+    def __init__(self, root: Path = DEFAULT_DIR) -> None:
+        self.root = root
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def paths(self, router: Router) -> Paths:
+        return Paths(self.root, router.name)
+
+    @property
+    def community_file(self) -> Path:
+        return self.root / "community"
+
+    @property
+    def client_key(self) -> Path:
+        return self.root / "ssh" / "id_ed25519"
+
+    @property
+    def authorized_keys(self) -> Path:
+        return self.root / "ssh" / "authorized_keys"
+
+    def community(self) -> str:
+        return self.community_file.read_text().strip()
+
+    @staticmethod
+    def router(name: str) -> Router:
+        for router in ROUTERS:
+            if router.name == name:
+                return router
+        raise LabError(
+            f"no router {name!r} in the lab (routers: {', '.join(r.name for r in ROUTERS)})"
+        )
+
+    @staticmethod
+    def require_root() -> None:
+        if os.geteuid() != 0:
+            raise LabError(
+                "netmon lab needs root (network namespaces, a bridge, daemons on port 161)"
+            )
+
+    def _netns_exists(self, router: Router) -> bool:
+        return Path(f"/run/netns/{router.netns}").exists()
+
+    def _check_address_space(self) -> None:
+        """Refuse to build the lab where its addresses already belong to a real interface."""
+        out = _run("ip", "-o", "-4", "addr", "show").stdout
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) < 4 or fields[1] == BRIDGE:
+                continue
+            iface = ipaddress.ip_interface(fields[3])
+            if iface.network.overlaps(LAB_NET):
+                raise LabError(
+                    f"interface {fields[1]} already has {iface} inside the lab's {LAB_NET}: not touching it"
+                )
+
+    # -- up / down / status ---------------------------------------------------------------
+
+    def up(self, timeout: float = 20.0) -> LabStatus:
+        """Build a fresh lab (tearing down any leftovers of an earlier or failed `up` first)."""
+        self.require_root()
+        for tool in TOOLS:
+            _find(tool)
+        self.down()
+        self._check_address_space()
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.root.stat().st_uid != os.geteuid() or self.root.is_symlink():
+            raise LabError(f"{self.root} exists and is not this user's own folder: not using it")
+        self.root.chmod(0o700)
+        self.community_file.write_text(secrets.token_urlsafe(12) + "\n")
+        self.community_file.chmod(0o600)
+        self._make_client_key()
+        _run("ip", "link", "add", BRIDGE, "type", "bridge")
+        _run("ip", "addr", "add", f"{MONITOR_ADDRESS}/{NETMASK}", "dev", BRIDGE)
+        _run("ip", "link", "set", BRIDGE, "up")
+        for router in ROUTERS:
+            self._make_router(router)
+        for router in ROUTERS:
+            self.start(router.name, "snmpd")
+            self.start(router.name, "keepalived")
+            self.start(router.name, "sshd")
+        self.wait_for_masters({inst.name: "r1" for inst in INSTANCES}, timeout)
+        return self.status()
+
+    def _make_client_key(self) -> None:
+        key = self.client_key
+        key.parent.mkdir(parents=True, exist_ok=True)
+        for stale in (key, key.with_suffix(".pub")):
+            stale.unlink(missing_ok=True)
+        _run(
+            _find("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C", "netmon-lab", "-f", str(key)
+        )
+        self.authorized_keys.write_text(key.with_suffix(".pub").read_text())
+
+    def _make_router(self, router: Router) -> None:
+        paths = self.paths(router)
+        paths.dir.mkdir(parents=True, exist_ok=True)
+        paths.persist.mkdir(exist_ok=True)
+        ns = router.netns
+        _run("ip", "netns", "add", ns)
+        # Created inside the namespace, the router's end is eth0 with ifIndex 2 (inventory/lab.yaml).
+        _run(
+            "ip",
+            "link",
+            "add",
+            router.host_port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns,
+        )
+        _run("ip", "link", "set", router.host_port, "master", BRIDGE)
+        _run("ip", "link", "set", router.host_port, "up")
+        _run("ip", "-n", ns, "link", "set", "lo", "up")
+        _run("ip", "-n", ns, "addr", "add", f"{router.address}/{NETMASK}", "dev", "eth0")
+        _run("ip", "-n", ns, "link", "set", "eth0", "up")
+        paths.keepalived_conf.write_text(keepalived_conf(router, paths))
+        paths.snmpd_conf.write_text(snmpd_conf(router, paths, self.community()))
+        paths.snmpd_conf.chmod(0o600)
+        paths.sshd_conf.write_text(sshd_conf(router, paths, self.authorized_keys))
+        for lever in (paths.fault_file, paths.priority_file):
+            lever.write_text("0\n")
+        paths.host_key.unlink(missing_ok=True)
+        _run(_find("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", str(paths.host_key))
+
+    def down(self) -> None:
+        """End every lab process, delete namespaces, bridge and ports. Safe to run any time."""
+        self.require_root()
+        for router in ROUTERS:
+            if self._netns_exists(router):
+                self._end_namespace_processes(router)
+                _run("ip", "netns", "del", router.netns, check=False)
+        _run("ip", "link", "del", BRIDGE, check=False)
+        # veth ends vanish asynchronously after their namespace is gone.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            left = [r.host_port for r in ROUTERS if Path(f"/sys/class/net/{r.host_port}").exists()]
+            if not left:
+                break
+            time.sleep(0.1)
+        for router in ROUTERS:
+            _run("ip", "link", "del", router.host_port, check=False)
+
+    def _end_namespace_processes(self, router: Router) -> None:
+        pids = self._namespace_pids(router)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.05)
+        for pid in pids:
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def _namespace_pids(self, router: Router) -> list[int]:
+        out = _run("ip", "netns", "pids", router.netns, check=False).stdout
+        return [int(p) for p in out.split() if p.isdigit()]
+
+    def status(self) -> LabStatus:
+        routers = []
+        for router in ROUTERS:
+            exists = self._netns_exists(router)
+            daemons = (
+                {d: self._pid(router, d) for d in DAEMONS} if exists else dict.fromkeys(DAEMONS)
+            )
+            routers.append(
+                RouterStatus(router.name, exists, daemons, self.vips(router) if exists else ())
+            )
+        bridge = Path(f"/sys/class/net/{BRIDGE}").exists()
+        return LabStatus(self.root, bridge, tuple(routers))
+
+    def _pid(self, router: Router, daemon: str) -> int | None:
+        paths = self.paths(router)
+        pid_file = {
+            "keepalived": paths.keepalived_pid,
+            "snmpd": paths.snmpd_pid,
+            "sshd": paths.sshd_pid,
+        }[daemon]
+        pid = _read_pid(pid_file)
+        return pid if _alive(pid) else None
+
+    def vips(self, router: Router) -> tuple[str, ...]:
+        out = _run(
+            "ip", "-n", router.netns, "-o", "-4", "addr", "show", "dev", "eth0", check=False
+        ).stdout
+        held = {line.split()[3].split("/")[0] for line in out.splitlines() if len(line.split()) > 3}
+        return tuple(inst.vip for inst in INSTANCES if inst.vip in held)
+
+    def masters(self) -> dict[str, list[str]]:
+        """Instance name -> routers holding its virtual IP now."""
+        held = {r.name: self.vips(r) for r in ROUTERS}
+        return {
+            inst.name: [r for r, vips in held.items() if inst.vip in vips] for inst in INSTANCES
+        }
+
+    def wait_for_masters(self, expected: dict[str, str], timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        masters: dict[str, list[str]] = {}
+        while time.monotonic() < deadline:
+            masters = self.masters()
+            if all(masters.get(inst) == [router] for inst, router in expected.items()):
+                return
+            time.sleep(0.1)
+        raise LabError(
+            f"lab did not converge within {timeout}s: masters {masters}, expected {expected}"
+        )
+
+    # -- levers ---------------------------------------------------------------------------
+
+    def start(self, router_name: str, daemon: str) -> int:
+        router = self.router(router_name)
+        paths = self.paths(router)
+        if self._pid(router, daemon) is not None:
+            raise LabError(f"{daemon} already runs on {router.name}")
+        env = f"SNMP_PERSISTENT_DIR={paths.persist}"
+        ns = ("ip", "netns", "exec", router.netns)
+        if daemon == "snmpd":
+            paths.snmpd_pid.unlink(missing_ok=True)
+            _run(*ns, "env", env, _find("snmpd"), "-m", "", "-C", "-c", str(paths.snmpd_conf),
+                 "-p", str(paths.snmpd_pid), "-Lf", str(paths.snmpd_log))  # fmt: skip
+        elif daemon == "keepalived":
+            paths.keepalived_pid.unlink(missing_ok=True)
+            # Debian's keepalived has no --log-file and there is no syslog here: run it in the
+            # foreground (-n -l) in its own session with its console going to the lab log.
+            with paths.keepalived_log.open("ab") as sink:
+                subprocess.Popen(
+                    [*ns, "env", env, _find("keepalived"), "--vrrp", "-n", "-l", "-D",
+                     "-f", str(paths.keepalived_conf), "-p", str(paths.keepalived_pid),
+                     "-r", str(paths.vrrp_pid), "-c", str(paths.checkers_pid),
+                     "-b", str(paths.bfd_pid)],
+                    stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, start_new_session=True,
+                )  # fmt: skip
+        elif daemon == "sshd":
+            paths.sshd_pid.unlink(missing_ok=True)
+            # sshd wants /run/sshd: give it a private /run instead of touching the host's.
+            script = (
+                "mount -t tmpfs -o mode=0755 netmon-lab /run && mkdir -p /run/sshd && "
+                f'exec {_find("sshd")} -f "$1" -E "$2"'
+            )
+            _run(*ns, _find("unshare"), "--mount", "--propagation", "private", "sh", "-c", script,
+                 "sshd", str(paths.sshd_conf), str(paths.sshd_log))  # fmt: skip
+        else:
+            raise LabError(f"unknown daemon {daemon!r} (daemons: {', '.join(DAEMONS)})")
+        return self._wait_pid(router, daemon)
+
+    def _wait_pid(self, router: Router, daemon: str, timeout: float = 5.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid = self._pid(router, daemon)
+            if pid is not None:
+                return pid
+            time.sleep(0.05)
+        raise LabError(
+            f"{daemon} on {router.name} did not start; see its log in {self.paths(router).dir}"
+        )
+
+    def stop(self, router_name: str, daemon: str, sig: signal.Signals = signal.SIGTERM) -> None:
+        router = self.router(router_name)
+        if daemon not in DAEMONS:
+            raise LabError(f"unknown daemon {daemon!r} (daemons: {', '.join(DAEMONS)})")
+        pid = self._pid(router, daemon)
+        if pid is None:
+            return
+        os.kill(pid, sig)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.02)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    def fault(self, router_name: str, on: bool) -> None:
+        """Put both VRRP instances of a router in FAULT (track_file, weight 0) or release them."""
+        self.paths(self.router(router_name)).fault_file.write_text("1\n" if on else "0\n")
+
+    def low_priority(self, router_name: str, on: bool) -> None:
+        """Lower a router's priority by 100 (track_file, weight -100) or restore it."""
+        self.paths(self.router(router_name)).priority_file.write_text("1\n" if on else "0\n")
+
+    def split(self, on: bool) -> None:
+        """Cut the routers apart (bridge port isolation): the monitor still reaches both."""
+        state = "on" if on else "off"
+        for router in ROUTERS:
+            _run("bridge", "link", "set", "dev", router.host_port, "isolated", state)
+
+    def reset(self, timeout: float = 15.0) -> None:
+        """Back to the healthy baseline: every daemon running, levers released, r1 master."""
+        self.split(False)
+        for router in ROUTERS:
+            self.fault(router.name, False)
+            self.low_priority(router.name, False)
+            for daemon in DAEMONS:
+                if self._pid(router, daemon) is None:
+                    self.start(router.name, daemon)
+        self.wait_for_masters({inst.name: "r1" for inst in INSTANCES}, timeout)

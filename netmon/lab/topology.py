@@ -1,0 +1,172 @@
+"""What the lab is made of: names, addresses and the daemons' configuration files. Pure.
+
+Addresses live in 10.99.0.0/24, only inside namespaces the lab creates (the machine's real
+uplink is elsewhere; see docs/lab.md). The monitor side is a bridge in the root namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "nmlab"
+BRIDGE = f"{PREFIX}0"
+MONITOR_ADDRESS = "10.99.0.1"
+NETMASK = 24
+TRAP_PORT = 16162
+# Not under /run: sshd gets a private tmpfs /run and must still read its files here. The lab
+# refuses a folder it does not own (see Lab.up).
+DEFAULT_DIR = Path("/tmp/netmon-lab")  # noqa: S108
+
+
+@dataclass(frozen=True)
+class Instance:
+    name: str
+    version: int  # VRRP protocol version
+    vrid: int
+    vip: str
+    index: int  # vrrpInstanceIndex in KEEPALIVED-MIB: position in keepalived.conf
+
+
+INSTANCES = (
+    Instance("VI_v2", 2, 51, "10.99.0.51", 1),
+    Instance("VI_v3", 3, 52, "10.99.0.52", 2),
+)
+
+
+@dataclass(frozen=True)
+class Router:
+    name: str
+    address: str
+    priority: int
+
+    @property
+    def netns(self) -> str:
+        return f"{PREFIX}-{self.name}"
+
+    @property
+    def host_port(self) -> str:
+        """The veth end on the bridge (in the root namespace)."""
+        return f"{PREFIX}-{self.name}h"
+
+
+ROUTERS = (Router("r1", "10.99.0.11", 150), Router("r2", "10.99.0.12", 100))
+
+
+def peer_of(router: Router) -> Router:
+    return next(r for r in ROUTERS if r.name != router.name)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file of one router, inside the lab folder."""
+
+    root: Path
+    router: str
+
+    @property
+    def dir(self) -> Path:
+        return self.root / self.router
+
+    def __getattr__(self, name: str) -> Path:
+        files = {
+            "keepalived_conf": "keepalived.conf",
+            "keepalived_pid": "keepalived.pid",
+            "vrrp_pid": "vrrp.pid",
+            "checkers_pid": "checkers.pid",
+            "bfd_pid": "bfd.pid",
+            "keepalived_log": "keepalived.log",
+            "snmpd_conf": "snmpd.conf",
+            "snmpd_pid": "snmpd.pid",
+            "snmpd_log": "snmpd.log",
+            "agentx": "agentx.sock",
+            "persist": "snmp-persist",
+            "sshd_conf": "sshd_config",
+            "sshd_pid": "sshd.pid",
+            "sshd_log": "sshd.log",
+            "host_key": "ssh_host_ed25519_key",
+            "fault_file": "track-fault",
+            "priority_file": "track-priority",
+        }
+        if name not in files:
+            raise AttributeError(name)
+        return self.dir / files[name]
+
+
+def keepalived_conf(router: Router, paths: Paths) -> str:
+    peer = peer_of(router)
+    blocks = [
+        f"""global_defs {{
+    router_id {router.name}
+    enable_snmp_vrrp
+    enable_snmp_rfcv2
+    enable_snmp_rfcv3
+    enable_traps
+    snmp_socket unix:{paths.agentx}
+    script_user root
+    enable_script_security
+    vrrp_garp_master_delay 1
+}}
+
+# Drill and test levers: write 1 into a file to pull it, 0 to release it.
+track_file lab_fault {{
+    file {paths.fault_file}
+    weight 0
+}}
+track_file lab_priority {{
+    file {paths.priority_file}
+    weight -100
+}}
+"""
+    ]
+    for inst in INSTANCES:
+        blocks.append(
+            f"""vrrp_instance {inst.name} {{
+    state BACKUP
+    interface eth0
+    virtual_router_id {inst.vrid}
+    version {inst.version}
+    priority {router.priority}
+    advert_int 1
+    unicast_src_ip {router.address}
+    unicast_peer {{
+        {peer.address}
+    }}
+    virtual_ipaddress {{
+        {inst.vip}/{NETMASK} dev eth0
+    }}
+    track_file {{
+        lab_fault
+        lab_priority
+    }}
+}}
+"""
+        )
+    return "\n".join(blocks)
+
+
+def snmpd_conf(router: Router, paths: Paths, community: str) -> str:
+    return f"""agentAddress udp:{router.address}:161
+rocommunity {community} {MONITOR_ADDRESS}/32
+rwcommunity {community} {MONITOR_ADDRESS}/32
+sysName {router.name}
+master agentx
+agentXSocket unix:{paths.agentx}
+agentXPerms 0660 0750
+trap2sink {MONITOR_ADDRESS}:{TRAP_PORT} {community}
+"""
+
+
+def sshd_conf(router: Router, paths: Paths, authorized_keys: Path) -> str:
+    return f"""ListenAddress {router.address}
+Port 22
+HostKey {paths.host_key}
+PidFile {paths.sshd_pid}
+AuthorizedKeysFile {authorized_keys}
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+"""
