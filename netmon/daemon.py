@@ -17,7 +17,8 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from netmon.collectors.snmp import SnmpCollector
-from netmon.errors import ConfigError
+from netmon.collectors.traps import TrapReceiver
+from netmon.errors import CollectorError, ConfigError
 from netmon.exporter import MetricsServer, snapshot_source
 from netmon.inventory import load_inventory
 from netmon.model import Inventory
@@ -48,6 +49,51 @@ class Daemon:
         self.server: MetricsServer | None = None
         self._stop = asyncio.Event()
         self.address: tuple[str, int] | None = None
+        self.traps: TrapReceiver | None = None
+        self._trap_pending: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- traps ----------------------------------------------------------------------------
+
+    def _start_traps(self) -> None:
+        if self.traps is not None:
+            self.traps.close()
+            self.traps = None
+        settings = self.inventory.traps
+        if settings is None:
+            return
+        receiver = TrapReceiver(settings, self.on_trap)
+        try:
+            receiver.start()
+        except CollectorError as exc:
+            # Polling still works without traps: say so loudly and go on.
+            log.error("traps disabled: %s", exc)  # noqa: TRY400 - no traceback for a bind error
+            return
+        self.traps = receiver
+
+    def on_trap(self, source: str, trap: str | None) -> None:
+        """A notification arrived: poll every pair of the device that sent it, at once."""
+        devices = [d.name for d in self.inventory.devices.values() if d.address == source]
+        self.store.record_trap(devices[0] if devices else None)
+        if trap is None or not devices:
+            log.debug("trap from %s ignored (%s)", source, trap or "not a state change")
+            return
+        for pair in self.inventory.pairs:
+            if pair.name in self._trap_pending or not any(
+                m.device in devices for m in pair.members
+            ):
+                continue
+            log.info("trap %s from %s: polling %s now", trap, devices[0], pair.name)
+            self._trap_pending.add(pair.name)
+            task = asyncio.get_running_loop().create_task(self._trap_poll(pair.name))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _trap_poll(self, pair: str) -> None:
+        # Traps come in bursts (one per instance and MIB): let the burst land, then poll once.
+        await asyncio.sleep(0.05)
+        self._trap_pending.discard(pair)
+        await self.poller.poll_pair(pair)
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -90,6 +136,7 @@ class Daemon:
         self.poller.inventory = inventory
         self.store.set_inventory(inventory)
         self._schedule(inventory, first=False)
+        self._start_traps()
         log.info(
             "reloaded %s: %d devices, %d pairs",
             self.inventory_path,
@@ -111,6 +158,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         self._schedule(self.inventory, first=True)
         self.scheduler.start()
+        self._start_traps()
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
@@ -138,5 +186,7 @@ class Daemon:
                 await asyncio.wait(pending, timeout=1.0)
         if self.server is not None:
             self.server.stop()
+        if self.traps is not None:
+            self.traps.close()
         self.snmp.close()
         log.info("netmon stopped in %.1fs", time.monotonic() - started)

@@ -143,7 +143,12 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
         buckets = [(repr(b), float(c)) for b, c in zip(h.buckets, h.counts, strict=True)]
         buckets.append(("+Inf", float(h.count)))
         duration.add_metric([collector], buckets, h.total)
-    yield from (up, success, errors, if_up, if_errors, if_discards, duration)
+    traps = CounterMetricFamily(
+        "netmon_traps_received", "SNMP notifications received, by sending device", labels=["device"]
+    )
+    for sender, count in sorted(snap.traps.items()):
+        traps.add_metric([sender], float(count))
+    yield from (up, success, errors, if_up, if_errors, if_discards, duration, traps)
 
 
 def make_registry(snapshot: SnapshotSource) -> CollectorRegistry:

@@ -192,10 +192,20 @@ class PairSpec:
 
 
 @dataclass(frozen=True)
+class TrapSettings:
+    """Where netmon's own trap receiver listens, and the community it accepts (v2c)."""
+
+    host: str
+    port: int
+    community: Secret
+
+
+@dataclass(frozen=True)
 class Inventory:
     devices: Mapping[str, Device]
     pairs: tuple[PairSpec, ...]
     source: str = ""
+    traps: TrapSettings | None = None
 
     def pair(self, name: str) -> PairSpec | None:
         for pair in self.pairs:

@@ -40,6 +40,8 @@ class Poller:
         self.store = store
         self.snmp = snmp
         self.clock = clock
+        # A trap-triggered poll and a scheduled one never run at once for the same pair.
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def read_device(self, name: str, probes: Sequence[Probe]) -> DeviceReading:
         device = self.inventory.devices.get(name)
@@ -83,12 +85,14 @@ class Poller:
         pair = self.inventory.pair(name)
         if pair is None:
             return None
+        lock = self._locks.setdefault(name, asyncio.Lock())
         try:
-            status = await self.poll_once(pair)
-            wait = needs_recheck(status, pair)
-            if wait is not None:
-                await asyncio.sleep(wait + 0.01)
+            async with lock:
                 status = await self.poll_once(pair)
+                wait = needs_recheck(status, pair)
+                if wait is not None:
+                    await asyncio.sleep(wait + 0.01)
+                    status = await self.poll_once(pair)
         except asyncio.CancelledError:
             return None  # shutting down: the scheduler need not log a cancelled poll as a failure
         except Exception:  # never let a pair's job die: the scheduler would log and go on anyway

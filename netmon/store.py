@@ -64,6 +64,7 @@ class Snapshot:
     devices: Mapping[str, DeviceStatus]
     durations: Mapping[str, Histogram]
     transitions: tuple[Transition, ...]
+    traps: Mapping[str, int] = field(default_factory=dict)  # notifications received, by device
 
 
 class StateStore:
@@ -75,6 +76,7 @@ class StateStore:
         self._devices: dict[str, DeviceStatus] = {}
         self._durations: dict[str, Histogram] = {}
         self._transitions: deque[Transition] = deque(maxlen=history)
+        self._traps: dict[str, int] = {}
 
     def set_inventory(self, inventory: Inventory) -> None:
         """After a reload: forget pairs and devices that are gone (their metrics disappear)."""
@@ -119,6 +121,12 @@ class StateStore:
                 )
                 self._durations.setdefault(r.collector, Histogram()).observe(r.duration)
 
+    def record_trap(self, device: str | None) -> None:
+        """Count a notification; senders not in the inventory count as "unknown" (bounded)."""
+        key = device if device in self._devices_known else "unknown"
+        with self._lock:
+            self._traps[key] = self._traps.get(key, 0) + 1
+
     def record_status(self, status: PairStatus) -> Transition | None:
         with self._lock:
             if status.pair not in self._specs:
@@ -143,11 +151,12 @@ class StateStore:
             devices = dict(self._devices)
             durations = {k: h.copy() for k, h in self._durations.items()}
             transitions = tuple(self._transitions)
+            traps = dict(self._traps)
         for name, status in pairs.items():
             spec = specs[name]
             if now - status.evaluated_at > spec.stale_after:
                 pairs[name] = evaluate(spec, status.members, status, now)
-        return Snapshot(now, pairs, specs, devices, durations, transitions)
+        return Snapshot(now, pairs, specs, devices, durations, transitions, traps)
 
 
 def _with_links(device: DeviceStatus, links: dict[int, InterfaceReading]) -> DeviceStatus:

@@ -30,6 +30,7 @@ from netmon.model import (
     SnmpV2c,
     SnmpV3,
     SshSettings,
+    TrapSettings,
 )
 
 Loc = tuple[PathPart, ...]
@@ -132,9 +133,20 @@ class _Loader:
         raw_devices = data.get("devices")
         self.declared = set(map(str, raw_devices)) if isinstance(raw_devices, dict) else set()
         pairs = self.pairs(data.get("pairs"), defaults, devices)
+        traps = self.traps(top_model.traps if top_model else None)
         if self.problems:
             raise ConfigError(self.problems)
-        return Inventory(devices=devices, pairs=tuple(pairs), source=self.doc.file)
+        return Inventory(devices=devices, pairs=tuple(pairs), source=self.doc.file, traps=traps)
+
+    def traps(self, cfg: schema.TrapConfig | None) -> TrapSettings | None:
+        if cfg is None:
+            return None
+        host, _, port = cfg.listen.rpartition(":")
+        if not 1 <= int(port) <= 65535:
+            self.add(("traps", "listen"), f"port must be 1..65535, got {port}")
+            return None
+        community = self.secret(cfg.community, [("traps",)], "community")
+        return TrapSettings(host, int(port), community) if community else None
 
     def groups(self, raw: Any) -> dict[str, schema.GroupConfig]:
         out: dict[str, schema.GroupConfig] = {}

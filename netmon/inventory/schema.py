@@ -131,8 +131,14 @@ class Defaults(Strict):
     pair: PairSettings = PairSettings()
 
 
+class TrapConfig(Strict):
+    listen: str = Field(pattern=r"^[^\s:]+:\d{1,5}$")  # HOST:PORT
+    community: SecretRef
+
+
 class InventoryConfig(Strict):
     version: Literal[1] = 1
+    traps: TrapConfig | None = None
     defaults: Defaults = Defaults()
     groups: dict[str, GroupConfig] = Field(default_factory=dict)
     devices: dict[str, dict[str, Any]] = Field(default_factory=dict)

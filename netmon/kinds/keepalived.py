@@ -19,6 +19,10 @@ ROLES: RoleTable = {
     1: RoleRow(Role.STANDBY, "backup"),
     2: RoleRow(Role.ACTIVE, "master"),
     3: RoleRow(Role.FAULT, "fault"),
+    # keepalived reports unknown(4) while its VRRP process stops (seen in the lab on SIGTERM).
+    4: RoleRow(Role.UNKNOWN, "unknown (keepalived stopping)"),
+    5: RoleRow(Role.FAULT, "shutdown"),
+    6: RoleRow(Role.FAULT, "deleted"),
 }
 
 
