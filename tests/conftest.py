@@ -146,3 +146,13 @@ def _wait_snmp(
             decoder.decode(data, asn1Spec=v2c.Message())
             return
     pytest.fail(f"snmpd on port {port} did not answer within {timeout}s")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the detection delays the lab tests measured."""
+    from .helpers import DELAYS
+
+    if DELAYS:
+        terminalreporter.section("netmon detection delays (measured)")
+        for what, seconds in DELAYS:
+            terminalreporter.write_line(f"{what}: {seconds:.2f} s")

@@ -9,60 +9,22 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from netmon.collectors.snmp import SnmpCollector
 from netmon.kinds.keepalived import BASE_PRIORITY
 from netmon.model import Device, Secret, SnmpSettings, SnmpV2c
 
 from .conftest import REPO, free_tcp_port, stop_process
+from .helpers import get, sample, states, wait_for
 
 pytestmark = pytest.mark.daemon
 
 SECRET = "dem0-S3cret-Community-7f3a"
 NETMON = [sys.executable, "-m", "netmon"]
-
-
-def get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=3) as response:
-        body: bytes = response.read()
-        return body.decode()
-
-
-def states(listen: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for family in text_string_to_metric_families(get(f"http://{listen}/metrics")):
-        if family.name == "netmon_pair_state":
-            for s in family.samples:
-                if s.value == 1:
-                    out[s.labels["pair"]] = s.labels["state"]
-    return out
-
-
-def sample(listen: str, name: str, **labels: str) -> float | None:
-    for family in text_string_to_metric_families(get(f"http://{listen}/metrics")):
-        for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                return float(s.value)
-    return None
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError as exc:  # not listening yet
-            last = exc
-        time.sleep(0.3)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last})")
 
 
 @pytest.fixture

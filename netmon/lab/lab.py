@@ -333,15 +333,11 @@ class Lab:
         elif daemon == "keepalived":
             paths.keepalived_pid.unlink(missing_ok=True)
             # Debian's keepalived has no --log-file and there is no syslog here: run it in the
-            # foreground (-n -l) in its own session with its console going to the lab log.
-            with paths.keepalived_log.open("ab") as sink:
-                subprocess.Popen(
-                    [*ns, "env", env, _find("keepalived"), "--vrrp", "-n", "-l", "-D",
-                     "-f", str(paths.keepalived_conf), "-p", str(paths.keepalived_pid),
-                     "-r", str(paths.vrrp_pid), "-c", str(paths.checkers_pid),
-                     "-b", str(paths.bfd_pid)],
-                    stdin=subprocess.DEVNULL, stdout=sink, stderr=sink, start_new_session=True,
-                )  # fmt: skip
+            # foreground (-n -l), detached by setsid -f, with its console going to the lab log.
+            _run("setsid", "-f", "sh", "-c", 'exec "$@" >>"$0" 2>&1 </dev/null', str(paths.keepalived_log),
+                 *ns, "env", env, _find("keepalived"), "--vrrp", "-n", "-l", "-D",
+                 "-f", str(paths.keepalived_conf), "-p", str(paths.keepalived_pid),
+                 "-r", str(paths.vrrp_pid), "-c", str(paths.checkers_pid), "-b", str(paths.bfd_pid))  # fmt: skip
         elif daemon == "sshd":
             paths.sshd_pid.unlink(missing_ok=True)
             # sshd wants /run/sshd: give it a private /run instead of touching the host's.

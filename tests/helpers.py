@@ -1,0 +1,52 @@
+"""Reading a running daemon over HTTP, as Prometheus and operators do."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Callable
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+# Detection delays measured by the lab tests; printed at the end of the run (conftest.py).
+DELAYS: list[tuple[str, float]] = []
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=3) as response:
+        body: bytes = response.read()
+        return body.decode()
+
+
+def states(listen: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for family in text_string_to_metric_families(get(f"http://{listen}/metrics")):
+        if family.name == "netmon_pair_state":
+            for s in family.samples:
+                if s.value == 1:
+                    out[s.labels["pair"]] = s.labels["state"]
+    return out
+
+
+def sample(listen: str, name: str, **labels: str) -> float | None:
+    for family in text_string_to_metric_families(get(f"http://{listen}/metrics")):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return float(s.value)
+    return None
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float = 0.3) -> float:
+    """Poll `check` until true; returns the seconds it took. Fails the test on timeout."""
+    started = time.monotonic()
+    deadline = started + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return time.monotonic() - started
+        except OSError as exc:  # not listening yet
+            last = exc
+        time.sleep(step)
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last})")

@@ -1,0 +1,275 @@
+"""netmon against the real lab: keepalived VRRP pairs, snmpd and sshd in network namespaces.
+
+Each test pulls a real lever (SIGTERM, track files, bridge port isolation, stopping snmpd) and
+reads the verdict from the running daemon's /metrics, as Prometheus would. Detection delays are
+measured and printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from netmon.lab import Lab, LabError
+from netmon.lab.topology import BRIDGE, ROUTERS
+
+from .conftest import REPO, free_tcp_port, require, stop_process
+from .helpers import DELAYS, sample, states, wait_for
+
+pytestmark = [pytest.mark.lab, pytest.mark.root]
+
+PAIRS = ("lab-v2", "lab-v3", "lab-ka")
+POLL_INTERVAL = 2.0
+NETMON = [sys.executable, "-m", "netmon"]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    require(os.geteuid() == 0, "the lab needs root")
+    for tool in ("keepalived", "snmpd", "sshd", "ip", "bridge"):
+        require(
+            shutil.which(tool) is not None or Path(f"/usr/sbin/{tool}").exists(),
+            f"{tool} is not installed (make test installs it)",
+        )
+    lab = Lab()
+    started = time.monotonic()
+    lab.up()
+    DELAYS.append(
+        ("lab up (namespaces, snmpd, keepalived, sshd, VRRP converged)", time.monotonic() - started)
+    )
+    try:
+        yield lab
+    finally:
+        lab.down()
+
+
+def lab_inventory(tmp: Path, *, traps: bool, interval: float) -> Path:
+    """inventory/lab.yaml, with or without traps and with another poll interval."""
+    text = (REPO / "inventory" / "lab.yaml").read_text()
+    if not traps:
+        head, _, rest = text.partition("traps:")
+        text = head + rest.split("\n\n", 1)[1]
+    # Every test fails over and back: with the default 10-minute window the pairs would read
+    # as flapping (degraded) from the third test on.
+    text = text.replace("interval: 2\n", f"interval: {interval:g}\n")
+    text = text.replace("flap_window: 60", "flap_window: 5")
+    path = tmp / f"lab-{'traps' if traps else 'poll'}-{interval:g}.yaml"
+    path.write_text(text)
+    return path
+
+
+class Daemon:
+    def __init__(self, inventory: Path, log: Path) -> None:
+        self.listen = f"127.0.0.1:{free_tcp_port()}"
+        self.log = log
+        with log.open("wb") as sink:
+            self.proc = subprocess.Popen([*NETMON, "run", "-i", str(inventory), "--listen", self.listen],
+                                         stdout=sink, stderr=sink)  # fmt: skip
+
+    def healthy(self) -> bool:
+        if self.proc.poll() is not None:
+            pytest.fail(f"netmon run exited with {self.proc.returncode}:\n{self.log.read_text()}")
+        return states(self.listen) == dict.fromkeys(PAIRS, "healthy")
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+@pytest.fixture(scope="module")
+def poller(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The daemon polling every 2 s, without traps: what polling alone detects."""
+    tmp = tmp_path_factory.mktemp("lab-daemon")
+    daemon = Daemon(lab_inventory(tmp, traps=False, interval=POLL_INTERVAL), tmp / "netmon.log")
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture
+def baseline(lab: Lab, poller: Daemon) -> Daemon:
+    """Every test starts from a healthy lab with r1 master, as the daemon sees it."""
+    lab.reset()
+    wait_for(poller.healthy, 30, "all lab pairs healthy")
+    return poller
+
+
+def on_r2(listen: str, pair: str) -> bool:
+    return (
+        sample(listen, "netmon_member_role", pair=pair, member="r2", role="active") == 1.0
+        and sample(listen, "netmon_pair_on_preferred", pair=pair) == 0.0
+    )
+
+
+def test_all_pairs_healthy_on_preferred(baseline: Daemon) -> None:
+    for pair in PAIRS:
+        assert states(baseline.listen)[pair] == "healthy"
+        assert sample(baseline.listen, "netmon_pair_on_preferred", pair=pair) == 1.0
+        assert (
+            sample(baseline.listen, "netmon_member_role", pair=pair, member="r1", role="active")
+            == 1.0
+        )
+        assert (
+            sample(baseline.listen, "netmon_member_role", pair=pair, member="r2", role="standby")
+            == 1.0
+        )
+    assert sample(baseline.listen, "netmon_interface_up", device="r1", interface="eth0") == 1.0
+
+
+def test_master_sigterm_detected_by_polling(lab: Lab, baseline: Daemon) -> None:
+    listen = baseline.listen
+    before = {p: sample(listen, "netmon_pair_failovers_total", pair=p) or 0.0 for p in PAIRS}
+    t0 = time.monotonic()  # from the signal, not from its return: the takeover starts at once
+    lab.stop("r1", "keepalived", signal.SIGTERM)
+    wait_for(
+        lambda: all(on_r2(listen, p) for p in PAIRS),
+        POLL_INTERVAL + 5,
+        "r2 active in every pair",
+        step=0.05,
+    )
+    delay = time.monotonic() - t0
+    DELAYS.append(
+        (f"master SIGTERM -> r2 active in /metrics, polling every {POLL_INTERVAL:g}s", delay)
+    )
+    assert delay <= POLL_INTERVAL + 1.0
+    for pair in PAIRS:
+        assert sample(listen, "netmon_pair_failovers_total", pair=pair) == before[pair] + 1
+
+
+def test_master_sigterm_detected_by_trap_with_30s_polling(
+    lab: Lab, baseline: Daemon, tmp_path: Path
+) -> None:
+    daemon = Daemon(lab_inventory(tmp_path, traps=True, interval=30), tmp_path / "netmon-traps.log")
+    try:
+        # The first poll runs at start; after that, only traps can make it see a change soon.
+        wait_for(daemon.healthy, 20, "trap daemon sees the lab healthy")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        lab.stop("r1", "keepalived", signal.SIGTERM)
+        wait_for(
+            lambda: all(on_r2(daemon.listen, p) for p in PAIRS),
+            10,
+            "r2 active via traps",
+            step=0.02,
+        )
+        delay = time.monotonic() - t0
+        DELAYS.append(("master SIGTERM -> r2 active in /metrics, traps (polling every 30s)", delay))
+        assert delay <= 1.0
+        assert (sample(daemon.listen, "netmon_traps_received_total", device="r2") or 0) >= 1
+    finally:
+        daemon.stop()
+    assert "trap receiver listening" in daemon.log.read_text()
+
+
+def test_standby_keepalived_stopped_then_started(lab: Lab, baseline: Daemon) -> None:
+    listen = baseline.listen
+    t0 = time.monotonic()
+    lab.stop("r2", "keepalived")
+    wait_for(lambda: set(states(listen).values()) == {"degraded"}, 10, "degraded", step=0.05)
+    DELAYS.append(("standby keepalived stopped -> degraded", time.monotonic() - t0))
+    assert sample(listen, "netmon_member_role", pair="lab-v3", member="r1", role="active") == 1.0
+    lab.start("r2", "keepalived")
+    wait_for(baseline.healthy, 15, "healthy again after keepalived restart")
+
+
+def test_standby_instance_in_fault_is_degraded(lab: Lab, baseline: Daemon) -> None:
+    listen = baseline.listen
+    lab.fault("r2", on=True)
+    t0 = time.monotonic()
+    wait_for(
+        lambda: set(states(listen).values()) == {"degraded"}, 10, "degraded on fault", step=0.05
+    )
+    DELAYS.append(("standby instance in FAULT (track_file) -> degraded", time.monotonic() - t0))
+    assert sample(listen, "netmon_member_role", pair="lab-ka", member="r2", role="fault") == 1.0
+    assert sample(listen, "netmon_member_role", pair="lab-v2", member="r2", role="fault") == 1.0
+    lab.fault("r2", on=False)
+    wait_for(baseline.healthy, 15, "healthy again after the fault clears")
+
+
+def test_split_brain_after_debounce_then_heal(lab: Lab, baseline: Daemon) -> None:
+    listen = baseline.listen
+    lab.split(on=True)
+    t0 = time.monotonic()
+    wait_for(lambda: set(states(listen).values()) == {"split_brain"}, 20, "split_brain", step=0.05)
+    DELAYS.append(
+        ("pair cut apart -> split_brain (VRRP timeout + 2s debounce)", time.monotonic() - t0)
+    )
+    assert sample(listen, "netmon_pair_active_members", pair="lab-v2") == 2.0
+    lab.split(on=False)
+    t1 = time.monotonic()
+    wait_for(baseline.healthy, 20, "healthy after healing", step=0.05)
+    DELAYS.append(("pair healed -> healthy", time.monotonic() - t1))
+
+
+def test_both_snmpd_stopped_unknown_then_healthy(lab: Lab, baseline: Daemon) -> None:
+    listen = baseline.listen
+    t0 = time.monotonic()
+    for router in ROUTERS:
+        lab.stop(router.name, "snmpd")
+    wait_for(lambda: set(states(listen).values()) == {"unknown"}, 15, "unknown", step=0.05)
+    DELAYS.append(("both snmpd stopped -> unknown", time.monotonic() - t0))
+    assert sample(listen, "netmon_device_up", device="r1") == 0.0
+    assert (
+        sample(listen, "netmon_poll_errors_total", device="r1", collector="snmp", reason="timeout")
+        or 0
+    ) >= 1
+    for router in ROUTERS:
+        lab.start(router.name, "snmpd")
+    # keepalived reconnects to the new AgentX master on its own schedule.
+    wait_for(baseline.healthy, 45, "healthy after snmpd restart")
+
+
+def test_lab_status_command(lab: Lab, baseline: Daemon) -> None:
+    result = subprocess.run([*NETMON, "lab", "status"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "10.99.0.51, 10.99.0.52" in result.stdout
+    status = lab.status()
+    assert status.running
+    validate = subprocess.run([*NETMON, "inventory", "validate", str(REPO / "inventory" / "lab.yaml")],
+                              capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert validate.returncode == 0, validate.stderr
+    assert status.routers[0].vips == ("10.99.0.51", "10.99.0.52")
+
+
+def test_down_leaves_nothing_and_up_is_idempotent(lab: Lab, poller: Daemon) -> None:
+    """Runs last: takes the lab down, checks nothing is left, then brings it up twice."""
+    poller.stop()
+    pids = [p for r in lab.status().routers for p in r.daemons.values() if p]
+    assert len(pids) == 6
+    lab.down()
+    netns = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert not any(r.netns in netns for r in ROUTERS)
+    assert not Path(f"/sys/class/net/{BRIDGE}").exists()
+    assert not any(Path(f"/sys/class/net/{r.host_port}").exists() for r in ROUTERS)
+    # Ended daemons are reaped by init, which may take a moment: wait for /proc to forget them.
+    wait_for(
+        lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids),
+        10,
+        "lab processes gone",
+        0.1,
+    )
+    mounts = Path("/proc/self/mountinfo").read_text()
+    assert "nmlab" not in mounts
+    assert "netmon-lab" not in mounts
+    assert lab.status().routers[0].netns is False
+    lab.down()  # twice is fine
+    lab.up()
+    lab.up()  # again on a running lab: rebuilt, not doubled
+    assert lab.status().running
+    assert len([p for r in lab.status().routers for p in r.daemons.values() if p]) == 6
+
+
+def test_lab_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(LabError, match="needs root"):
+        Lab().up()
