@@ -254,6 +254,15 @@ def test_lab_status_command(lab: Lab, baseline: Daemon) -> None:
     validate = subprocess.run([*NETMON, "inventory", "validate", str(REPO / "inventory" / "lab.yaml")],
                               capture_output=True, text=True, timeout=30)  # fmt: skip
     assert validate.returncode == 0, validate.stderr
+    # sshd answers with the key generated at `up` (the SSH collector's target in later work).
+    ssh = subprocess.run(
+        ["ssh", "-i", str(lab.client_key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "root@10.99.0.12",
+         "ip -o -4 addr show dev eth0"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert ssh.returncode == 0, ssh.stderr
+    assert "10.99.0.12/24" in ssh.stdout
     assert status.routers[0].vips == ("10.99.0.51", "10.99.0.52")
 
 
