@@ -290,6 +290,9 @@ def test_down_leaves_nothing_and_up_is_idempotent(lab: Lab, poller: Daemon) -> N
     assert "netmon-lab" not in mounts
     assert lab.status().routers[0].netns is False
     lab.down()  # twice is fine
+    # Leftovers of a failed `up`: a namespace and the bridge, nothing running. `up` copes.
+    subprocess.run(["ip", "netns", "add", ROUTERS[0].netns], check=True)
+    subprocess.run(["ip", "link", "add", BRIDGE, "type", "bridge"], check=True)
     lab.up()
     lab.up()  # again on a running lab: rebuilt, not doubled
     assert lab.status().running
