@@ -38,7 +38,7 @@ def _counter(value: Value | None) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def read_link(link: Link, values: Mapping[Oid, Value]) -> InterfaceReading:
+def read_link(link: Link, values: Mapping[Oid | str, Value]) -> InterfaceReading:
     oper = values.get(column_oid(IF_OPER_STATUS, link.if_index))
     oper_up: bool | None = None
     if isinstance(oper, int) and 1 <= oper <= 7:

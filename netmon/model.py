@@ -150,11 +150,25 @@ class Probe:
 
     key: str
     oid: Oid
-    method: str = "get"
+    method: str = "get"  # "get" | "walk" (SNMP) | "ssh" (a CLI command: `command`)
     column: Oid | None = None  # for "walk": the column to start from (default: the OID's parent)
+    command: str | None = None  # for "ssh": the command whose output is the value (text)
 
     def walk_start(self) -> Oid:
         return self.column if self.column is not None else self.oid[:-1]
+
+    @property
+    def collector(self) -> str:
+        return "ssh" if self.method == "ssh" else "snmp"
+
+    @property
+    def ident(self) -> Oid | str:
+        """How the value is keyed in a DeviceReading: the OID, or the SSH command."""
+        return self.command or "" if self.method == "ssh" else self.oid
+
+
+def ssh_probe(key: str, command: str) -> Probe:
+    return Probe(key, (), "ssh", command=command)
 
 
 @dataclass(frozen=True)
@@ -236,7 +250,7 @@ class DeviceReading:
     collector: str
     at: float
     ok: bool
-    values: Mapping[Oid, Value] = field(default_factory=dict)
+    values: Mapping[Oid | str, Value] = field(default_factory=dict)  # by OID, or by SSH command
     reason: str | None = None  # short, bounded token: timeout, auth, garbage, ...
     detail: str | None = None  # human text for logs and the API; never a secret
     duration: float = 0.0

@@ -1,4 +1,8 @@
-"""Device readings -> member observations, through each member's kind. Pure."""
+"""Device readings -> member observations, through each member's kind. Pure.
+
+Readings are keyed by (device, collector): a member's role comes from its kind's collector
+(SNMP or SSH), its links from the SNMP reading of the same device.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from netmon.model import (
     Role,
 )
 
+ReadingKey = tuple[str, str]  # (device, collector)
+
 
 def member_probes(pair: PairSpec, member: MemberSpec) -> tuple[Probe, ...]:
     kind = KINDS.get(pair.kind)
@@ -25,33 +31,37 @@ def member_probes(pair: PairSpec, member: MemberSpec) -> tuple[Probe, ...]:
     return tuple(probes)
 
 
-def pair_probes(pair: PairSpec) -> dict[str, list[Probe]]:
-    """Everything to read for one pair, grouped by device (a device read once per cycle)."""
-    by_device: dict[str, list[Probe]] = {}
+def pair_probes(pair: PairSpec) -> dict[ReadingKey, list[Probe]]:
+    """Everything to read for one pair, by device and collector (each read once per cycle)."""
+    grouped: dict[ReadingKey, list[Probe]] = {}
     for member in pair.members:
-        bucket = by_device.setdefault(member.device, [])
         for probe in member_probes(pair, member):
+            bucket = grouped.setdefault((member.device, probe.collector), [])
             if probe not in bucket:
                 bucket.append(probe)
-    return by_device
+    return grouped
 
 
 def observe_member(
-    pair: PairSpec, member: MemberSpec, reading: DeviceReading | None
+    pair: PairSpec, member: MemberSpec, readings: Mapping[ReadingKey, DeviceReading]
 ) -> MemberObservation:
+    kind = KINDS.get(pair.kind)
+    reading = readings.get((member.device, kind.transport))
     if reading is None:
         view = MemberView(Role.UNREACHABLE, reason="not polled")
         return MemberObservation(member.name, member.device, view, at=0.0, fresh=False)
     if not reading.ok:
         view = MemberView(Role.UNREACHABLE, reason=reading.reason or "error")
         return MemberObservation(member.name, member.device, view, at=reading.at)
-    kind = KINDS.get(pair.kind)
-    probes = kind.probes(member.params)
-    values = {p.key: reading.values.get(p.oid) for p in probes}
+    values = {p.key: reading.values.get(p.ident) for p in kind.probes(member.params)}
     view = kind.interpret(member.params, {k: v for k, v in values.items() if v is not None})
-    links = tuple(read_link(link, reading.values) for link in member.links)
+    links_reading = readings.get((member.device, "snmp"))
+    link_values = links_reading.values if links_reading and links_reading.ok else {}
+    links = tuple(read_link(link, link_values) for link in member.links)
     return MemberObservation(member.name, member.device, view, at=reading.at, links=links)
 
 
-def observe(pair: PairSpec, readings: Mapping[str, DeviceReading]) -> list[MemberObservation]:
-    return [observe_member(pair, m, readings.get(m.device)) for m in pair.members]
+def observe(
+    pair: PairSpec, readings: Mapping[ReadingKey, DeviceReading]
+) -> list[MemberObservation]:
+    return [observe_member(pair, m, readings) for m in pair.members]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from netmon.collectors.snmp import SnmpCollector
+from netmon.collectors.ssh import SshCollector
 from netmon.evaluate import evaluate, needs_recheck
 from netmon.model import DeviceReading, Inventory, PairSpec, PairStatus, Probe
 from netmon.observe import observe, pair_probes
@@ -35,35 +36,46 @@ class Poller:
         store: StateStore,
         snmp: SnmpCollector,
         clock: Clock = time.time,
+        ssh: SshCollector | None = None,
     ) -> None:
         self.inventory = inventory
         self.store = store
         self.snmp = snmp
+        self.ssh = ssh or SshCollector()
         self.clock = clock
         # A trap-triggered poll and a scheduled one never run at once for the same pair.
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def read_device(self, name: str, probes: Sequence[Probe]) -> DeviceReading:
+    async def read_device(
+        self, name: str, probes: Sequence[Probe], collector: str = "snmp"
+    ) -> DeviceReading:
         device = self.inventory.devices.get(name)
         if device is None:
             return DeviceReading(
-                name, "snmp", self.clock(), ok=False, reason="config", detail="unknown device"
+                name, collector, self.clock(), ok=False, reason="config", detail="unknown device"
             )
         try:
+            if collector == "ssh":
+                return await self.ssh.poll(device, probes)
             return await self.snmp.poll(device, probes)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the blind catch: a bug or surprise becomes data
-            log.exception("device %s: unexpected error while polling", name)
+            log.exception("device %s: unexpected error while polling over %s", name, collector)
             return DeviceReading(
-                name, "snmp", self.clock(), ok=False, reason="internal", detail=type(exc).__name__
+                name,
+                collector,
+                self.clock(),
+                ok=False,
+                reason="internal",
+                detail=type(exc).__name__,
             )
 
     async def poll_once(self, pair: PairSpec) -> PairStatus:
-        by_device = pair_probes(pair)
-        names = list(by_device)
-        results = await asyncio.gather(*(self.read_device(n, by_device[n]) for n in names))
-        readings = dict(zip(names, results, strict=True))
+        grouped = pair_probes(pair)
+        keys = list(grouped)
+        results = await asyncio.gather(*(self.read_device(d, grouped[(d, c)], c) for d, c in keys))
+        readings = dict(zip(keys, results, strict=True))
         self.store.record_readings(results)
         now = self.clock()
         status = evaluate(pair, observe(pair, readings), self.store.previous(pair.name), now)

@@ -29,8 +29,8 @@ def load_fixture(kind: str) -> dict[str, Any]:
     return data
 
 
-def recorded(raw: dict[str, Any]) -> dict[tuple[int, ...], Value]:
-    out: dict[tuple[int, ...], Value] = {}
+def recorded(raw: dict[str, Any]) -> dict[tuple[int, ...] | str, Value]:
+    out: dict[tuple[int, ...] | str, Value] = {}
     for oid, value in raw.items():
         if isinstance(value, str) and value in MISSING:
             out[parse_oid(str(oid))] = MISSING[value]
@@ -65,7 +65,7 @@ def test_recorded_case(kind_name: str, case: str) -> None:
     params = params_for(kind_name, fixture["params"])
     pair = PairSpec("p", kind_name, (MemberSpec("m", "d", params),))
     reading = DeviceReading("d", "snmp", at=1.0, ok=True, values=recorded(spec["values"]))
-    obs = observe_member(pair, pair.members[0], reading)
+    obs = observe_member(pair, pair.members[0], {("d", "snmp"): reading})
     assert obs.view.role is Role(spec["role"]), obs.view
     assert obs.view.ready is spec.get("ready", True), obs.view
     if obs.view.role not in (Role.ACTIVE, Role.STANDBY) or not obs.view.ready:

@@ -176,13 +176,14 @@ class SnmpCollector:
 
     async def _read(
         self, device: Device, gets: list[Oid], walks: dict[Oid, Oid]
-    ) -> dict[Oid, Value]:
-        values: dict[Oid, Value] = {}
+    ) -> dict[Oid | str, Value]:
+        values: dict[Oid | str, Value] = {}
         for chunk in _chunks(gets, MAX_VARBINDS):
             got = await self._request(device, "get", [(oid, None) for oid in chunk])
             for oid in chunk:
                 values[oid] = got.get(oid, Missing.NOT_RETURNED)
-        values.update(await self._walk(device, walks))
+        for oid, value in (await self._walk(device, walks)).items():
+            values[oid] = value
         return values
 
     async def _walk(self, device: Device, walks: dict[Oid, Oid]) -> dict[Oid, Value]:
