@@ -107,6 +107,7 @@ def version() -> None:
 def check(inventory: InventoryOpt, as_json: JsonOpt = False, log_level: str = "error") -> None:
     """Poll every pair once and print the verdicts (exit 1 if any pair is not healthy)."""
     from netmon.collectors.snmp import SnmpCollector
+    from netmon.collectors.ssh import SshCollector
     from netmon.inventory import load_inventory
     from netmon.poller import Poller
     from netmon.report import pairs_json
@@ -121,10 +122,12 @@ def check(inventory: InventoryOpt, as_json: JsonOpt = False, log_level: str = "e
     async def once() -> dict[str, Any]:
         store = StateStore(inv)
         snmp = SnmpCollector()
+        ssh = SshCollector(inv.ssh_sessions)
         try:
-            await Poller(inv, store, snmp).poll_all()
+            await Poller(inv, store, snmp, ssh=ssh).poll_all()
         finally:
             snmp.close()
+            ssh.close()
         return pairs_json(store.snapshot(time.time()))
 
     data = asyncio.run(once())

@@ -17,6 +17,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from netmon.collectors.snmp import SnmpCollector
+from netmon.collectors.ssh import SshCollector
 from netmon.collectors.traps import TrapReceiver
 from netmon.errors import CollectorError, ConfigError
 from netmon.exporter import MetricsServer, snapshot_source
@@ -44,7 +45,8 @@ class Daemon:
         self.inventory: Inventory = load_inventory(inventory_path)  # ConfigError: the CLI exits 2
         self.store = StateStore(self.inventory)
         self.snmp = SnmpCollector()
-        self.poller = Poller(self.inventory, self.store, self.snmp)
+        self.ssh = SshCollector(self.inventory.ssh_sessions)
+        self.poller = Poller(self.inventory, self.store, self.snmp, ssh=self.ssh)
         self.scheduler: AsyncIOScheduler | None = None
         self.server: MetricsServer | None = None
         self._stop = asyncio.Event()
@@ -189,4 +191,5 @@ class Daemon:
         if self.traps is not None:
             self.traps.close()
         self.snmp.close()
+        self.ssh.close()
         log.info("netmon stopped in %.1fs", time.monotonic() - started)

@@ -220,6 +220,7 @@ class Inventory:
     pairs: tuple[PairSpec, ...]
     source: str = ""
     traps: TrapSettings | None = None
+    ssh_sessions: int = 8
 
     def pair(self, name: str) -> PairSpec | None:
         for pair in self.pairs:

@@ -63,9 +63,18 @@ def test_recorded_case(kind_name: str, case: str) -> None:
     fixture = load_fixture(kind_name)
     spec = fixture["cases"][case]
     params = params_for(kind_name, fixture["params"])
+    kind = KINDS.get(kind_name)
     pair = PairSpec("p", kind_name, (MemberSpec("m", "d", params),))
-    reading = DeviceReading("d", "snmp", at=1.0, ok=True, values=recorded(spec["values"]))
-    obs = observe_member(pair, pair.members[0], {("d", "snmp"): reading})
+    if kind.transport == "ssh":
+        # Recorded CLI output by probe key; the reading holds it by command, as the collector does.
+        outputs = spec["outputs"]
+        values: dict[tuple[int, ...] | str, Value] = {
+            p.ident: outputs[p.key] for p in kind.probes(params) if p.key in outputs
+        }
+    else:
+        values = recorded(spec["values"])
+    reading = DeviceReading("d", kind.transport, at=1.0, ok=True, values=values)
+    obs = observe_member(pair, pair.members[0], {("d", kind.transport): reading})
     assert obs.view.role is Role(spec["role"]), obs.view
     assert obs.view.ready is spec.get("ready", True), obs.view
     if obs.view.role not in (Role.ACTIVE, Role.STANDBY) or not obs.view.ready:
@@ -87,9 +96,13 @@ def test_probes_are_valid_and_stable(kind_name: str) -> None:
     assert probes == kind.probes(params)
     assert len({p.key for p in probes}) == len(probes)
     for probe in probes:
-        assert probe.method in ("get", "walk")
-        assert probe.oid[: len(probe.walk_start())] == probe.walk_start()
-        assert probe.oid[:2] == (1, 3)
+        assert probe.method in ("get", "walk", "ssh")
+        if probe.method == "ssh":
+            assert probe.command
+            assert kind.transport == "ssh"
+        else:
+            assert probe.oid[: len(probe.walk_start())] == probe.walk_start()
+        assert probe.method == "ssh" or probe.oid[:2] == (1, 3)
 
 
 @pytest.mark.parametrize("kind_name", KINDS.names())
@@ -123,7 +136,11 @@ def test_interpret_never_raises(kind_name: str, data: st.DataObject) -> None:
     if view.role is Role.ACTIVE:
         # Only a value from the kind's table may make a member active.
         main_key = kind.probes(params)[0].key
-        assert isinstance(values.get(main_key), int) or kind_name in ("custom", "cisco-rf")
+        assert (
+            isinstance(values.get(main_key), int)
+            or kind_name in ("custom", "cisco-rf")
+            or kind.transport == "ssh"
+        )
 
 
 def test_registry_refuses_duplicates_and_lists_choices() -> None:

@@ -136,7 +136,14 @@ class _Loader:
         traps = self.traps(top_model.traps if top_model else None)
         if self.problems:
             raise ConfigError(self.problems)
-        return Inventory(devices=devices, pairs=tuple(pairs), source=self.doc.file, traps=traps)
+        collectors = top_model.collectors if top_model else schema.CollectorsConfig()
+        return Inventory(
+            devices=devices,
+            pairs=tuple(pairs),
+            source=self.doc.file,
+            traps=traps,
+            ssh_sessions=collectors.ssh_sessions,
+        )
 
     def traps(self, cfg: schema.TrapConfig | None) -> TrapSettings | None:
         if cfg is None:
@@ -306,13 +313,21 @@ class _Loader:
                     at,
                     f"member {member.name!r} names unknown device {device_name!r} (devices: {known})",
                 )
+            elif kind.transport == "ssh" and device.ssh is None:
+                self.add(
+                    mwhere,
+                    f"device {device_name!r} has no 'ssh' settings; kind {kind.name!r} reads over SSH",
+                )
             elif kind.transport == "snmp" and device.snmp is None:
                 self.add(
                     mwhere,
                     f"device {device_name!r} has no 'snmp' settings; kind {kind.name!r} reads SNMP",
                 )
+            pair_params = dict(cfg.params)
+            if cfg.virtual_ip and "vip" in {f.name for f in dataclasses.fields(kind.params_type)}:
+                pair_params.setdefault("vip", cfg.virtual_ip)  # the pair's VIP is the kind's VIP
             params = self.kind_params(
-                kind.params_type, kind, cfg.params, member.params, where, mwhere
+                kind.params_type, kind, pair_params, member.params, where, mwhere
             )
             links = tuple(
                 Link(link.if_index, link.name or f"ifIndex {link.if_index}")

@@ -136,8 +136,13 @@ class TrapConfig(Strict):
     community: SecretRef
 
 
+class CollectorsConfig(Strict):
+    ssh_sessions: int = Field(8, ge=1, le=256)  # SSH sessions at once (worker threads)
+
+
 class InventoryConfig(Strict):
     version: Literal[1] = 1
+    collectors: CollectorsConfig = CollectorsConfig()
     traps: TrapConfig | None = None
     defaults: Defaults = Defaults()
     groups: dict[str, GroupConfig] = Field(default_factory=dict)

@@ -7,11 +7,21 @@ from netmon.kinds.cisco_rf import CiscoRfKind
 from netmon.kinds.custom import CustomKind
 from netmon.kinds.hsrp import HsrpKind
 from netmon.kinds.keepalived import KeepalivedKind
+from netmon.kinds.linux import KeepalivedSshKind, LinuxVipKind
 from netmon.kinds.vrrp import VrrpKind
 from netmon.kinds.vrrpv3 import Vrrpv3Kind
 
 KINDS = KindRegistry()
-for _kind in (VrrpKind(), Vrrpv3Kind(), KeepalivedKind(), HsrpKind(), CiscoRfKind(), CustomKind()):
+for _kind in (
+    VrrpKind(),
+    Vrrpv3Kind(),
+    KeepalivedKind(),
+    HsrpKind(),
+    CiscoRfKind(),
+    CustomKind(),
+    KeepalivedSshKind(),
+    LinuxVipKind(),
+):
     KINDS.register(_kind)
 
 __all__ = ["KINDS", "KindRegistry", "PairKind", "UnknownKind"]

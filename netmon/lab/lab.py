@@ -37,7 +37,7 @@ from netmon.lab.topology import (
 log = logging.getLogger(__name__)
 
 DAEMONS = ("keepalived", "snmpd", "sshd")
-TOOLS = ("ip", "bridge", "keepalived", "snmpd", "sshd", "ssh-keygen", "unshare")
+TOOLS = ("ip", "bridge", "keepalived", "snmpd", "sshd", "ssh-keygen", "unshare", "openssl")
 LAB_NET = ipaddress.ip_network(f"{MONITOR_ADDRESS}/{NETMASK}", strict=False)
 
 
@@ -126,6 +126,19 @@ class Lab:
     def authorized_keys(self) -> Path:
         return self.root / "ssh" / "authorized_keys"
 
+    @property
+    def known_hosts(self) -> Path:
+        return self.root / "ssh" / "known_hosts"
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / "ssh" / "password"
+
+    @property
+    def shadow_file(self) -> Path:
+        """A one-line shadow file that sshd sees as /etc/shadow: root with the lab password."""
+        return self.root / "ssh" / "shadow"
+
     def community(self) -> str:
         return self.community_file.read_text().strip()
 
@@ -198,6 +211,16 @@ class Lab:
             _find("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C", "netmon-lab", "-f", str(key)
         )
         self.authorized_keys.write_text(key.with_suffix(".pub").read_text())
+        password = secrets.token_urlsafe(12)
+        self.password_file.write_text(password + "\n")
+        self.password_file.chmod(0o600)
+        hashed = subprocess.run(
+            [_find("openssl"), "passwd", "-6", "-stdin"], input=password, capture_output=True,
+            text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+        self.shadow_file.write_text(f"root:{hashed}:19700:0:99999:7:::\n")
+        self.shadow_file.chmod(0o600)
+        self.known_hosts.write_text("")
 
     def _make_router(self, router: Router) -> None:
         paths = self.paths(router)
@@ -232,6 +255,9 @@ class Lab:
             lever.write_text("0\n")
         paths.host_key.unlink(missing_ok=True)
         _run(_find("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", str(paths.host_key))
+        with self.known_hosts.open("a") as hosts:
+            kind, blob = paths.host_key.with_suffix(".pub").read_text().split()[:2]
+            hosts.write(f"{router.address} {kind} {blob}\n")
 
     def down(self) -> None:
         """End every lab process, delete namespaces, bridge and ports. Safe to run any time."""
@@ -340,13 +366,17 @@ class Lab:
                  "-r", str(paths.vrrp_pid), "-c", str(paths.checkers_pid), "-b", str(paths.bfd_pid))  # fmt: skip
         elif daemon == "sshd":
             paths.sshd_pid.unlink(missing_ok=True)
-            # sshd wants /run/sshd: give it a private /run instead of touching the host's.
+            # In sshd's own mount namespace, so the host sees none of it: a private /run for
+            # /run/sshd, the lab's shadow file (root's lab password), and the router's folder as
+            # /etc/keepalived, so a session sees its router's config where a server keeps it.
             script = (
                 "mount -t tmpfs -o mode=0755 netmon-lab /run && mkdir -p /run/sshd && "
+                'mount --bind "$3" /etc/shadow && mount --bind "$4" /etc/keepalived && '
                 f'exec {_find("sshd")} -f "$1" -E "$2"'
             )
             _run(*ns, _find("unshare"), "--mount", "--propagation", "private", "sh", "-c", script,
-                 "sshd", str(paths.sshd_conf), str(paths.sshd_log))  # fmt: skip
+                 "sshd", str(paths.sshd_conf), str(paths.sshd_log), str(self.shadow_file),
+                 str(paths.dir))  # fmt: skip
         else:
             raise LabError(f"unknown daemon {daemon!r} (daemons: {', '.join(DAEMONS)})")
         return self._wait_pid(router, daemon)

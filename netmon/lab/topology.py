@@ -163,8 +163,8 @@ Port 22
 HostKey {paths.host_key}
 PidFile {paths.sshd_pid}
 AuthorizedKeysFile {authorized_keys}
-PermitRootLogin prohibit-password
-PasswordAuthentication no
+PermitRootLogin yes
+PasswordAuthentication yes
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
