@@ -28,6 +28,7 @@ from netmon.store import StateStore
 
 log = logging.getLogger(__name__)
 
+CONFIG_JOB = ":config"  # job id suffix of a pair's drift check
 STOP_GRACE = 3.0  # seconds in-flight polls get after SIGTERM before they are cancelled
 
 
@@ -101,7 +102,8 @@ class Daemon:
 
     def _schedule(self, inventory: Inventory, *, first: bool) -> None:
         assert self.scheduler is not None
-        wanted = {p.name: p for p in inventory.pairs}
+        wanted = {p.name for p in inventory.pairs}
+        wanted |= {f"{p.name}{CONFIG_JOB}" for p in inventory.pairs if p.config is not None}
         for job in self.scheduler.get_jobs():
             if job.id not in wanted:
                 job.remove()
@@ -125,6 +127,22 @@ class Daemon:
                 next_run_time=start,
                 replace_existing=True,
             )
+            if pair.config is not None:
+                # Drift is slow-moving: checked on its own, slower schedule, first a few seconds in.
+                self.scheduler.add_job(
+                    self.poller.check_config,
+                    "interval",
+                    seconds=pair.config.interval,
+                    jitter=min(pair.config.interval * 0.1, 30.0),
+                    args=[pair.name],
+                    id=f"{pair.name}{CONFIG_JOB}",
+                    name=f"config drift {pair.name}",
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=max(int(pair.config.interval), 1),
+                    next_run_time=now + timedelta(seconds=random.uniform(1, 3)),  # noqa: S311
+                    replace_existing=True,
+                )
 
     def reload(self) -> bool:
         try:

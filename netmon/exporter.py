@@ -89,7 +89,16 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
         if spec is not None and spec.preferred is not None and status.on_preferred is not None:
             preferred.add_metric([name], 1.0 if status.on_preferred else 0.0)
         flapping.add_metric([name], 1.0 if status.flapping else 0.0)
-    yield from (state, active, info, role, failovers, last_failover, preferred, flapping)
+    in_sync = GaugeMetricFamily(
+        "netmon_pair_config_in_sync",
+        "1 when the members' configurations match (after the pair's ignore rules)",
+        labels=["pair"],
+    )
+    for name in sorted(snap.configs):
+        check = snap.configs[name]
+        if check.in_sync is not None:
+            in_sync.add_metric([name], 1.0 if check.in_sync else 0.0)
+    yield from (state, active, info, role, failovers, last_failover, preferred, flapping, in_sync)
 
 
 def _device_metrics(snap: Snapshot) -> Iterable[Metric]:

@@ -188,6 +188,25 @@ class MemberSpec:
 
 
 @dataclass(frozen=True)
+class ConfigCheck:
+    """How to compare the members' configurations (config drift), fetched over SSH."""
+
+    command: str
+    interval: float = 900.0
+    rules: str = "generic"  # a rule set of netmon.drift: lines that differ by design
+    ignore: tuple[str, ...] = ()  # the pair's own extra patterns of lines to ignore
+
+
+@dataclass(frozen=True)
+class ConfigStatus:
+    pair: str
+    checked_at: float
+    in_sync: bool | None  # None: could not tell (a member's config could not be fetched)
+    diff: tuple[str, ...] = ()  # secrets masked
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class PairSpec:
     name: str
     kind: str
@@ -203,6 +222,7 @@ class PairSpec:
     # Older answers than this no longer count as fresh (default: 3 intervals).
     stale_after: float = 30.0
     labels: Mapping[str, str] = field(default_factory=dict)
+    config: ConfigCheck | None = None
 
 
 @dataclass(frozen=True)

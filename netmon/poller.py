@@ -13,8 +13,17 @@ from collections.abc import Callable, Sequence
 
 from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
+from netmon.drift import RULE_SETS, compare
 from netmon.evaluate import evaluate, needs_recheck
-from netmon.model import DeviceReading, Inventory, PairSpec, PairStatus, Probe
+from netmon.model import (
+    ConfigStatus,
+    DeviceReading,
+    Inventory,
+    PairSpec,
+    PairStatus,
+    Probe,
+    ssh_probe,
+)
 from netmon.observe import observe, pair_probes
 from netmon.store import StateStore
 
@@ -111,6 +120,54 @@ class Poller:
             log.exception("pair %s: poll failed", name)
             return None
         return status
+
+    async def check_config(self, name: str) -> ConfigStatus | None:
+        """Fetch every member's config over SSH and compare (the drift job of one pair)."""
+        pair = self.inventory.pair(name)
+        if pair is None or pair.config is None:
+            return None
+        check = pair.config
+        try:
+            results = await asyncio.gather(
+                *(
+                    self.read_device(m.device, [ssh_probe("config", check.command)], "ssh")
+                    for m in pair.members
+                )
+            )
+            self.store.record_readings(results)
+            failed = [(m, r) for m, r in zip(pair.members, results, strict=True) if not r.ok]
+            now = self.clock()
+            if failed:
+                member, reading = failed[0]
+                status = ConfigStatus(name, now, None, reason=f"{member.name}: {reading.reason}")
+            else:
+                configs = {
+                    m.name: str(r.values.get(check.command, ""))
+                    for m, r in zip(pair.members, results, strict=True)
+                }
+                own = {m.name: self._own_names(m.name, m.device) for m in pair.members}
+                result = compare(configs, RULE_SETS[check.rules], check.ignore, own)
+                status = ConfigStatus(name, now, result.in_sync, result.diff)
+        except asyncio.CancelledError:
+            return None
+        except Exception:  # never let the drift job die; the next run tries again
+            log.exception("pair %s: config check failed", name)
+            return None
+        old = self.store.configs().get(name)
+        if old is None or old.in_sync != status.in_sync:
+            PairLog(log, {"pair": name}).log(
+                logging.INFO if status.in_sync else logging.WARNING,
+                "configs %s%s",
+                {True: "in sync", False: "differ", None: "unknown"}[status.in_sync],
+                f" ({status.reason})" if status.reason else "",
+            )
+        self.store.record_config(status)
+        return status
+
+    def _own_names(self, member: str, device_name: str) -> list[str]:
+        """What differs by design in each member's config: its own names and address."""
+        device = self.inventory.devices.get(device_name)
+        return [member, device_name, device.address if device else ""]
 
     async def poll_all(self) -> list[PairStatus]:
         results = await asyncio.gather(*(self.poll_pair(p.name) for p in self.inventory.pairs))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netmon.model import MemberObservation, PairStatus, Transition
+from netmon.model import ConfigStatus, MemberObservation, PairStatus, Transition
 from netmon.store import Snapshot
 
 
@@ -66,10 +66,26 @@ def transition_json(t: Transition) -> dict[str, Any]:
     }
 
 
+def config_json(status: ConfigStatus | None) -> dict[str, Any] | None:
+    if status is None:
+        return None
+    return {
+        "in_sync": status.in_sync,
+        "checked_at": status.checked_at,
+        "reason": status.reason,
+        "diff_lines": len(status.diff),
+    }
+
+
 def pairs_json(snapshot: Snapshot) -> dict[str, Any]:
+    pairs = []
+    for name in sorted(snapshot.pairs):
+        data = pair_json(snapshot.pairs[name])
+        data["config"] = config_json(snapshot.configs.get(name))
+        pairs.append(data)
     return {
         "taken_at": snapshot.taken_at,
-        "pairs": [pair_json(snapshot.pairs[name]) for name in sorted(snapshot.pairs)],
+        "pairs": pairs,
         "pending": sorted(set(snapshot.specs) - set(snapshot.pairs)),
     }
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from netmon.evaluate import evaluate, transition
 from netmon.model import (
+    ConfigStatus,
     DeviceReading,
     InterfaceReading,
     Inventory,
@@ -65,6 +66,7 @@ class Snapshot:
     durations: Mapping[str, Histogram]
     transitions: tuple[Transition, ...]
     traps: Mapping[str, int] = field(default_factory=dict)  # notifications received, by device
+    configs: Mapping[str, ConfigStatus] = field(default_factory=dict)  # drift checks, by pair
 
 
 class StateStore:
@@ -77,6 +79,7 @@ class StateStore:
         self._durations: dict[str, Histogram] = {}
         self._transitions: deque[Transition] = deque(maxlen=history)
         self._traps: dict[str, int] = {}
+        self._configs: dict[str, ConfigStatus] = {}
 
     def set_inventory(self, inventory: Inventory) -> None:
         """After a reload: forget pairs and devices that are gone (their metrics disappear)."""
@@ -90,6 +93,10 @@ class StateStore:
             for name in list(self._devices):
                 if name not in self._devices_known:
                     del self._devices[name]
+            for name in list(self._configs):
+                spec = self._specs.get(name)
+                if spec is None or spec.config is None:
+                    del self._configs[name]
 
     def previous(self, pair: str) -> PairStatus | None:
         with self._lock:
@@ -120,6 +127,15 @@ class StateStore:
                     links=links,
                 )
                 self._durations.setdefault(r.collector, Histogram()).observe(r.duration)
+
+    def record_config(self, status: ConfigStatus) -> None:
+        with self._lock:
+            if status.pair in self._specs:
+                self._configs[status.pair] = status
+
+    def configs(self) -> dict[str, ConfigStatus]:
+        with self._lock:
+            return dict(self._configs)
 
     def record_trap(self, device: str | None) -> None:
         """Count a notification; senders not in the inventory count as "unknown" (bounded)."""
@@ -152,11 +168,12 @@ class StateStore:
             durations = {k: h.copy() for k, h in self._durations.items()}
             transitions = tuple(self._transitions)
             traps = dict(self._traps)
+            configs = dict(self._configs)
         for name, status in pairs.items():
             spec = specs[name]
             if now - status.evaluated_at > spec.stale_after:
                 pairs[name] = evaluate(spec, status.members, status, now)
-        return Snapshot(now, pairs, specs, devices, durations, transitions, traps)
+        return Snapshot(now, pairs, specs, devices, durations, transitions, traps, configs)
 
 
 def _with_links(device: DeviceStatus, links: dict[int, InterfaceReading]) -> DeviceStatus:

@@ -13,12 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from netmon.drift import DEFAULT_CONFIG_COMMANDS, RULE_SETS, rule_set_for, validate_patterns
 from netmon.errors import ConfigError, ConfigProblem, SecretError
 from netmon.inventory import schema
 from netmon.inventory.secrets import resolve
 from netmon.inventory.source import Document, PathPart, load_document
 from netmon.kinds import KINDS, UnknownKind
 from netmon.model import (
+    ConfigCheck,
     Device,
     Inventory,
     Link,
@@ -345,6 +347,9 @@ class _Loader:
             )
         if len(self.problems) > before:
             return None
+        config = self.config_check(where, cfg, kind.name, members, devices)
+        if len(self.problems) > before:
+            return None
         interval = cfg.interval if cfg.interval is not None else settings.interval
         stale = cfg.stale_after or settings.stale_after or 3 * interval
         return PairSpec(
@@ -360,7 +365,41 @@ class _Loader:
             flap_window=_pick(cfg.flap_window, settings.flap_window),
             stale_after=stale,
             labels=dict(cfg.labels),
+            config=config,
         )
+
+    def config_check(
+        self,
+        where: Loc,
+        cfg: schema.PairConfig,
+        kind: str,
+        members: list[MemberSpec],
+        devices: Mapping[str, Device],
+    ) -> ConfigCheck | None:
+        drift = cfg.config
+        if drift is None:
+            return None
+        at: Loc = (*where, "config")
+        rules = drift.rules or rule_set_for(kind)
+        if rules not in RULE_SETS:
+            self.add(
+                (*at, "rules"), f"unknown rule set {rules!r}; choose one of: {', '.join(RULE_SETS)}"
+            )
+        for i, message in validate_patterns(drift.ignore):
+            self.add((*at, "ignore", i), message)
+        command = drift.command or DEFAULT_CONFIG_COMMANDS.get(rules)
+        if command is None:
+            self.add(at, f"needs 'command': no default config command for rule set {rules!r}")
+        for member in members:
+            device = devices.get(member.device)
+            if device is not None and device.ssh is None:
+                self.add(
+                    at,
+                    f"config drift reads configs over SSH, but device {member.device!r} has no 'ssh' settings",
+                )
+        if command is None:
+            return None
+        return ConfigCheck(command, drift.interval, rules, tuple(drift.ignore))
 
     def kind_params(
         self,

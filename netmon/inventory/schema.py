@@ -101,6 +101,15 @@ class PairSettings(Strict):
     stale_after: float | None = Field(None, gt=0)
 
 
+class ConfigDriftConfig(Strict):
+    command: str | None = (
+        None  # default: the kind's (keepalived: cat /etc/keepalived/keepalived.conf)
+    )
+    interval: float = Field(900.0, ge=5)
+    rules: str | None = None  # default: from the kind
+    ignore: list[str] = Field(default_factory=list)
+
+
 class PairConfig(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     kind: str
@@ -111,6 +120,7 @@ class PairConfig(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     links: list[LinkConfig] = Field(default_factory=list)  # for every member without its own
     labels: dict[str, str] = Field(default_factory=dict)
+    config: ConfigDriftConfig | None = None
     interval: float | None = Field(None, ge=0.1, le=3600)
     split_brain_debounce: float | None = Field(None, ge=0, le=600)
     flap_threshold: int | None = Field(None, ge=2)
