@@ -63,6 +63,10 @@ def setup_logging(level: str) -> None:
     )
     # APScheduler logs every job run at INFO: one line per pair per interval is noise.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # paramiko logs every connection at INFO and a traceback for each failed banner read; the SSH
+    # collector reports each failure itself, with a reason.
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
+    logging.getLogger("netmiko").setLevel(logging.WARNING)
 
 
 def config_failure(exc: ConfigError) -> typer.Exit:

@@ -7,14 +7,18 @@ measured and printed at the end of the run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,11 +26,12 @@ from netmon.lab import Lab, LabError
 from netmon.lab.topology import BRIDGE, ROUTERS
 
 from .conftest import REPO, free_tcp_port, require, stop_process
-from .helpers import DELAYS, sample, states, wait_for
+from .helpers import DELAYS, get, sample, states, wait_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 
-PAIRS = ("lab-v2", "lab-v3", "lab-ka")
+SNMP_PAIRS = ("lab-v2", "lab-v3", "lab-ka")
+PAIRS = (*SNMP_PAIRS, "lab-ssh")  # lab-ssh: the same VRRPv2 instance, judged over SSH
 POLL_INTERVAL = 2.0
 NETMON = [sys.executable, "-m", "netmon"]
 
@@ -61,6 +66,7 @@ def lab_inventory(tmp: Path, *, traps: bool, interval: float) -> Path:
     # as flapping (degraded) from the third test on.
     text = text.replace("interval: 2\n", f"interval: {interval:g}\n")
     text = text.replace("flap_window: 60", "flap_window: 5")
+    text = text.replace("      interval: 60\n", "      interval: 5\n")  # drift checks, for the test
     path = tmp / f"lab-{'traps' if traps else 'poll'}-{interval:g}.yaml"
     path.write_text(text)
     return path
@@ -68,6 +74,7 @@ def lab_inventory(tmp: Path, *, traps: bool, interval: float) -> Path:
 
 class Daemon:
     def __init__(self, inventory: Path, log: Path) -> None:
+        self.inventory = inventory
         self.listen = f"127.0.0.1:{free_tcp_port()}"
         self.log = log
         with log.open("wb") as sink:
@@ -109,7 +116,14 @@ def on_r2(listen: str, pair: str) -> bool:
     )
 
 
-def sigterm_master_and_watch(lab: Lab, listen: str, timeout: float) -> tuple[float, float]:
+def pair_states(listen: str, pairs: tuple[str, ...] = PAIRS) -> set[str]:
+    now = states(listen)
+    return {now.get(p, "absent") for p in pairs}
+
+
+def sigterm_master_and_watch(
+    lab: Lab, listen: str, timeout: float, pairs: tuple[str, ...] = PAIRS
+) -> tuple[float, float]:
     """SIGTERM r1's keepalived; return (seconds until r2 held both VIPs, seconds until every pair
     showed r2 active in /metrics), both counted from the signal."""
     pid = lab.status().routers[0].daemons["keepalived"]
@@ -122,7 +136,7 @@ def sigterm_master_and_watch(lab: Lab, listen: str, timeout: float) -> tuple[flo
         now = time.monotonic() - t0
         if takeover is None and all(m == ["r2"] for m in lab.masters().values()):
             takeover = now
-        if shown is None and all(on_r2(listen, p) for p in PAIRS):
+        if shown is None and all(on_r2(listen, p) for p in pairs):
             shown = now
         time.sleep(0.01)
     if takeover is None or shown is None:
@@ -155,6 +169,7 @@ def test_all_pairs_healthy_on_preferred(baseline: Daemon) -> None:
 def test_master_sigterm_detected_by_polling(lab: Lab, baseline: Daemon) -> None:
     listen = baseline.listen
     before = {p: sample(listen, "netmon_pair_failovers_total", pair=p) or 0.0 for p in PAIRS}
+    # The SSH kind agrees with the three SNMP kinds before the failover (baseline) and after it.
     takeover, shown = sigterm_master_and_watch(lab, listen, POLL_INTERVAL + 10)
     DELAYS.append(("master SIGTERM -> r2 holds the VIPs (keepalived's own takeover)", takeover))
     DELAYS.append(
@@ -171,10 +186,10 @@ def test_master_sigterm_detected_by_trap_with_30s_polling(
     daemon = Daemon(lab_inventory(tmp_path, traps=True, interval=30), tmp_path / "netmon-traps.log")
     try:
         # The first poll runs at start; after that, only traps can make it see a change soon.
-        wait_for(daemon.healthy, 20, "trap daemon sees the lab healthy")
+        wait_for(daemon.healthy, 30, "trap daemon sees the lab healthy")
         wait_for(lambda: "trap receiver listening" in daemon.log.read_text(), 5, "trap receiver up")
         time.sleep(0.5)
-        takeover, shown = sigterm_master_and_watch(lab, daemon.listen, 10)
+        takeover, shown = sigterm_master_and_watch(lab, daemon.listen, 10, SNMP_PAIRS)
         DELAYS.append(("master SIGTERM -> r2 active in /metrics, traps (polling every 30s)", shown))
         DELAYS.append(
             ("  of which after r2 took over (agent, trap, receiver, poll)", shown - takeover)
@@ -191,7 +206,7 @@ def test_standby_keepalived_stopped_then_started(lab: Lab, baseline: Daemon) -> 
     listen = baseline.listen
     t0 = time.monotonic()
     lab.stop("r2", "keepalived")
-    wait_for(lambda: set(states(listen).values()) == {"degraded"}, 10, "degraded", step=0.05)
+    wait_for(lambda: pair_states(listen) == {"degraded"}, 10, "degraded", step=0.05)
     DELAYS.append(("standby keepalived stopped -> degraded", time.monotonic() - t0))
     assert sample(listen, "netmon_member_role", pair="lab-v3", member="r1", role="active") == 1.0
     lab.start("r2", "keepalived")
@@ -203,7 +218,11 @@ def test_standby_instance_in_fault_is_degraded(lab: Lab, baseline: Daemon) -> No
     lab.fault("r2", on=True)
     t0 = time.monotonic()
     wait_for(
-        lambda: set(states(listen).values()) == {"degraded"}, 10, "degraded on fault", step=0.05
+        # keepalived-ssh sees VIP ownership only: a FAULT standby holds no VIP either.
+        lambda: pair_states(listen, SNMP_PAIRS) == {"degraded"},
+        10,
+        "degraded on fault",
+        step=0.05,
     )
     DELAYS.append(("standby instance in FAULT (track_file) -> degraded", time.monotonic() - t0))
     assert sample(listen, "netmon_member_role", pair="lab-ka", member="r2", role="fault") == 1.0
@@ -216,7 +235,7 @@ def test_split_brain_after_debounce_then_heal(lab: Lab, baseline: Daemon) -> Non
     listen = baseline.listen
     lab.split(on=True)
     t0 = time.monotonic()
-    wait_for(lambda: set(states(listen).values()) == {"split_brain"}, 20, "split_brain", step=0.05)
+    wait_for(lambda: pair_states(listen) == {"split_brain"}, 20, "split_brain", step=0.05)
     DELAYS.append(
         ("pair cut apart -> split_brain (VRRP timeout + 2s debounce)", time.monotonic() - t0)
     )
@@ -232,7 +251,8 @@ def test_both_snmpd_stopped_unknown_then_healthy(lab: Lab, baseline: Daemon) -> 
     t0 = time.monotonic()
     for router in ROUTERS:
         lab.stop(router.name, "snmpd")
-    wait_for(lambda: set(states(listen).values()) == {"unknown"}, 15, "unknown", step=0.05)
+    wait_for(lambda: pair_states(listen, SNMP_PAIRS) == {"unknown"}, 15, "unknown", step=0.05)
+    assert states(listen)["lab-ssh"] == "healthy"  # SSH still answers: routing never stopped
     DELAYS.append(("both snmpd stopped -> unknown", time.monotonic() - t0))
     assert sample(listen, "netmon_device_up", device="r1") == 0.0
     assert (
@@ -243,6 +263,177 @@ def test_both_snmpd_stopped_unknown_then_healthy(lab: Lab, baseline: Daemon) -> 
         lab.start(router.name, "snmpd")
     # keepalived reconnects to the new AgentX master on its own schedule.
     wait_for(baseline.healthy, 45, "healthy after snmpd restart")
+
+
+def config_check(listen: str, pair: str) -> dict[str, Any]:
+    for p in json.loads(get(f"http://{listen}/api/v1/pairs"))["pairs"]:
+        if p["pair"] == pair and p["config"]:
+            found: dict[str, Any] = p["config"]
+            return found
+    return {}
+
+
+def test_config_drift_between_members(lab: Lab, baseline: Daemon) -> None:
+    listen = baseline.listen
+    wait_for(lambda: config_check(listen, "lab-ka").get("in_sync") is True, 30, "configs in sync")
+    assert sample(listen, "netmon_pair_config_in_sync", pair="lab-ka") == 1.0
+    conf = lab.paths(lab.router("r1")).keepalived_conf
+    original = conf.read_text()
+    try:
+        # A line that is not ignored: r1 advertises every 2 s, r2 every second.
+        conf.write_text(original.replace("advert_int 1", "advert_int 2", 1))
+        wait_for(
+            lambda: sample(listen, "netmon_pair_config_in_sync", pair="lab-ka") == 0.0,
+            30,
+            "drift seen",
+        )
+        diff = subprocess.run([*NETMON, "diff", "lab-ka", "-i", str(baseline.inventory)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert diff.returncode == 1, diff.stderr
+        assert "-    advert_int 2" in diff.stdout
+        assert "+    advert_int 1" in diff.stdout
+        assert lab.community() not in diff.stdout + diff.stderr
+
+        # Only lines that differ by design: priority, router id (ignored by the keepalived rules).
+        conf.write_text(
+            original.replace("priority 150", "priority 120").replace(
+                "router_id r1", "router_id edge-1"
+            )
+        )
+        before = config_check(listen, "lab-ka")["checked_at"]
+        wait_for(
+            lambda: config_check(listen, "lab-ka")["checked_at"] > before, 30, "a new drift check"
+        )
+        wait_for(
+            lambda: sample(listen, "netmon_pair_config_in_sync", pair="lab-ka") == 1.0,
+            30,
+            "in sync again",
+        )
+        ok = subprocess.run([*NETMON, "diff", "lab-ka", "-i", str(baseline.inventory)],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+    finally:
+        conf.write_text(original)
+
+
+@pytest.fixture
+def silent_tcp_server() -> Iterator[int]:
+    """Accepts TCP connections on loopback and never says a word (no SSH banner)."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    port: int = server.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+BAD_SSH_INVENTORY = """
+defaults:
+  snmp: {{community: {{file: {lab}/community}}, timeout: 0.5, retries: 1}}
+  pair: {{interval: 2}}
+devices:
+  r1: {{address: 10.99.0.11}}
+  r2: {{address: 10.99.0.12}}
+  silent: {{address: 127.0.0.1, ssh: {{username: root, port: {port}, key_file: {lab}/ssh/id_ed25519, known_hosts: {lab}/ssh/known_hosts, timeout: 2}}}}
+  r1-wrong-pw: {{address: 10.99.0.11, ssh: {{username: root, password: {{file: {wrong}}}, known_hosts: {lab}/ssh/known_hosts, timeout: 2}}}}
+  r2-changed-key: {{address: 10.99.0.12, ssh: {{username: root, key_file: {lab}/ssh/id_ed25519, known_hosts: {bad_hosts}, timeout: 2}}}}
+  r1-pw: {{address: 10.99.0.11, ssh: {{username: root, password: {{file: {lab}/ssh/password}}, known_hosts: {lab}/ssh/known_hosts, timeout: 3}}}}
+  r2-pw: {{address: 10.99.0.12, ssh: {{username: root, password: {{file: {lab}/ssh/password}}, known_hosts: {lab}/ssh/known_hosts, timeout: 3}}}}
+pairs:
+  - {{name: lab-v2, kind: vrrp, params: {{if_index: 2, vrid: 51}}, members: [r1, r2]}}
+  - {{name: lab-v3, kind: vrrpv3, params: {{if_index: 2, vrid: 52}}, members: [r1, r2]}}
+  - {{name: ssh-silent, kind: linux-vip, virtual_ip: 10.99.0.51, members: [silent, r2-pw]}}
+  - {{name: ssh-wrong-password, kind: linux-vip, virtual_ip: 10.99.0.51, members: [r1-wrong-pw, r2-pw]}}
+  - {{name: ssh-changed-host-key, kind: linux-vip, virtual_ip: 10.99.0.51, members: [r1-pw, r2-changed-key]}}
+  - {{name: ssh-password-ok, kind: linux-vip, virtual_ip: 10.99.0.51, members: [r1-pw, r2-pw]}}
+"""
+
+
+def member_reasons(listen: str) -> dict[str, str | None]:
+    pairs = json.loads(get(f"http://{listen}/api/v1/pairs"))["pairs"]
+    return {m["member"]: m["reason"] for p in pairs for m in p["members"]}
+
+
+def test_bad_ssh_targets_get_their_own_reasons_and_block_nothing(
+    lab: Lab, baseline: Daemon, tmp_path: Path, silent_tcp_server: int
+) -> None:
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-lab-password\n")
+    bad_hosts = tmp_path / "known_hosts"
+    other_key = tmp_path / "other_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True
+    )
+    kind, blob = other_key.with_suffix(".pub").read_text().split()[:2]
+    bad_hosts.write_text(f"10.99.0.12 {kind} {blob}\n")  # r2 "changed" its host key
+    inventory = tmp_path / "bad-ssh.yaml"
+    inventory.write_text(
+        BAD_SSH_INVENTORY.format(
+            lab=lab.root, port=silent_tcp_server, wrong=wrong, bad_hosts=bad_hosts
+        )
+    )
+    daemon = Daemon(inventory, tmp_path / "netmon-bad-ssh.log")
+    try:
+        expected = {"silent": "timeout", "r1-wrong-pw": "auth", "r2-changed-key": "host_key"}
+        wait_for(
+            lambda: all(member_reasons(daemon.listen).get(m) == r for m, r in expected.items()),
+            30, f"reasons {expected}",
+        )  # fmt: skip
+        assert states(daemon.listen)["ssh-password-ok"] == "healthy"  # password from a secret file
+        assert member_reasons(daemon.listen)["r2-pw"] is None
+        # While the bad targets keep failing, the SNMP pairs keep their 2 s rhythm.
+        t1 = sample(
+            daemon.listen,
+            "netmon_device_last_success_timestamp_seconds",
+            device="r1",
+            collector="snmp",
+        )
+        time.sleep(6.5)
+        t2 = sample(
+            daemon.listen,
+            "netmon_device_last_success_timestamp_seconds",
+            device="r1",
+            collector="snmp",
+        )
+        assert t1 is not None and t2 is not None
+        assert t2 - t1 >= 4.0  # at least two more polls in 6.5 s
+        assert states(daemon.listen)["lab-v2"] == "healthy"
+        assert (
+            sample(
+                daemon.listen,
+                "netmon_poll_errors_total",
+                device="silent",
+                collector="ssh",
+                reason="timeout",
+            )
+            or 0
+        ) >= 1
+    finally:
+        daemon.stop()
+    log = daemon.log.read_text()
+    assert "Traceback" not in log
+    assert "not-the-lab-password" not in log
+    assert lab.password_file.read_text().strip() not in log
 
 
 def test_lab_status_command(lab: Lab, baseline: Daemon) -> None:

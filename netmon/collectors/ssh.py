@@ -93,9 +93,7 @@ def _session(device: Device, ssh: SshSettings, commands: list[str]) -> dict[str,
             name, f"SSH host key of {device.address} does not match known_hosts"
         ) from None
     except NetmikoTimeoutException as exc:
-        raise DeviceTimeout(
-            name, f"SSH to {device.address}:{ssh.port} timed out ({_first_line(exc)})"
-        ) from None
+        raise _from_netmiko_timeout(device, ssh, str(exc)) from None
     except (ReadTimeout, ReadException, TimeoutError) as exc:
         raise DeviceTimeout(name, f"SSH session timed out ({type(exc).__name__})") from None
     except paramiko.SSHException as exc:
@@ -115,6 +113,22 @@ def _session(device: Device, ssh: SshSettings, commands: list[str]) -> dict[str,
         ) from None
     except ValueError as exc:  # netmiko: unsupported device_type and other argument errors
         raise CollectorError(name, f"SSH setup error: {_first_line(exc)}") from None
+
+
+def _from_netmiko_timeout(device: Device, ssh: SshSettings, text: str) -> CollectorError:
+    """netmiko folds every paramiko SSHException (host keys, banners) and every socket error into
+    NetmikoTimeoutException; only its message tells them apart."""
+    name, where = device.name, f"{device.address}:{ssh.port}"
+    lowered = text.lower()
+    if "does not match" in lowered:
+        return HostKeyError(name, f"SSH host key of {where} does not match known_hosts")
+    if "not found in known_hosts" in lowered:
+        return UnknownHostKeyError(name, f"SSH host key of {where} is not in known_hosts")
+    if "banner" in lowered:
+        return DeviceTimeout(name, f"SSH server at {where} sent no banner within {ssh.timeout}s")
+    if "refused" in lowered:
+        return RefusedError(name, f"SSH connection to {where} refused")
+    return DeviceTimeout(name, f"SSH to {where} timed out")
 
 
 def _first_line(exc: BaseException) -> str:
