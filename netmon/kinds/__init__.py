@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from netmon.kinds.base import KindRegistry, PairKind, UnknownKind
 from netmon.kinds.cisco_rf import CiscoRfKind
+from netmon.kinds.cli import vendor_kinds
 from netmon.kinds.custom import CustomKind
 from netmon.kinds.hsrp import HsrpKind
 from netmon.kinds.keepalived import KeepalivedKind
 from netmon.kinds.linux import KeepalivedSshKind, LinuxVipKind
+from netmon.kinds.pacemaker import PacemakerKind
 from netmon.kinds.vrrp import VrrpKind
 from netmon.kinds.vrrpv3 import Vrrpv3Kind
 
 KINDS = KindRegistry()
-for _kind in (
+_ALL: list[PairKind] = [
     VrrpKind(),
     Vrrpv3Kind(),
     KeepalivedKind(),
@@ -21,7 +23,10 @@ for _kind in (
     CustomKind(),
     KeepalivedSshKind(),
     LinuxVipKind(),
-):
+    PacemakerKind(),
+    *vendor_kinds(),
+]
+for _kind in _ALL:
     KINDS.register(_kind)
 
 __all__ = ["KINDS", "KindRegistry", "PairKind", "UnknownKind"]

@@ -1,0 +1,113 @@
+"""Pacemaker/Corosync server clusters over SSH: `crm_mon` XML says which node runs the resource
+group, and whether each node is online and not in standby."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from netmon.kinds.base import ParamProblem
+from netmon.model import MemberView, Missing, Probe, Role, Value, ssh_probe
+
+MAX_XML = 4_000_000  # bytes; a cluster status larger than this is not crm_mon's
+
+
+@dataclass(frozen=True)
+class PacemakerParams:
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+    resource: str  # a group id (or a single resource id) that must run on exactly one node
+    node: str  # this member's node name in the cluster
+    command: str = "crm_mon --one-shot --output-as=xml"
+
+
+def _true(element: ET.Element, attribute: str) -> bool:
+    return element.get(attribute, "false").lower() == "true"
+
+
+class PacemakerKind:
+    name = "pacemaker"
+    mib = "SSH: `crm_mon --one-shot --output-as=xml` (nodes, and where the resource group runs)"
+    transport = "ssh"
+    params_type = PacemakerParams
+
+    def check(self, params: PacemakerParams) -> list[ParamProblem]:
+        problems: list[ParamProblem] = []
+        if not params.resource.strip():
+            problems.append(("resource", "must name the resource group"))
+        if not params.node.strip():
+            problems.append(("node", "must name this member's cluster node"))
+        return problems
+
+    def probes(self, params: PacemakerParams) -> tuple[Probe, ...]:
+        return (ssh_probe("crm_mon", params.command),)
+
+    def interpret(self, params: PacemakerParams, values: Mapping[str, Value]) -> MemberView:
+        output = values.get("crm_mon")
+        if not isinstance(output, str):
+            shown = output.value if isinstance(output, Missing) else "no output"
+            return MemberView(Role.UNKNOWN, reason=f"crm_mon: {shown}")
+        if len(output) > MAX_XML:
+            return MemberView(Role.UNKNOWN, reason="crm_mon: output too large")
+        start = output.find("<")
+        try:
+            root = ET.fromstring(output[start:] if start >= 0 else output)  # noqa: S314
+        except ET.ParseError:
+            return MemberView(Role.UNKNOWN, reason="crm_mon: not XML")
+        node = next(
+            (
+                n
+                for n in root.iter("node")
+                if n.get("name") == params.node and n.get("online") is not None
+            ),
+            None,
+        )
+        if node is None:
+            return MemberView(
+                Role.UNKNOWN, reason=f"node {params.node!r} not in the cluster status"
+            )
+        target = next(
+            (
+                e
+                for e in root.iter()
+                if e.tag in ("group", "resource", "clone", "bundle")
+                and e.get("id") == params.resource
+            ),
+            None,
+        )
+        if target is None:
+            return MemberView(
+                Role.UNKNOWN, reason=f"resource {params.resource!r} not in the cluster status"
+            )
+        members = [target] if target.tag == "resource" else list(target.iter("resource"))
+        here = [
+            r
+            for r in members
+            if _true(r, "active") and any(n.get("name") == params.node for n in r.iter("node"))
+        ]
+        failed = [r.get("id", "?") for r in members if _true(r, "failed")]
+        raw = f"{len(here)}/{len(members)} of {params.resource} on {params.node}"
+        if not _true(node, "online"):
+            return MemberView(Role.FAULT, reason="node offline", raw=raw)
+        if here and len(here) == len(members):
+            return MemberView(Role.ACTIVE, raw=raw)
+        if here:
+            return MemberView(
+                Role.ACTIVE,
+                reason=f"only {len(here)} of {len(members)} resources started",
+                raw=raw,
+                ready=False,
+            )
+        if _true(node, "standby") or _true(node, "maintenance"):
+            return MemberView(
+                Role.STANDBY,
+                reason="node in standby/maintenance: would not take over",
+                raw=raw,
+                ready=False,
+            )
+        if failed:
+            return MemberView(
+                Role.STANDBY, reason=f"failed resources: {', '.join(failed)}", raw=raw, ready=False
+            )
+        return MemberView(Role.STANDBY, raw=raw)
