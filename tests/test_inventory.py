@@ -157,7 +157,7 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     assert ":4: groups.g.snmp.port:" in text
     assert "unknown group 'nope'" in text
     assert (
-        "unknown pair kind 'vrrpz'; choose one of: cisco-rf, custom, hsrp, keepalived, vrrp, vrrpv3"
+        "unknown pair kind 'vrrpz'; choose one of: arista-eos-vrrp, cisco-ios-hsrp, cisco-ios-vrrp,"
         in text
     )
     assert "kind 'vrrp' needs parameter 'vrid'" in text
