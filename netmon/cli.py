@@ -399,6 +399,12 @@ def lab_priority(router: str, state: str, root: LabDirOpt = Path("/tmp/netmon-la
     _lab_call(lambda: _lab(root).low_priority(router, _on_off(state, on="low", off="normal")))
 
 
+@lab_app.command("mtu")
+def lab_mtu(router: str, mtu: int, root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+    """Set a router's eth0 MTU inside its namespace (1400: large packets lost, link up)."""
+    _lab_call(lambda: _lab(root).set_mtu(router, mtu))
+
+
 @lab_app.command("split")
 def lab_split(state: str, root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
     """Cut the routers apart for split-brain (on) or heal (off): bridge port isolation."""

@@ -9,7 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from netmon.model import MemberObservation, Mode, PairSpec, PairState, PairStatus, Role, Transition
+from netmon.linkhealth import link_problems, probe_problem, with_rates
+from netmon.model import (
+    LinkThresholds,
+    MemberObservation,
+    Mode,
+    PairSpec,
+    PairState,
+    PairStatus,
+    ProbeResult,
+    Role,
+    Transition,
+)
+
+DEFAULTS = LinkThresholds()
 
 
 def stale(observation: MemberObservation, spec: PairSpec, now: float) -> MemberObservation:
@@ -23,7 +36,9 @@ def _answered(obs: MemberObservation) -> bool:
     return obs.fresh and obs.view.role is not Role.UNREACHABLE
 
 
-def _member_problems(obs: MemberObservation, *, active_expected: bool) -> list[str]:
+def _member_problems(
+    obs: MemberObservation, *, active_expected: bool, thresholds: LinkThresholds = DEFAULTS
+) -> list[str]:
     """Why this member puts redundancy at risk (empty when it is fine)."""
     name = obs.member
     problems: list[str] = []
@@ -48,6 +63,11 @@ def _member_problems(obs: MemberObservation, *, active_expected: bool) -> list[s
                 problems.append(f"{name}: link {link.name} down")
             elif link.oper_up is None:
                 problems.append(f"{name}: link {link.name} status unknown")
+            else:
+                problems.extend(f"{name}: {p}" for p in link_problems(link, thresholds))
+        lossy = probe_problem(obs.probes, thresholds)
+        if lossy is not None:
+            problems.append(f"{name}: {lossy}")
     return problems
 
 
@@ -56,8 +76,13 @@ def evaluate(
     observations: Sequence[MemberObservation],
     previous: PairStatus | None,
     now: float,
+    vip_probes: tuple[ProbeResult, ...] = (),
 ) -> PairStatus:
-    obs = tuple(stale(o, spec, now) for o in observations)
+    before = {o.member: o for o in previous.members} if previous else {}
+    obs = tuple(
+        stale(with_rates(o, before.get(o.member), spec.thresholds) if o.fresh else o, spec, now)
+        for o in observations
+    )
     active = tuple(o.member for o in obs if o.fresh and o.view.role is Role.ACTIVE)
     answered = [o for o in obs if _answered(o)]
     reasons: list[str] = []
@@ -71,7 +96,11 @@ def evaluate(
         state = PairState.UNKNOWN
         reasons.append("no fresh answer from any member")
     elif spec.mode is Mode.ACTIVE_ACTIVE:
-        problems = [p for o in obs for p in _member_problems(o, active_expected=True)]
+        problems = [
+            p
+            for o in obs
+            for p in _member_problems(o, active_expected=True, thresholds=spec.thresholds)
+        ]
         if not active:
             state = PairState.DOWN
             reasons.append("no member active")
@@ -94,9 +123,17 @@ def evaluate(
     elif not active:
         state = PairState.DOWN
         reasons.append("no member active")
-        reasons.extend(p for o in obs for p in _member_problems(o, active_expected=False))
+        reasons.extend(
+            p
+            for o in obs
+            for p in _member_problems(o, active_expected=False, thresholds=spec.thresholds)
+        )
     else:
-        problems = [p for o in obs for p in _member_problems(o, active_expected=False)]
+        problems = [
+            p
+            for o in obs
+            for p in _member_problems(o, active_expected=False, thresholds=spec.thresholds)
+        ]
         state = PairState.DEGRADED if problems else PairState.HEALTHY
         reasons.extend(problems)
 
@@ -117,6 +154,11 @@ def evaluate(
         reasons.append(f"flapping: {len(recent)} failovers in {spec.flap_window:.0f}s")
         if state is PairState.HEALTHY:
             state = PairState.DEGRADED
+
+    vip_loss = probe_problem(vip_probes, spec.thresholds)
+    if vip_loss is not None and state in (PairState.HEALTHY, PairState.DEGRADED):
+        reasons.append(f"virtual IP: {vip_loss}")
+        state = PairState.DEGRADED
 
     on_preferred: bool | None = None
     if spec.preferred is not None and len(active) == 1:
@@ -143,6 +185,7 @@ def evaluate(
         recent_failovers=tuple(recent),
         dual_active_since=dual_since,
         flapping=flapping,
+        vip_probes=vip_probes,
     )
 
 

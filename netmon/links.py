@@ -6,10 +6,13 @@ from collections.abc import Mapping
 
 from netmon.model import InterfaceReading, Link, Oid, Probe, Value
 
+SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)  # read with every SNMP poll: restarts reset counters
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)
 IF_OPER_STATUS = (
     8  # up(1), down(2), testing(3), unknown(4), dormant(5), notPresent(6), lowerLayerDown(7)
 )
+IF_IN_UCAST_PKTS = 11
+IF_OUT_UCAST_PKTS = 17
 IF_IN_DISCARDS = 13
 IF_IN_ERRORS = 14
 IF_OUT_DISCARDS = 19
@@ -20,6 +23,8 @@ COLUMNS = {
     "in_errors": IF_IN_ERRORS,
     "out_discards": IF_OUT_DISCARDS,
     "out_errors": IF_OUT_ERRORS,
+    "in_packets": IF_IN_UCAST_PKTS,
+    "out_packets": IF_OUT_UCAST_PKTS,
 }
 
 
@@ -52,4 +57,6 @@ def read_link(link: Link, values: Mapping[Oid | str, Value]) -> InterfaceReading
         out_errors=_counter(values.get(column_oid(IF_OUT_ERRORS, link.if_index))),
         in_discards=_counter(values.get(column_oid(IF_IN_DISCARDS, link.if_index))),
         out_discards=_counter(values.get(column_oid(IF_OUT_DISCARDS, link.if_index))),
+        in_packets=_counter(values.get(column_oid(IF_IN_UCAST_PKTS, link.if_index))),
+        out_packets=_counter(values.get(column_oid(IF_OUT_UCAST_PKTS, link.if_index))),
     )

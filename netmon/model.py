@@ -188,6 +188,23 @@ class MemberSpec:
 
 
 @dataclass(frozen=True)
+class LinkThresholds:
+    error_ratio: float = 0.01  # errors+discards per packet above this make a member not ready
+    errors_per_second: float = 1.0  # used where the device has no packet counters
+    min_packets: int = 100  # fewer packets in a cycle: the ratio is noise, not evidence
+    large_loss: float = 0.5  # share of large probes lost (with small ones passing) that counts
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    enabled: bool = True
+    small_size: int = 64
+    large_size: int = 1500
+    count: int = 3
+    timeout: float = 1.0
+
+
+@dataclass(frozen=True)
 class ConfigCheck:
     """How to compare the members' configurations (config drift), fetched over SSH."""
 
@@ -223,6 +240,8 @@ class PairSpec:
     stale_after: float = 30.0
     labels: Mapping[str, str] = field(default_factory=dict)
     config: ConfigCheck | None = None
+    thresholds: LinkThresholds = field(default_factory=LinkThresholds)
+    probes: ProbeSettings = field(default_factory=lambda: ProbeSettings(enabled=False))
 
 
 @dataclass(frozen=True)
@@ -261,6 +280,28 @@ class InterfaceReading:
     out_errors: int | None = None
     in_discards: int | None = None
     out_discards: int | None = None
+    in_packets: int | None = None  # ifInUcastPkts
+    out_packets: int | None = None  # ifOutUcastPkts
+    # Computed by evaluate from this and the previous reading (None: no rate yet, or a reset).
+    in_error_ratio: float | None = None
+    out_error_ratio: float | None = None
+    errors_per_second: float | None = None
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """ICMP echo probes of one size to one target in one cycle."""
+
+    target: str  # an address
+    size: int  # bytes on the wire (IP header included)
+    sent: int
+    received: int
+    rtt: float | None  # mean round trip of the answered ones, seconds
+    error: str | None = None  # why nothing could be sent (e.g. no privilege)
+
+    @property
+    def loss(self) -> float | None:
+        return None if self.sent == 0 else 1.0 - self.received / self.sent
 
 
 @dataclass(frozen=True)
@@ -295,6 +336,8 @@ class MemberObservation:
     at: float  # when the answer came (or the attempt failed)
     fresh: bool = True
     links: tuple[InterfaceReading, ...] = ()
+    uptime: int | None = None  # sysUpTime (ticks) of the reading: an agent restart resets counters
+    probes: tuple[ProbeResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,6 +361,7 @@ class PairStatus:
     recent_failovers: tuple[float, ...] = ()
     dual_active_since: float | None = None
     flapping: bool = False
+    vip_probes: tuple[ProbeResult, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from netmon.kinds import KINDS
-from netmon.links import link_probes, read_link
+from netmon.links import SYS_UPTIME, link_probes, read_link
 from netmon.model import (
     DeviceReading,
     MemberObservation,
@@ -17,6 +17,7 @@ from netmon.model import (
     MemberView,
     PairSpec,
     Probe,
+    ProbeResult,
     Role,
 )
 
@@ -43,8 +44,12 @@ def pair_probes(pair: PairSpec) -> dict[ReadingKey, list[Probe]]:
 
 
 def observe_member(
-    pair: PairSpec, member: MemberSpec, readings: Mapping[ReadingKey, DeviceReading]
+    pair: PairSpec,
+    member: MemberSpec,
+    readings: Mapping[ReadingKey, DeviceReading],
+    probes: Mapping[str, tuple[ProbeResult, ...]] | None = None,
 ) -> MemberObservation:
+    probes = probes or {}
     kind = KINDS.get(pair.kind)
     reading = readings.get((member.device, kind.transport))
     if reading is None:
@@ -58,10 +63,22 @@ def observe_member(
     links_reading = readings.get((member.device, "snmp"))
     link_values = links_reading.values if links_reading and links_reading.ok else {}
     links = tuple(read_link(link, link_values) for link in member.links)
-    return MemberObservation(member.name, member.device, view, at=reading.at, links=links)
+    uptime = link_values.get(SYS_UPTIME)
+    return MemberObservation(
+        member.name,
+        member.device,
+        view,
+        at=reading.at,
+        links=links,
+        uptime=uptime if isinstance(uptime, int) else None,
+        probes=probes.get(member.device, ()),
+    )
 
 
 def observe(
-    pair: PairSpec, readings: Mapping[ReadingKey, DeviceReading]
+    pair: PairSpec,
+    readings: Mapping[ReadingKey, DeviceReading],
+    probes: Mapping[str, tuple[ProbeResult, ...]] | None = None,
 ) -> list[MemberObservation]:
-    return [observe_member(pair, m, readings) for m in pair.members]
+    """`probes`: probe results by device name (the member's address was probed)."""
+    return [observe_member(pair, m, readings, probes) for m in pair.members]

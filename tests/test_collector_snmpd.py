@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from netmon.collectors.snmp import SYS_UPTIME, SnmpCollector
-from netmon.links import IF_OPER_STATUS, column_oid, link_probes, read_link
+from netmon.collectors.snmp import SnmpCollector
+from netmon.links import IF_OPER_STATUS, SYS_UPTIME, column_oid, link_probes, read_link
 from netmon.model import (
     AuthProtocol,
     Device,

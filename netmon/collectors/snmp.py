@@ -33,6 +33,7 @@ from pysnmp.hlapi.v3arch.asyncio import auth as usm
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from netmon.errors import CollectorError, DeviceAuthError, DeviceReplyError, DeviceTimeout
+from netmon.links import SYS_UPTIME
 from netmon.model import (
     AuthProtocol,
     Device,
@@ -49,7 +50,6 @@ from netmon.model import (
 log = logging.getLogger(__name__)
 
 COLLECTOR = "snmp"
-SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 # Many agents cap a PDU's size; 40 short OIDs stay far below 1,472 bytes.
 MAX_VARBINDS = 40
 # A walk to one row gives up after this many GETNEXT steps (rows before it in its column).

@@ -414,6 +414,15 @@ class Lab:
         """Lower a router's priority by 100 (track_file, weight -100) or restore it."""
         self.paths(self.router(router_name)).priority_file.write_text("1\n" if on else "0\n")
 
+    def set_mtu(self, router_name: str, mtu: int) -> None:
+        """Set the MTU of a router's eth0 inside its namespace; the bridge side stays at 1500.
+        Below 1500, large don't-fragment packets to it are lost while the link stays up and
+        small packets (SNMP, small pings) pass: the failure of November 2023, for real."""
+        router = self.router(router_name)
+        if not 576 <= mtu <= 9000:
+            raise LabError(f"MTU must be 576..9000, got {mtu}")
+        _run("ip", "-n", router.netns, "link", "set", "dev", "eth0", "mtu", str(mtu))
+
     def split(self, on: bool) -> None:
         """Cut the routers apart (bridge port isolation): the monitor still reaches both."""
         state = "on" if on else "off"
@@ -424,6 +433,7 @@ class Lab:
         """Back to the healthy baseline: every daemon running, levers released, r1 master."""
         self.split(False)
         for router in ROUTERS:
+            self.set_mtu(router.name, 1500)
             self.fault(router.name, False)
             self.low_priority(router.name, False)
             for daemon in DAEMONS:
