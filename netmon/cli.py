@@ -110,6 +110,7 @@ def version() -> None:
 @app.command()
 def check(inventory: InventoryOpt, as_json: JsonOpt = False, log_level: str = "error") -> None:
     """Poll every pair once and print the verdicts (exit 1 if any pair is not healthy)."""
+    from netmon.collectors.probe import Prober
     from netmon.collectors.snmp import SnmpCollector
     from netmon.collectors.ssh import SshCollector
     from netmon.inventory import load_inventory
@@ -127,11 +128,13 @@ def check(inventory: InventoryOpt, as_json: JsonOpt = False, log_level: str = "e
         store = StateStore(inv)
         snmp = SnmpCollector()
         ssh = SshCollector(inv.ssh_sessions)
+        prober = Prober()
         try:
-            await Poller(inv, store, snmp, ssh=ssh).poll_all()
+            await Poller(inv, store, snmp, ssh=ssh, prober=prober).poll_all()
         finally:
             snmp.close()
             ssh.close()
+            prober.close()
         return pairs_json(store.snapshot(time.time()))
 
     data = asyncio.run(once())

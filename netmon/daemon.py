@@ -16,6 +16,7 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from netmon.collectors.probe import Prober
 from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
 from netmon.collectors.traps import TrapReceiver
@@ -47,7 +48,10 @@ class Daemon:
         self.store = StateStore(self.inventory)
         self.snmp = SnmpCollector()
         self.ssh = SshCollector(self.inventory.ssh_sessions)
-        self.poller = Poller(self.inventory, self.store, self.snmp, ssh=self.ssh)
+        self.prober = Prober()
+        self.poller = Poller(
+            self.inventory, self.store, self.snmp, ssh=self.ssh, prober=self.prober
+        )
         self.scheduler: AsyncIOScheduler | None = None
         self.server: MetricsServer | None = None
         self._stop = asyncio.Event()
@@ -210,4 +214,5 @@ class Daemon:
             self.traps.close()
         self.snmp.close()
         self.ssh.close()
+        self.prober.close()
         log.info("netmon stopped in %.1fs", time.monotonic() - started)

@@ -99,6 +99,32 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
         if check.in_sync is not None:
             in_sync.add_metric([name], 1.0 if check.in_sync else 0.0)
     yield from (state, active, info, role, failovers, last_failover, preferred, flapping, in_sync)
+    yield from _probe_metrics(snap)
+
+
+def _probe_metrics(snap: Snapshot) -> Iterable[Metric]:
+    loss = GaugeMetricFamily(
+        "netmon_probe_loss_ratio", "Share of ICMP probes lost, by target and packet size (bytes)",
+        labels=["target", "size"],
+    )  # fmt: skip
+    rtt = GaugeMetricFamily(
+        "netmon_probe_rtt_seconds",
+        "Mean round trip of answered ICMP probes",
+        labels=["target", "size"],
+    )
+    seen: set[tuple[str, int]] = set()
+    for name in sorted(snap.pairs):
+        status = snap.pairs[name]
+        results = [*status.vip_probes, *(p for m in status.members for p in m.probes)]
+        for result in results:
+            key = (result.target, result.size)
+            if key in seen or result.loss is None:
+                continue
+            seen.add(key)
+            loss.add_metric([result.target, str(result.size)], result.loss)
+            if result.rtt is not None:
+                rtt.add_metric([result.target, str(result.size)], result.rtt)
+    yield from (loss, rtt)
 
 
 def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
@@ -123,6 +149,11 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
         "IF-MIB ifInErrors/ifOutErrors of a monitored link",
         labels=["device", "interface", "direction"],
     )
+    if_ratio = GaugeMetricFamily(
+        "netmon_interface_error_ratio",
+        "Errors and discards per packet of a monitored link over the last poll interval",
+        labels=["device", "interface", "direction"],
+    )
     if_discards = CounterMetricFamily(
         "netmon_interface_discards",
         "IF-MIB ifInDiscards/ifOutDiscards of a monitored link",
@@ -144,6 +175,9 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
             for direction, value in (("in", link.in_discards), ("out", link.out_discards)):
                 if value is not None:
                     if_discards.add_metric([name, link.name, direction], float(value))
+            for direction, ratio in (("in", link.in_error_ratio), ("out", link.out_error_ratio)):
+                if ratio is not None:
+                    if_ratio.add_metric([name, link.name, direction], ratio)
     duration = HistogramMetricFamily(
         "netmon_poll_duration_seconds", "Time to poll one device", labels=["collector"]
     )
@@ -157,7 +191,7 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
     )
     for sender, count in sorted(snap.traps.items()):
         traps.add_metric([sender], float(count))
-    yield from (up, success, errors, if_up, if_errors, if_discards, duration, traps)
+    yield from (up, success, errors, if_up, if_errors, if_discards, if_ratio, duration, traps)
 
 
 def make_registry(snapshot: SnapshotSource) -> CollectorRegistry:

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from netmon.collectors.probe import Prober
 from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
 from netmon.drift import RULE_SETS, compare
@@ -22,6 +23,7 @@ from netmon.model import (
     PairSpec,
     PairStatus,
     Probe,
+    ProbeResult,
     ssh_probe,
 )
 from netmon.observe import observe, pair_probes
@@ -46,7 +48,9 @@ class Poller:
         snmp: SnmpCollector,
         clock: Clock = time.time,
         ssh: SshCollector | None = None,
+        prober: Prober | None = None,
     ) -> None:
+        self.prober = prober
         self.inventory = inventory
         self.store = store
         self.snmp = snmp
@@ -83,11 +87,13 @@ class Poller:
     async def poll_once(self, pair: PairSpec) -> PairStatus:
         grouped = pair_probes(pair)
         keys = list(grouped)
-        results = await asyncio.gather(*(self.read_device(d, grouped[(d, c)], c) for d, c in keys))
+        reads = asyncio.gather(*(self.read_device(d, grouped[(d, c)], c) for d, c in keys))
+        results, (by_device, vip) = await asyncio.gather(reads, self.probe_paths(pair))
         readings = dict(zip(keys, results, strict=True))
         self.store.record_readings(results)
         now = self.clock()
-        status = evaluate(pair, observe(pair, readings), self.store.previous(pair.name), now)
+        observations = observe(pair, readings, by_device)
+        status = evaluate(pair, observations, self.store.previous(pair.name), now, vip)
         change = self.store.record_status(status)
         if change is not None:
             plog = PairLog(log, {"pair": pair.name})
@@ -100,6 +106,40 @@ class Poller:
                 f": {'; '.join(change.reasons)}" if change.reasons else "",
             )
         return status
+
+    async def probe_paths(
+        self, pair: PairSpec
+    ) -> tuple[dict[str, tuple[ProbeResult, ...]], tuple[ProbeResult, ...]]:
+        """Small and large DF probes to every member's address and to the pair's virtual IP."""
+        settings = pair.probes
+        if self.prober is None or not settings.enabled:
+            return {}, ()
+        targets: dict[str, str] = {}  # address -> device name ("" for the VIP)
+        for member in pair.members:
+            device = self.inventory.devices.get(member.device)
+            if device is not None:
+                targets.setdefault(device.address, member.device)
+        if pair.virtual_ip:
+            targets.setdefault(pair.virtual_ip, "")
+        jobs = [
+            (address, self.prober.probe(address, size, settings.count, settings.timeout))
+            for address in targets
+            for size in (settings.small_size, settings.large_size)
+        ]
+        try:
+            done = await asyncio.gather(*(job for _, job in jobs))
+        except OSError:
+            log.exception("pair %s: path probes failed", pair.name)
+            return {}, ()
+        by_device: dict[str, tuple[ProbeResult, ...]] = {}
+        vip: tuple[ProbeResult, ...] = ()
+        for (address, _), result in zip(jobs, done, strict=True):
+            if address == pair.virtual_ip:
+                vip = (*vip, result)
+            owner = targets[address]
+            if owner:
+                by_device[owner] = (*by_device.get(owner, ()), result)
+        return by_device, vip
 
     async def poll_pair(self, name: str) -> PairStatus | None:
         """The scheduled job for one pair. Re-polls once when a dual-active window needs settling."""

@@ -7,8 +7,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from netmon.model import ConfigStatus, MemberObservation, PairStatus, Transition
+from netmon.model import ConfigStatus, MemberObservation, PairStatus, ProbeResult, Transition
 from netmon.store import Snapshot
+
+
+def probe_json(result: ProbeResult) -> dict[str, Any]:
+    return {
+        "target": result.target,
+        "size": result.size,
+        "sent": result.sent,
+        "received": result.received,
+        "loss": result.loss,
+        "rtt": result.rtt,
+        "error": result.error,
+    }
 
 
 def member_json(obs: MemberObservation) -> dict[str, Any]:
@@ -21,6 +33,7 @@ def member_json(obs: MemberObservation) -> dict[str, Any]:
         "reason": obs.view.reason,
         "raw": obs.view.raw,
         "at": obs.at or None,
+        "probes": [probe_json(p) for p in obs.probes],
         "links": [
             {
                 "if_index": link.if_index,
@@ -30,6 +43,8 @@ def member_json(obs: MemberObservation) -> dict[str, Any]:
                 "out_errors": link.out_errors,
                 "in_discards": link.in_discards,
                 "out_discards": link.out_discards,
+                "in_error_ratio": link.in_error_ratio,
+                "out_error_ratio": link.out_error_ratio,
             }
             for link in obs.links
         ],
@@ -52,6 +67,7 @@ def pair_json(status: PairStatus) -> dict[str, Any]:
         "since": status.since,
         "evaluated_at": status.evaluated_at,
         "members": [member_json(m) for m in status.members],
+        "virtual_ip_probes": [probe_json(p) for p in status.vip_probes],
     }
 
 

@@ -42,7 +42,7 @@ def test_validate_reports_unknown_key_dangling_member_and_bad_oid(
     assert lines == [
         f"{path}:13: pairs[0].prefered: unknown key 'prefered'; allowed here: config, flap_threshold, "
         "flap_window, interval, kind, labels, links, members, mode, name, params, preferred, "
-        "split_brain_debounce, stale_after, virtual_ip",
+        "probes, split_brain_debounce, stale_after, thresholds, virtual_ip",
         f"{path}:19: pairs[1].members[1].device: member 'r3' names unknown device 'r3' (devices: r1, r2)",
         f"{path}:23: pairs[2].params.oid: not a numeric OID: '1.3.6.1.4.1.x.1' (bad arc 'x')",
     ]

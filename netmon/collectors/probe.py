@@ -35,12 +35,13 @@ def checksum(data: bytes) -> int:
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
     total = (total >> 16) + (total & 0xFFFF)
     total += total >> 16
-    return ~total & 0xFFFF
+    result: int = ~total & 0xFFFF
+    return result
 
 
 def echo_request(ident: int, seq: int, size: int) -> bytes:
     """An ICMP echo request whose IP packet is `size` bytes long."""
-    payload = bytes((i & 0xFF for i in range(max(size - IP_HEADER - ICMP_HEADER, 0))))
+    payload = bytes(i & 0xFF for i in range(max(size - IP_HEADER - ICMP_HEADER, 0)))
     header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq)
     return struct.pack("!BBHHH", ECHO_REQUEST, 0, checksum(header + payload), ident, seq) + payload
 
@@ -126,7 +127,7 @@ class Prober:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def _one(self, target: str, size: int, timeout: float) -> float | None:
+    async def _one(self, target: str, size: int, wait_s: float) -> float | None:
         sock = self._open()
         if sock is None:
             return None
@@ -142,16 +143,17 @@ class Prober:
             self._waiting.pop(seq, None)
             return None
         try:
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, wait_s)
         except TimeoutError:
             return None
         finally:
             self._waiting.pop(seq, None)
 
-    async def probe(self, target: str, size: int, count: int, timeout: float) -> ProbeResult:
+    async def probe(self, target: str, size: int, count: int, wait_s: float) -> ProbeResult:
+        """`count` echo requests of `size` bytes with DF set; each waits up to `wait_s`."""
         if self._open() is None:
             return ProbeResult(target, size, 0, 0, None, error=self._error)
-        rtts = await asyncio.gather(*(self._one(target, size, timeout) for _ in range(count)))
+        rtts = await asyncio.gather(*(self._one(target, size, wait_s) for _ in range(count)))
         answered = [r for r in rtts if r is not None]
         rtt = sum(answered) / len(answered) if answered else None
         return ProbeResult(target, size, count, len(answered), rtt)

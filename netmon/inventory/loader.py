@@ -24,9 +24,11 @@ from netmon.model import (
     Device,
     Inventory,
     Link,
+    LinkThresholds,
     MemberSpec,
     Mode,
     PairSpec,
+    ProbeSettings,
     Secret,
     SnmpSettings,
     SnmpV2c,
@@ -366,6 +368,8 @@ class _Loader:
             stale_after=stale,
             labels=dict(cfg.labels),
             config=config,
+            thresholds=LinkThresholds(**(cfg.thresholds or settings.thresholds).model_dump()),
+            probes=ProbeSettings(**(cfg.probes or settings.probes).model_dump()),
         )
 
     def config_check(

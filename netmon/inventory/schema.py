@@ -91,6 +91,21 @@ class MemberConfig(Strict):
     links: list[LinkConfig] | None = None
 
 
+class ThresholdsConfig(Strict):
+    error_ratio: float = Field(0.01, gt=0, lt=1)
+    errors_per_second: float = Field(1.0, gt=0)
+    min_packets: int = Field(100, ge=1)
+    large_loss: float = Field(0.5, gt=0, le=1)
+
+
+class ProbesConfig(Strict):
+    enabled: bool = True
+    small_size: int = Field(64, ge=28, le=1500)
+    large_size: int = Field(1500, ge=68, le=9000)
+    count: int = Field(3, ge=1, le=20)
+    timeout: float = Field(1.0, gt=0, le=10)
+
+
 class PairSettings(Strict):
     """What defaults.pair may set for every pair."""
 
@@ -99,6 +114,8 @@ class PairSettings(Strict):
     flap_threshold: int = Field(3, ge=2)
     flap_window: float = Field(600.0, gt=0)
     stale_after: float | None = Field(None, gt=0)
+    thresholds: ThresholdsConfig = ThresholdsConfig()
+    probes: ProbesConfig = ProbesConfig()
 
 
 class ConfigDriftConfig(Strict):
@@ -121,6 +138,8 @@ class PairConfig(Strict):
     links: list[LinkConfig] = Field(default_factory=list)  # for every member without its own
     labels: dict[str, str] = Field(default_factory=dict)
     config: ConfigDriftConfig | None = None
+    thresholds: ThresholdsConfig | None = None
+    probes: ProbesConfig | None = None
     interval: float | None = Field(None, ge=0.1, le=3600)
     split_brain_debounce: float | None = Field(None, ge=0, le=600)
     flap_threshold: int | None = Field(None, ge=2)
