@@ -114,7 +114,7 @@ def evaluate(
         held = now - dual_since
         if held >= spec.split_brain_debounce:
             state = PairState.SPLIT_BRAIN
-            reasons.append(f"{' and '.join(active)} all claim active for {held:.1f}s")
+            reasons.append(f"{' and '.join(active)} claim active for {held:.1f}s")
         else:
             # Within the debounce: hold the previous verdict (a normal switchover looks like
             # this for tens of ms); the poller re-checks once the debounce has passed.

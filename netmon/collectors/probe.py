@@ -16,6 +16,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Callable
 
 from netmon.model import ProbeResult
 
@@ -47,8 +48,11 @@ def echo_request(ident: int, seq: int, size: int) -> bytes:
 
 
 class Prober:
-    def __init__(self, rate: float = 200.0) -> None:
+    def __init__(
+        self, rate: float = 200.0, socket_factory: Callable[..., socket.socket] = socket.socket
+    ) -> None:
         self._rate = rate
+        self._socket = socket_factory  # injectable: tests show the no-privilege path
         self._sock: socket.socket | None = None
         self._raw = False
         self._error: str | None = None
@@ -66,11 +70,11 @@ class Prober:
         if self._sock is not None or self._error is not None:
             return self._sock
         try:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            sock = self._socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
             self._raw = True
         except PermissionError:
             try:
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+                sock = self._socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
             except OSError:
                 self._error = (
                     "no privilege to probe: needs root (raw ICMP) or net.ipv4.ping_group_range "

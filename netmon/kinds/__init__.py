@@ -7,6 +7,7 @@ from netmon.kinds.cisco_rf import CiscoRfKind
 from netmon.kinds.cli import vendor_kinds
 from netmon.kinds.custom import CustomKind
 from netmon.kinds.hsrp import HsrpKind
+from netmon.kinds.iflink import IfLinkKind
 from netmon.kinds.keepalived import KeepalivedKind
 from netmon.kinds.linux import KeepalivedSshKind, LinuxVipKind
 from netmon.kinds.pacemaker import PacemakerKind
@@ -21,6 +22,7 @@ _ALL: list[PairKind] = [
     HsrpKind(),
     CiscoRfKind(),
     CustomKind(),
+    IfLinkKind(),
     KeepalivedSshKind(),
     LinuxVipKind(),
     PacemakerKind(),

@@ -52,6 +52,8 @@ class SimRouter:
     interfaces: dict[int, tuple[str, bool]] = field(
         default_factory=lambda: {1: ("lo", True), 2: ("eth0", True), 3: ("eth1", True)}
     )
+    # ifIndex -> (packets per second, input errors per second): counters grow with uptime.
+    traffic: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,12 +91,15 @@ class SimNetwork:
             SYS_UPTIME: ("ticks", uptime_ticks),
             SYS_NAME: router.name,
         }
+        seconds = uptime_ticks / 100
         for index, (name, up) in router.interfaces.items():
             values[(*IF_ENTRY, 1, index)] = index
             values[(*IF_ENTRY, 2, index)] = name
             values[(*IF_ENTRY, 8, index)] = 1 if up else 2
-            for column in (13, 14, 19, 20):
-                values[(*IF_ENTRY, column, index)] = ("counter", 0)
+            pps, eps = router.traffic.get(index, (0.0, 0.0))
+            counters = {11: pps, 17: pps, 13: 0.0, 14: eps, 19: 0.0, 20: 0.0}
+            for column, rate in counters.items():
+                values[(*IF_ENTRY, column, index)] = ("counter", int(rate * seconds) % 2**32)
         for pair, member in self.member_of(router_name):
             masters = self.masters(pair)
             running = router.vrrp_running
@@ -142,6 +147,9 @@ def demo_network(base_port: int = 16101) -> tuple[SimNetwork, list[SimEvent]]:
     routers = {n: SimRouter(n, base_port + i) for i, n in enumerate(names)}
     # dc-r2 keeps routing but its SNMP agent is dead: the standby cannot be vouched for.
     routers["dc-r2"].snmp_up = False
+    # Two carriers on the WAN routers' eth1: A is clean, B's input errors climb (~5% of packets).
+    routers["wan-r1"].traffic[3] = (1000.0, 0.0)
+    routers["wan-r2"].traffic[3] = (1000.0, 50.0)
     pairs = [
         SimPair("core-gw", 10, [SimMember("core-r1", 150), SimMember("core-r2", 100)]),
         SimPair("dc-edge", 20, [SimMember("dc-r1", 150), SimMember("dc-r2", 100)]),
