@@ -54,6 +54,7 @@ EXPECTED = {
     "campus-fw": "split_brain",
     "branch-gw": "healthy",
     "wan-hsrp": "healthy",
+    "isp-uplinks": "degraded",
 }
 
 
@@ -73,11 +74,19 @@ def test_demo_shows_the_four_states_and_keeps_its_secret(
         == 1.0
     )
     assert sample(listen, "netmon_pair_active_members", pair="campus-fw") == 2.0
+    # The lossy carrier: its error ratio is exported, and it is why the uplinks are degraded.
+    ratio = sample(
+        listen, "netmon_interface_error_ratio", device="wan-r2", interface="eth1", direction="in"
+    )
+    assert ratio is not None
+    assert 0.03 < ratio < 0.07
+    assert sample(listen, "netmon_interface_up", device="wan-r2", interface="eth1") == 1.0
 
     pairs = json.loads(get(f"http://{listen}/api/v1/pairs"))
     by_name = {p["pair"]: p for p in pairs["pairs"]}
     assert by_name["dc-edge"]["reasons"] == ["dc-r2: unreachable (timeout)"]
     assert by_name["branch-gw"]["active_members"] == ["branch-r2"]
+    assert by_name["isp-uplinks"]["reasons"][0].startswith("carrier-b: link eth1 lossy: ")
 
     status = subprocess.run([*NETMON, "status", "--listen", listen, "--json"], env=env,
                             capture_output=True, text=True, timeout=30)  # fmt: skip

@@ -265,6 +265,38 @@ def test_both_snmpd_stopped_unknown_then_healthy(lab: Lab, baseline: Daemon) -> 
     wait_for(baseline.healthy, 45, "healthy after snmpd restart")
 
 
+def test_large_packet_loss_with_the_link_up(lab: Lab, baseline: Daemon) -> None:
+    """The failure of November 2023, for real: r1's interface drops every frame over 1,400 bytes
+    while its link stays up and small packets (SNMP among them) pass."""
+    listen = baseline.listen
+    lab.set_mtu("r1", 1400)
+    t0 = time.monotonic()
+    try:
+        wait_for(
+            lambda: pair_states(listen) == {"degraded"},
+            2 * POLL_INTERVAL + 3,
+            "degraded",
+            step=0.05,
+        )
+        DELAYS.append(
+            ("r1 MTU lowered (large packets lost, link up) -> degraded", time.monotonic() - t0)
+        )
+        pairs = json.loads(get(f"http://{listen}/api/v1/pairs"))["pairs"]
+        for pair in pairs:
+            assert any(r.startswith("r1: large_packet_loss") for r in pair["reasons"]), pair[
+                "reasons"
+            ]
+        assert sample(listen, "netmon_interface_up", device="r1", interface="eth0") == 1.0
+        assert sample(listen, "netmon_probe_loss_ratio", target="10.99.0.11", size="1500") == 1.0
+        assert sample(listen, "netmon_probe_loss_ratio", target="10.99.0.11", size="64") == 0.0
+        assert sample(listen, "netmon_probe_loss_ratio", target="10.99.0.12", size="1500") == 0.0
+    finally:
+        lab.set_mtu("r1", 1500)
+    t1 = time.monotonic()
+    wait_for(baseline.healthy, 2 * POLL_INTERVAL + 5, "healthy after the MTU is restored")
+    DELAYS.append(("r1 MTU restored -> healthy", time.monotonic() - t1))
+
+
 def config_check(listen: str, pair: str) -> dict[str, Any]:
     for p in json.loads(get(f"http://{listen}/api/v1/pairs"))["pairs"]:
         if p["pair"] == pair and p["config"]:
