@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from netmon.collectors.probe import Prober
 from netmon.collectors.snmp import SnmpCollector
@@ -32,6 +33,8 @@ from netmon.store import StateStore
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+# Probe results of one round: by device name (members' addresses), and for the virtual IP.
+ProbeOutcome = tuple[dict[str, tuple[ProbeResult, ...]], tuple[ProbeResult, ...]]
 
 
 class PairLog(logging.LoggerAdapter[logging.Logger]):
@@ -58,6 +61,8 @@ class Poller:
         self.clock = clock
         # A trap-triggered poll and a scheduled one never run at once for the same pair.
         self._locks: dict[str, asyncio.Lock] = {}
+        self._probe_tasks: dict[str, asyncio.Task[ProbeOutcome]] = {}
+        self._probe_results: dict[str, ProbeOutcome] = {}
 
     async def read_device(
         self, name: str, probes: Sequence[Probe], collector: str = "snmp"
@@ -84,16 +89,37 @@ class Poller:
                 detail=type(exc).__name__,
             )
 
-    async def poll_once(self, pair: PairSpec) -> PairStatus:
-        grouped = pair_probes(pair)
-        keys = list(grouped)
-        reads = asyncio.gather(*(self.read_device(d, grouped[(d, c)], c) for d, c in keys))
-        results, (by_device, vip) = await asyncio.gather(reads, self.probe_paths(pair))
-        readings = dict(zip(keys, results, strict=True))
-        self.store.record_readings(results)
-        now = self.clock()
-        observations = observe(pair, readings, by_device)
-        status = evaluate(pair, observations, self.store.previous(pair.name), now, vip)
+    def _start_probes(self, pair: PairSpec) -> asyncio.Task[ProbeOutcome]:
+        """Probes run beside the polls, never in their way: a lost probe waits its whole timeout,
+        and a verdict (a trap-triggered one above all) must not wait for it. Each poll uses the
+        latest finished round and starts the next one."""
+        running = self._probe_tasks.get(pair.name)
+        if running is not None and not running.done():
+            return running
+        task = asyncio.get_running_loop().create_task(self.probe_paths(pair))
+
+        def keep(done: asyncio.Task[ProbeOutcome]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._probe_results[pair.name] = done.result()
+                self._judge_probes(pair)
+
+        task.add_done_callback(keep)
+        self._probe_tasks[pair.name] = task
+        return task
+
+    def _judge_probes(self, pair: PairSpec) -> None:
+        """A finished probe round is judged at once, with the members' last answers: large-packet
+        loss shows one poll sooner than waiting for the next cycle would."""
+        previous = self.store.previous(pair.name)
+        if previous is None or self.inventory.pair(pair.name) is not pair:
+            return
+        by_device, vip = self._probe_results.get(pair.name, ({}, ()))
+        members = [replace(m, probes=by_device.get(m.device, ())) for m in previous.members]
+        status = evaluate(pair, members, previous, self.clock(), vip)
+        if status.state is not previous.state or status.reasons != previous.reasons:
+            self._record(pair, status)
+
+    def _record(self, pair: PairSpec, status: PairStatus) -> None:
         change = self.store.record_status(status)
         if change is not None:
             plog = PairLog(log, {"pair": pair.name})
@@ -105,11 +131,24 @@ class Poller:
                 change.new.value,
                 f": {'; '.join(change.reasons)}" if change.reasons else "",
             )
+
+    async def poll_once(self, pair: PairSpec, *, wait_for_probes: bool = False) -> PairStatus:
+        grouped = pair_probes(pair)
+        keys = list(grouped)
+        probing = self._start_probes(pair)
+        results = await asyncio.gather(*(self.read_device(d, grouped[(d, c)], c) for d, c in keys))
+        if wait_for_probes:  # one-shot checks have no earlier round to fall back on
+            await asyncio.wait({probing})
+        by_device, vip = self._probe_results.get(pair.name, ({}, ()))
+        readings = dict(zip(keys, results, strict=True))
+        self.store.record_readings(results)
+        now = self.clock()
+        observations = observe(pair, readings, by_device)
+        status = evaluate(pair, observations, self.store.previous(pair.name), now, vip)
+        self._record(pair, status)
         return status
 
-    async def probe_paths(
-        self, pair: PairSpec
-    ) -> tuple[dict[str, tuple[ProbeResult, ...]], tuple[ProbeResult, ...]]:
+    async def probe_paths(self, pair: PairSpec) -> ProbeOutcome:
         """Small and large DF probes to every member's address and to the pair's virtual IP."""
         settings = pair.probes
         if self.prober is None or not settings.enabled:
@@ -141,7 +180,7 @@ class Poller:
                 by_device[owner] = (*by_device.get(owner, ()), result)
         return by_device, vip
 
-    async def poll_pair(self, name: str) -> PairStatus | None:
+    async def poll_pair(self, name: str, *, wait_for_probes: bool = False) -> PairStatus | None:
         """The scheduled job for one pair. Re-polls once when a dual-active window needs settling."""
         pair = self.inventory.pair(name)
         if pair is None:
@@ -149,11 +188,11 @@ class Poller:
         lock = self._locks.setdefault(name, asyncio.Lock())
         try:
             async with lock:
-                status = await self.poll_once(pair)
+                status = await self.poll_once(pair, wait_for_probes=wait_for_probes)
                 wait = needs_recheck(status, pair)
                 if wait is not None:
                     await asyncio.sleep(wait + 0.01)
-                    status = await self.poll_once(pair)
+                    status = await self.poll_once(pair, wait_for_probes=wait_for_probes)
         except asyncio.CancelledError:
             return None  # shutting down: the scheduler need not log a cancelled poll as a failure
         except Exception:  # never let a pair's job die: the scheduler would log and go on anyway
@@ -210,5 +249,7 @@ class Poller:
         return [member, device_name, device.address if device else ""]
 
     async def poll_all(self) -> list[PairStatus]:
-        results = await asyncio.gather(*(self.poll_pair(p.name) for p in self.inventory.pairs))
+        """One poll of every pair, probes included (for `netmon check`)."""
+        polls = (self.poll_pair(p.name, wait_for_probes=True) for p in self.inventory.pairs)
+        results = await asyncio.gather(*polls)
         return [r for r in results if r is not None]
