@@ -274,7 +274,7 @@ def test_large_packet_loss_with_the_link_up(lab: Lab, baseline: Daemon) -> None:
     try:
         wait_for(
             lambda: pair_states(listen) == {"degraded"},
-            2 * POLL_INTERVAL + 3,
+            2 * POLL_INTERVAL + 1,  # two polls, and the probe timeout
             "degraded",
             step=0.05,
         )
