@@ -205,6 +205,18 @@ class ProbeSettings:
 
 
 @dataclass(frozen=True)
+class DrillSpec:
+    """How a failover drill may run on a pair (see docs/drills.md)."""
+
+    actuator: str
+    params: object  # the actuator's own params dataclass, validated
+    max_switchover: float = 10.0  # seconds for the standby to take over, else abort
+    max_vip_outage: float = 5.0  # longest virtual-IP outage tolerated, else abort
+    min_since_failover: float = 300.0  # refuse a drill this soon after a real failover
+    freeze: tuple[tuple[int, int], ...] = ()  # daily windows (minute of day, UTC) with no drills
+
+
+@dataclass(frozen=True)
 class ConfigCheck:
     """How to compare the members' configurations (config drift), fetched over SSH."""
 
@@ -242,6 +254,7 @@ class PairSpec:
     config: ConfigCheck | None = None
     thresholds: LinkThresholds = field(default_factory=LinkThresholds)
     probes: ProbeSettings = field(default_factory=lambda: ProbeSettings(enabled=False))
+    drill: DrillSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +273,7 @@ class Inventory:
     source: str = ""
     traps: TrapSettings | None = None
     ssh_sessions: int = 8
+    drill_journal: str = ""  # path of the drill journal (SQLite); "" = the per-user default
 
     def pair(self, name: str) -> PairSpec | None:
         for pair in self.pairs:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from netmon.drift import DEFAULT_CONFIG_COMMANDS, RULE_SETS, rule_set_for, validate_patterns
+from netmon.drills.actuators import UnknownActuator, actuator
 from netmon.errors import ConfigError, ConfigProblem, SecretError
 from netmon.inventory import schema
 from netmon.inventory.secrets import resolve
@@ -22,6 +23,7 @@ from netmon.kinds import KINDS, UnknownKind
 from netmon.model import (
     ConfigCheck,
     Device,
+    DrillSpec,
     Inventory,
     Link,
     LinkThresholds,
@@ -147,7 +149,14 @@ class _Loader:
             source=self.doc.file,
             traps=traps,
             ssh_sessions=collectors.ssh_sessions,
+            drill_journal=self.journal_path(top_model.drills.journal if top_model else None),
         )
+
+    def journal_path(self, configured: str | None) -> str:
+        if configured is None:
+            return ""
+        path = Path(configured)
+        return str(path if path.is_absolute() else self.base / path)
 
     def traps(self, cfg: schema.TrapConfig | None) -> TrapSettings | None:
         if cfg is None:
@@ -350,6 +359,7 @@ class _Loader:
         if len(self.problems) > before:
             return None
         config = self.config_check(where, cfg, kind.name, members, devices)
+        drill = self.drill(where, cfg)
         if len(self.problems) > before:
             return None
         interval = cfg.interval if cfg.interval is not None else settings.interval
@@ -370,6 +380,41 @@ class _Loader:
             config=config,
             thresholds=LinkThresholds(**(cfg.thresholds or settings.thresholds).model_dump()),
             probes=ProbeSettings(**(cfg.probes or settings.probes).model_dump()),
+            drill=drill,
+        )
+
+    def drill(self, where: Loc, cfg: schema.PairConfig) -> DrillSpec | None:
+        d = cfg.drill
+        if d is None:
+            return None
+        at: Loc = (*where, "drill")
+        try:
+            act = actuator(d.actuator)
+        except UnknownActuator as exc:
+            self.add((*at, "actuator"), str(exc))
+            return None
+        try:
+            params = _adapter(act.params_type).validate_python(d.params)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.add_at([(*at, "params"), at], tuple(err["loc"]), _message(err))
+            return None
+        windows: list[tuple[int, int]] = []
+        for i, text in enumerate(d.freeze):
+            window = _window(text)
+            if window is None:
+                self.add(
+                    (*at, "freeze", i), f"a freeze window is 'HH:MM-HH:MM' (UTC), got {text!r}"
+                )
+            else:
+                windows.append(window)
+        return DrillSpec(
+            d.actuator,
+            params,
+            d.max_switchover,
+            d.max_vip_outage,
+            d.min_since_failover,
+            tuple(windows),
         )
 
     def config_check(
@@ -434,6 +479,20 @@ class _Loader:
             loc = tuple(field_path.split("."))
             self.add_at(prefixes, loc, message)
         return None if problems else params
+
+
+def _window(text: str) -> tuple[int, int] | None:
+    try:
+        start, end = (part.strip() for part in text.split("-"))
+        minutes = []
+        for part in (start, end):
+            hours, mins = part.split(":")
+            if not (0 <= int(hours) < 24 and 0 <= int(mins) < 60):
+                return None
+            minutes.append(int(hours) * 60 + int(mins))
+    except ValueError:
+        return None
+    return minutes[0], minutes[1]
 
 
 def _pick(own: float | int | None, default: float | int) -> float:

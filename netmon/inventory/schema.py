@@ -127,6 +127,19 @@ class ConfigDriftConfig(Strict):
     ignore: list[str] = Field(default_factory=list)
 
 
+class DrillConfig(Strict):
+    actuator: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    max_switchover: float = Field(10.0, gt=0, le=600)
+    max_vip_outage: float = Field(5.0, gt=0, le=600)
+    min_since_failover: float = Field(300.0, ge=0)
+    freeze: list[str] = Field(default_factory=list)  # "HH:MM-HH:MM" (UTC), daily
+
+
+class DrillsConfig(Strict):
+    journal: str | None = None  # relative to the inventory file
+
+
 class PairConfig(Strict):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     kind: str
@@ -140,6 +153,7 @@ class PairConfig(Strict):
     config: ConfigDriftConfig | None = None
     thresholds: ThresholdsConfig | None = None
     probes: ProbesConfig | None = None
+    drill: DrillConfig | None = None
     interval: float | None = Field(None, ge=0.1, le=3600)
     split_brain_debounce: float | None = Field(None, ge=0, le=600)
     flap_threshold: int | None = Field(None, ge=2)
@@ -172,6 +186,7 @@ class CollectorsConfig(Strict):
 class InventoryConfig(Strict):
     version: Literal[1] = 1
     collectors: CollectorsConfig = CollectorsConfig()
+    drills: DrillsConfig = DrillsConfig()
     traps: TrapConfig | None = None
     defaults: Defaults = Defaults()
     groups: dict[str, GroupConfig] = Field(default_factory=dict)

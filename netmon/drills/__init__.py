@@ -1,0 +1,1 @@
+"""Failover drills: plan (pure pre-checks) -> act (actuator) -> watch -> restore -> journal -> report."""

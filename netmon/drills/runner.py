@@ -1,0 +1,382 @@
+"""Run a drill: pre-check, act, watch, restore, verify, report — journalling each step first.
+
+Safety rules (docs/drills.md): nothing is touched unless every pre-check passes; the restore
+actions are on disk before the demotion is sent; any abort condition (no takeover in time, a long
+virtual-IP outage, split-brain past the debounce, the standby unreachable, Ctrl-C or SIGTERM)
+restores at once; an interrupted drill is found and restored by the next drill command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from netmon.collectors.probe import Prober
+from netmon.collectors.snmp import SnmpCollector
+from netmon.collectors.ssh import SshCollector
+from netmon.drills.actuators import Action, actuator
+from netmon.drills.checks import Check, prechecks
+from netmon.drills.journal import Journal
+from netmon.errors import CollectorError
+from netmon.model import Inventory, PairSpec, PairState, PairStatus, Probe, Role
+from netmon.poller import Poller
+from netmon.store import StateStore
+
+log = logging.getLogger(__name__)
+
+WATCH_STEP = 0.15  # seconds between fast polls of the members while watching
+VIP_STEP = 0.05  # ~20 virtual-IP probes per second
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Report:
+    id: int | None
+    pair: str
+    result: str  # passed | failed | aborted | refused
+    reason: str | None = None
+    active_before: str | None = None
+    standby: str | None = None
+    switchover_seconds: float | None = None
+    vip_outage_seconds: float | None = None
+    dual_active_seconds: float = 0.0
+    restored: bool = False
+    failback_seconds: float | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    restore_actions: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Abort(Exception):
+    pass
+
+
+def _action_json(action: Action) -> dict[str, Any]:
+    return {"device": action.device, "oid": list(action.oid) if action.oid else None,
+            "value": action.value, "commands": list(action.commands)}  # fmt: skip
+
+
+def _action_from(data: dict[str, Any]) -> Action:
+    oid = tuple(data["oid"]) if data.get("oid") else None
+    return Action(data["device"], oid, data.get("value"), tuple(data.get("commands") or ()))
+
+
+class VipWatch:
+    """Probes the virtual IP ~20 times a second; the longest gap between answers is the outage."""
+
+    def __init__(self, prober: Prober | None, vip: str | None) -> None:
+        self.prober = prober
+        self.vip = vip
+        self.answers: list[float] = []
+        self.started = time.monotonic()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.prober is not None and self.vip:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        assert self.prober is not None
+        assert self.vip is not None
+        while True:
+            result = await self.prober.probe(self.vip, 64, 1, 0.25)
+            if result.error is not None:
+                return
+            if result.received:
+                self.answers.append(time.monotonic())
+            await asyncio.sleep(VIP_STEP)
+
+    def current_gap(self) -> float:
+        last = self.answers[-1] if self.answers else self.started
+        return time.monotonic() - last
+
+    def longest_gap(self) -> float | None:
+        if self._task is None:
+            return None
+        points = [self.started, *self.answers, time.monotonic()]
+        gaps = [b - a for a, b in itertools.pairwise(points)]
+        # A gap shorter than a few probe periods is the probing itself, not an outage.
+        longest = max(gaps, default=0.0)
+        return longest if longest > 4 * VIP_STEP + 0.25 else 0.0
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+class DrillRunner:
+    def __init__(
+        self,
+        inventory: Inventory,
+        journal: Journal,
+        snmp: SnmpCollector,
+        ssh: SshCollector,
+        prober: Prober | None,
+        say: Say = lambda _: None,
+        last_failover_at: Callable[[str], float | None] = lambda _: None,
+    ) -> None:
+        self.inventory = inventory
+        self.journal = journal
+        self.snmp = snmp
+        self.ssh = ssh
+        self.prober = prober
+        self.say = say
+        self.last_failover_at = last_failover_at
+        self.store = StateStore(inventory)
+        self.poller = Poller(inventory, self.store, snmp, ssh=ssh, prober=None)
+
+    # -- reading the pair -----------------------------------------------------------------
+
+    async def status(self, pair: PairSpec) -> PairStatus:
+        status = await self.poller.poll_pair(pair.name)
+        if status is None:
+            raise Abort(f"could not poll {pair.name}")
+        return status
+
+    async def checks(self, pair: PairSpec) -> tuple[list[Check], PairStatus | None]:
+        status = await self.poller.poll_pair(pair.name, wait_for_probes=False)
+        config = await self.poller.check_config(pair.name) if pair.config else None
+        blocked = self.journal.blocked(pair.name)
+        running = [d for d in self.journal.unfinished() if d.pair == pair.name]
+        other = None
+        if blocked is not None:
+            other = f"drill {blocked.id} could not be restored: check the pair, then `netmon drill resolve {blocked.id}`"
+        elif running:
+            other = f"drill {running[0].id} is still running (started by {running[0].os_user}@{running[0].host})"
+        found = prechecks(
+            pair,
+            status,
+            config,
+            other_drill=other,
+            last_failover_at=self.last_failover_at(pair.name),
+        )
+        return found, status
+
+    def actions(
+        self, pair: PairSpec, active: str, original: int | None
+    ) -> tuple[list[Action], list[Action]]:
+        assert pair.drill is not None
+        member = next(m for m in pair.members if m.name == active)
+        act = actuator(pair.drill.actuator)
+        return act.demote(pair.drill.params, pair, member), act.restore(
+            pair.drill.params, pair, member, original
+        )
+
+    # -- acting ---------------------------------------------------------------------------
+
+    async def execute(self, action: Action) -> None:
+        device = self.inventory.devices[action.device]
+        if action.oid is not None:
+            if action.value is None:
+                raise CollectorError(action.device, "no value to set (the original was never read)")
+            await self.snmp.set_integer(device, action.oid, action.value)
+            return
+        reading = await self.ssh.run(device, list(action.commands))
+        if not reading.ok:
+            raise CollectorError(
+                action.device, f"SSH action failed: {reading.reason}: {reading.detail}"
+            )
+
+    async def read_original(self, pair: PairSpec, active: str) -> int | None:
+        assert pair.drill is not None
+        member = next(m for m in pair.members if m.name == active)
+        oid = actuator(pair.drill.actuator).original_oid(pair.drill.params, member)
+        if oid is None:
+            return None
+        got = await self.snmp.poll(self.inventory.devices[member.device], [Probe("original", oid)])
+        if not got.ok:
+            raise Abort(f"cannot read {member.device} before acting: {got.reason}")
+        value = got.values.get(oid)
+        if not isinstance(value, int):
+            raise Abort(
+                f"cannot read the value to restore ({'.'.join(map(str, oid))}) on {member.device}"
+            )
+        return value
+
+    # -- the drill ------------------------------------------------------------------------
+
+    async def run(self, pair: PairSpec, stop: asyncio.Event, *, failback: bool = True) -> Report:
+        await self.recover()
+        checks, status = await self.checks(pair)
+        report = Report(None, pair.name, "refused", checks=[asdict(c) for c in checks])
+        failed = [c for c in checks if not c.ok]
+        if failed or status is None or pair.drill is None:
+            report.reason = "pre-check failed: " + "; ".join(
+                f"{c.name} ({c.detail})" for c in failed
+            )
+            return report
+        active = status.active_members[0]
+        standby = next(m.member for m in status.members if m.member != active)
+        report.active_before, report.standby = active, standby
+        drill_id = self.journal.start(pair.name, active, standby)
+        report.id = drill_id
+        for check in checks:
+            self.journal.step(drill_id, "check", f"{check.name}: {check.detail}", "done")
+        original = await self.read_original(pair, active)
+        demote, restore = self.actions(pair, active, original)
+        report.actions = [a.describe() for a in demote]
+        report.restore_actions = [a.describe() for a in restore]
+        # The undo is on disk before the demotion is sent: a kill -9 from here on is recoverable.
+        self.journal.set_restore(drill_id, [_action_json(a) for a in restore])
+        vip = VipWatch(self.prober, pair.virtual_ip)
+        vip.start()
+        restored = False
+        try:
+            t_act = time.monotonic()
+            for action in demote:
+                seq = self.journal.step(drill_id, "act", action.describe())
+                self.say(f"demote: {action.describe()}")
+                await self.execute(action)
+                self.journal.mark(drill_id, seq, "done")
+            report.switchover_seconds, report.dual_active_seconds = await self.watch_takeover(
+                pair, standby, t_act, stop, vip
+            )
+            self.say(f"{standby} took over after {report.switchover_seconds:.3f}s")
+            await self.wait_healthy(pair, standby, stop, "on the standby")
+            self.journal.step(drill_id, "verify", f"{pair.name} healthy on {standby}", "done")
+            report.vip_outage_seconds = vip.longest_gap()
+            if failback:
+                t_restore = time.monotonic()
+                await self.restore(drill_id, restore)
+                await self.wait_healthy(pair, active, stop, "after failback")
+                report.failback_seconds = time.monotonic() - t_restore
+                self.journal.step(
+                    drill_id, "verify", f"{pair.name} healthy on {active} again", "done"
+                )
+                restored = True
+            else:
+                self.journal.step(drill_id, "note", "left on the standby (--no-failback); restore later with: "
+                                  + "; ".join(report.restore_actions), "done")  # fmt: skip
+            report.result = "passed"
+        except (Abort, CollectorError, asyncio.CancelledError) as exc:
+            reason = (
+                "interrupted (Ctrl-C or SIGTERM)"
+                if isinstance(exc, asyncio.CancelledError)
+                else str(exc)
+            )
+            report.result, report.reason = "aborted", reason
+            self.journal.step(drill_id, "abort", reason, "done")
+            self.say(f"abort: {reason}; restoring")
+            restored = await self.safe_restore(drill_id, pair, active, restore)
+        finally:
+            await vip.stop()
+        report.restored = restored or (not failback and report.result == "passed")
+        if report.vip_outage_seconds is None:
+            report.vip_outage_seconds = vip.longest_gap()
+        final = report.result if restored or report.result == "passed" else "needs_attention"
+        self.journal.finish(drill_id, final, report.as_dict())
+        if final == "needs_attention":
+            report.reason = (
+                (report.reason or "")
+                + "; the restore could not be verified: drills on this pair are refused until resolved"
+            )
+        return report
+
+    async def watch_takeover(
+        self, pair: PairSpec, standby: str, t_act: float, stop: asyncio.Event, vip: VipWatch
+    ) -> tuple[float, float]:
+        assert pair.drill is not None
+        dual = 0.0
+        dual_since: float | None = None
+        last = t_act
+        while True:
+            if stop.is_set():
+                raise asyncio.CancelledError
+            status = await self.status(pair)
+            now = time.monotonic()
+            roles = {m.member: m.view.role for m in status.members}
+            actives = [m for m, r in roles.items() if r is Role.ACTIVE]
+            if len(actives) >= 2:
+                dual += now - last if dual_since is not None else 0.0
+                dual_since = dual_since or now
+                if now - dual_since > pair.split_brain_debounce:
+                    raise Abort(
+                        f"split-brain: {', '.join(actives)} active for over {pair.split_brain_debounce:g}s"
+                    )
+            else:
+                dual_since = None
+            last = now
+            if actives == [standby]:
+                return now - t_act, dual
+            if roles.get(standby) is Role.UNREACHABLE:
+                raise Abort(f"the standby {standby} is unreachable")
+            if now - t_act > pair.drill.max_switchover:
+                raise Abort(f"no takeover within max_switchover {pair.drill.max_switchover:g}s")
+            if vip.current_gap() > pair.drill.max_vip_outage:
+                raise Abort(
+                    f"virtual IP {pair.virtual_ip} unanswered for over {pair.drill.max_vip_outage:g}s"
+                )
+            await asyncio.sleep(WATCH_STEP)
+
+    async def wait_healthy(
+        self, pair: PairSpec, on: str, stop: asyncio.Event | None, what: str
+    ) -> None:
+        assert pair.drill is not None
+        deadline = time.monotonic() + pair.drill.max_switchover + 5
+        status: PairStatus | None = None
+        while time.monotonic() < deadline:
+            if stop is not None and stop.is_set():
+                raise asyncio.CancelledError
+            status = await self.status(pair)
+            if status.state is PairState.HEALTHY and list(status.active_members) == [on]:
+                return
+            await asyncio.sleep(WATCH_STEP)
+        seen = (
+            f"{status.state.value} on {', '.join(status.active_members) or 'nobody'}"
+            if status
+            else "no answer"
+        )
+        raise Abort(
+            f"not healthy on {on} {what} within {pair.drill.max_switchover + 5:g}s ({seen})"
+        )
+
+    async def restore(self, drill_id: int, actions: list[Action]) -> None:
+        for action in actions:
+            seq = self.journal.step(drill_id, "restore", action.describe())
+            self.say(f"restore: {action.describe()}")
+            await self.execute(action)
+            self.journal.mark(drill_id, seq, "done")
+
+    async def safe_restore(
+        self, drill_id: int, pair: PairSpec, active: str, actions: list[Action]
+    ) -> bool:
+        """Restore after an abort; True when the pair is healthy on its original member again."""
+        try:
+            await self.restore(drill_id, actions)
+            await self.wait_healthy(pair, active, None, "after the abort")
+        except (Abort, CollectorError) as exc:
+            self.journal.step(drill_id, "restore", f"restore not verified: {exc}", "failed")
+            return False
+        self.journal.step(drill_id, "verify", f"{pair.name} healthy on {active} again", "done")
+        return True
+
+    async def recover(self) -> list[int]:
+        """Find drills that never finished (kill -9, power cut) and restore their pairs."""
+        recovered = []
+        for row in self.journal.unfinished():
+            pair = self.inventory.pair(row.pair)
+            self.say(f"drill {row.id} on {row.pair} was interrupted; restoring")
+            actions = [_action_from(a) for a in row.restore_actions]
+            ok = False
+            if pair is not None and pair.drill is not None and row.active_member:
+                ok = await self.safe_restore(row.id, pair, row.active_member, actions)
+            result = "aborted" if ok else "needs_attention"
+            reason = (
+                "interrupted; restored by recovery"
+                if ok
+                else "interrupted; restore could not be verified"
+            )
+            self.journal.finish(row.id, result, {"id": row.id, "pair": row.pair, "result": result, "reason": reason,
+                                                 "restored": ok})  # fmt: skip
+            recovered.append(row.id)
+        return recovered
