@@ -524,9 +524,7 @@ def drill_plan(
         for action in demote:
             out.print(f"  act:     {action.describe()}", markup=False)
         for action in restore:
-            out.print(
-                f"  restore: {action.describe()}  (value read just before acting)", markup=False
-            )
+            out.print(f"  restore: {action.describe()}", markup=False)
         out.print(
             f"abort if: no takeover within {d.max_switchover:g}s (max_switchover); virtual IP unanswered "
             f"over {d.max_vip_outage:g}s; split-brain over {spec.split_brain_debounce:g}s; the standby "
