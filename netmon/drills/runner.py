@@ -350,12 +350,23 @@ class DrillRunner:
     async def safe_restore(
         self, drill_id: int, pair: PairSpec, active: str, actions: list[Action]
     ) -> bool:
-        """Restore after an abort; True when the pair is healthy on its original member again."""
+        """Restore after an abort; True when the pair is healthy on its original member again.
+        A failed restore action is recorded and the others still run: what counts is the
+        verified state of the pair (a demotion that never took leaves nothing to undo)."""
+        for action in actions:
+            seq = self.journal.step(drill_id, "restore", action.describe())
+            self.say(f"restore: {action.describe()}")
+            try:
+                await self.execute(action)
+            except CollectorError as exc:
+                self.journal.mark(drill_id, seq, "failed")
+                self.journal.step(drill_id, "note", f"restore action failed: {exc}", "done")
+                continue
+            self.journal.mark(drill_id, seq, "done")
         try:
-            await self.restore(drill_id, actions)
             await self.wait_healthy(pair, active, None, "after the abort")
-        except (Abort, CollectorError) as exc:
-            self.journal.step(drill_id, "restore", f"restore not verified: {exc}", "failed")
+        except Abort as exc:
+            self.journal.step(drill_id, "verify", f"restore not verified: {exc}", "failed")
             return False
         self.journal.step(drill_id, "verify", f"{pair.name} healthy on {active} again", "done")
         return True

@@ -147,7 +147,6 @@ track_file lab_priority {{
 
 def snmpd_conf(router: Router, paths: Paths, community: str) -> str:
     return f"""agentAddress udp:{router.address}:161
-rocommunity {community} {MONITOR_ADDRESS}/32
 rwcommunity {community} {MONITOR_ADDRESS}/32
 sysName {router.name}
 master agentx
