@@ -83,6 +83,9 @@ class Journal:
     def close(self) -> None:
         self._db.close()
 
+    def db_mode(self) -> str:
+        return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         self._db.execute("BEGIN IMMEDIATE")

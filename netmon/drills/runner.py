@@ -310,6 +310,8 @@ class DrillRunner:
                 return now - t_act, dual
             if roles.get(standby) is Role.UNREACHABLE:
                 raise Abort(f"the standby {standby} is unreachable")
+            if roles.get(standby) is Role.FAULT:
+                raise Abort(f"the standby {standby} went into fault; it cannot take over")
             if now - t_act > pair.drill.max_switchover:
                 raise Abort(f"no takeover within max_switchover {pair.drill.max_switchover:g}s")
             if vip.current_gap() > pair.drill.max_vip_outage:
