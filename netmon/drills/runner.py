@@ -321,8 +321,15 @@ class DrillRunner:
             await asyncio.sleep(WATCH_STEP)
 
     async def wait_healthy(
-        self, pair: PairSpec, on: str, stop: asyncio.Event | None, what: str
+        self,
+        pair: PairSpec,
+        on: str,
+        stop: asyncio.Event | None,
+        what: str,
+        *,
+        healthy: bool = True,
     ) -> None:
+        """Until `on` is the one active member (and, with `healthy`, the pair healthy)."""
         assert pair.drill is not None
         deadline = time.monotonic() + pair.drill.max_switchover + 5
         status: PairStatus | None = None
@@ -330,7 +337,9 @@ class DrillRunner:
             if stop is not None and stop.is_set():
                 raise asyncio.CancelledError
             status = await self.status(pair)
-            if status.state is PairState.HEALTHY and list(status.active_members) == [on]:
+            if list(status.active_members) == [on] and (
+                not healthy or status.state is PairState.HEALTHY
+            ):
                 return
             await asyncio.sleep(WATCH_STEP)
         seen = (
@@ -366,11 +375,15 @@ class DrillRunner:
                 continue
             self.journal.mark(drill_id, seq, "done")
         try:
-            await self.wait_healthy(pair, active, None, "after the abort")
+            # Restored means the original member is the one active again; the pair may still be
+            # degraded for the very reason the drill aborted (a standby in fault, say).
+            await self.wait_healthy(pair, active, None, "after the abort", healthy=False)
         except Abort as exc:
             self.journal.step(drill_id, "verify", f"restore not verified: {exc}", "failed")
             return False
-        self.journal.step(drill_id, "verify", f"{pair.name} healthy on {active} again", "done")
+        self.journal.step(
+            drill_id, "verify", f"{active} is the active member of {pair.name} again", "done"
+        )
         return True
 
     async def recover(self) -> list[int]:
