@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -466,6 +467,154 @@ def test_bad_ssh_targets_get_their_own_reasons_and_block_nothing(
     assert "Traceback" not in log
     assert "not-the-lab-password" not in log
     assert lab.password_file.read_text().strip() not in log
+
+
+def drill_cmd(tmp: Path, *args: str) -> list[str]:
+    inventory = str(REPO / "inventory" / "lab.yaml")
+    return [*NETMON, "drill", *args, "-i", inventory, "--journal", str(tmp / "drills.sqlite")]
+
+
+def wait_for_act_step(journal: Path, timeout: float = 30) -> float:
+    """The wall-clock time the drill journalled its demotion (written just before it is sent)."""
+
+    def act_time() -> float | None:
+        if not journal.exists():
+            return None
+        db = sqlite3.connect(journal, timeout=5)
+        try:
+            row = db.execute(
+                "SELECT at FROM steps WHERE kind = 'act' ORDER BY drill_id DESC, seq LIMIT 1"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        finally:
+            db.close()
+        return float(row[0]) if row else None
+
+    found: list[float] = []
+    wait_for(
+        lambda: (t := act_time()) is not None and not found.append(t),
+        timeout,
+        "the drill's act step",
+        0.02,
+    )
+    return found[0]
+
+
+@pytest.mark.parametrize("pair", ["lab-v2", "lab-ka"])
+def test_drill_passes_restores_and_agrees_with_an_independent_clock(
+    lab: Lab, baseline: Daemon, tmp_path: Path, pair: str
+) -> None:
+    taken_over: list[float] = []
+    stop = threading.Event()
+
+    def watch_vip() -> None:  # independent of netmon: who holds the VIP, every 20 ms
+        while not stop.is_set():
+            if lab.masters()["VI_v2"] == ["r2"] and not taken_over:
+                taken_over.append(time.time())
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch_vip, daemon=True)
+    watcher.start()
+    try:
+        run = subprocess.run([*drill_cmd(tmp_path, "run", pair), "--yes", "--json"],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    assert report["result"] == "passed"
+    assert report["restored"] is True
+    assert report["active_before"] == "r1"
+    assert report["standby"] == "r2"
+    assert lab.masters() == {"VI_v2": ["r1"], "VI_v3": ["r1"]}
+    acted = wait_for_act_step(tmp_path / "drills.sqlite", 1)
+    assert taken_over, "the VIP never moved to r2"
+    independent = taken_over[0] - acted
+    DELAYS.append((f"drill {pair}: switchover measured by netmon", report["switchover_seconds"]))
+    DELAYS.append((f"drill {pair}: switchover by an independent VIP watch", independent))
+    assert abs(report["switchover_seconds"] - independent) <= max(0.1, 0.1 * independent)
+    history = subprocess.run(
+        drill_cmd(tmp_path, "history"), capture_output=True, text=True, timeout=60
+    )
+    assert history.returncode == 0
+    assert "passed" in history.stdout
+    assert lab.community() not in run.stdout + run.stderr + history.stdout
+
+
+def test_drill_refused_when_the_standby_is_stopped(
+    lab: Lab, baseline: Daemon, tmp_path: Path
+) -> None:
+    lab.stop("r2", "keepalived")
+    wait_for(lambda: states(baseline.listen)["lab-ka"] == "degraded", 15, "degraded")
+    plan = subprocess.run(
+        drill_cmd(tmp_path, "plan", "lab-ka"), capture_output=True, text=True, timeout=60
+    )
+    assert plan.returncode == 1
+    assert "standby ready" in plan.stdout
+    assert "NO" in plan.stdout
+    run = subprocess.run([*drill_cmd(tmp_path, "run", "lab-ka"), "--yes", "--json"],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 1
+    report = json.loads(run.stdout)
+    assert report["result"] == "refused"
+    assert "standby ready" in report["reason"]
+    assert report["id"] is None  # nothing journalled, nothing touched
+    assert lab.masters() == {"VI_v2": ["r1"], "VI_v3": ["r1"]}
+
+
+def start_drill(tmp_path: Path, pair: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*drill_cmd(tmp_path, "run", pair), "--yes", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def test_standby_fault_during_the_drill_aborts_and_restores(
+    lab: Lab, baseline: Daemon, tmp_path: Path
+) -> None:
+    proc = start_drill(tmp_path, "lab-ka")
+    wait_for_act_step(tmp_path / "drills.sqlite")
+    lab.fault("r2", on=True)
+    t0 = time.monotonic()
+    stdout, stderr = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 1, stdout + stderr
+    report = json.loads(stdout)
+    assert report["result"] == "aborted"
+    assert "fault" in report["reason"]
+    assert report["restored"] is True
+    assert elapsed <= 8 + 5  # max_switchover + 5 s
+    assert lab.masters() == {"VI_v2": ["r1"], "VI_v3": ["r1"]}
+
+
+def test_kill_9_mid_drill_is_restored_by_the_next_command(
+    lab: Lab, baseline: Daemon, tmp_path: Path
+) -> None:
+    proc = start_drill(tmp_path, "lab-ka")
+    wait_for_act_step(tmp_path / "drills.sqlite")
+    proc.kill()  # SIGKILL: no cleanup of any kind runs
+    proc.communicate(timeout=10)
+    history = subprocess.run(
+        drill_cmd(tmp_path, "history"), capture_output=True, text=True, timeout=120
+    )
+    assert history.returncode == 0, history.stderr
+    assert "interrupted" in history.stderr
+    assert "aborted" in history.stdout
+    lab.wait_for_masters({"VI_v2": "r1", "VI_v3": "r1"}, 15)  # r1's priority was put back
+    wait_for(baseline.healthy, 20, "healthy after recovery")
+
+
+def test_ctrl_c_mid_drill_restores_and_exits_1(lab: Lab, baseline: Daemon, tmp_path: Path) -> None:
+    proc = start_drill(tmp_path, "lab-v2")
+    wait_for_act_step(tmp_path / "drills.sqlite")
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stdout + stderr
+    report = json.loads(stdout)
+    assert report["result"] == "aborted"
+    assert "interrupted" in report["reason"]
+    assert report["restored"] is True
+    lab.wait_for_masters({"VI_v2": "r1", "VI_v3": "r1"}, 15)
 
 
 def test_lab_status_command(lab: Lab, baseline: Daemon) -> None:
