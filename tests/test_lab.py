@@ -492,12 +492,14 @@ def wait_for_act_step(journal: Path, timeout: float = 30) -> float:
         return float(row[0]) if row else None
 
     found: list[float] = []
-    wait_for(
-        lambda: (t := act_time()) is not None and not found.append(t),
-        timeout,
-        "the drill's act step",
-        0.02,
-    )
+
+    def seen() -> bool:
+        at = act_time()
+        if at is not None:
+            found.append(at)
+        return at is not None
+
+    wait_for(seen, timeout, "the drill's act step", 0.02)
     return found[0]
 
 
