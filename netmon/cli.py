@@ -429,21 +429,12 @@ JournalOpt = Annotated[
 ]
 
 
-def _journal_path(inv: Any, override: Path | None) -> Path:
-    if override is not None:
-        return override
-    if inv.drill_journal:
-        return Path(inv.drill_journal)
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return state / "netmon" / "drills.sqlite"
-
-
 def _drill_context(inventory: Path, journal: Path | None, listen: str) -> Any:
     """Load the inventory and open what a drill needs; exits 2 on a config error."""
     from netmon.collectors.probe import Prober
     from netmon.collectors.snmp import SnmpCollector
     from netmon.collectors.ssh import SshCollector
-    from netmon.drills.journal import Journal
+    from netmon.drills.journal import Journal, journal_path
     from netmon.drills.runner import DrillRunner
     from netmon.inventory import load_inventory
 
@@ -464,7 +455,7 @@ def _drill_context(inventory: Path, journal: Path | None, listen: str) -> Any:
                 return float(at) if at is not None else None
         return None
 
-    opened = Journal(_journal_path(inv, journal))
+    opened = Journal(journal_path(inv.drill_journal, journal))
     runner = DrillRunner(
         inv, opened, SnmpCollector(), SshCollector(inv.ssh_sessions), Prober(),
         say=lambda text: err.print(f"[drill] {text}", markup=False, highlight=False),

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 import signal
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,8 @@ from netmon.collectors.probe import Prober
 from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
 from netmon.collectors.traps import TrapReceiver
+from netmon.drills.journal import Journal, journal_path, latest_drills
+from netmon.drills.runner import DrillRunner
 from netmon.errors import CollectorError, ConfigError
 from netmon.exporter import MetricsServer, snapshot_source
 from netmon.inventory import load_inventory
@@ -176,13 +179,20 @@ class Daemon:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        self.server = MetricsServer(self.listen, snapshot_source(self.store))
+        journal = journal_path(self.inventory.drill_journal)
+        self.server = MetricsServer(
+            self.listen, snapshot_source(self.store), drills=lambda: latest_drills(journal)
+        )
         self.address = self.server.server_address[:2]  # type: ignore[assignment]
         self.server.start()
         self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         self._schedule(self.inventory, first=True)
         self.scheduler.start()
         self._start_traps()
+        if journal.exists():
+            recovery = loop.create_task(self._recover_drills(journal))
+            self._tasks.add(recovery)
+            recovery.add_done_callback(self._tasks.discard)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
@@ -195,6 +205,21 @@ class Daemon:
             await self._stop.wait()
         finally:
             await self._shutdown()
+
+    async def _recover_drills(self, path: Path) -> None:
+        """A drill interrupted by kill -9 or a crash is found here, at start, and its pair
+        restored (or, if that cannot be verified, further drills on it refused)."""
+        journal = Journal(path)
+        try:
+            runner = DrillRunner(
+                self.inventory, journal, self.snmp, self.ssh, None,
+                say=lambda text: log.warning("drill recovery: %s", text),
+            )  # fmt: skip
+            await runner.recover()
+        except (OSError, sqlite3.Error):
+            log.exception("drill recovery from %s failed", path)
+        finally:
+            journal.close()
 
     async def _shutdown(self) -> None:
         started = time.monotonic()

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,6 +21,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from netmon import __version__
+from netmon.drills.journal import DrillRow
 from netmon.model import PairState, Role
 from netmon.report import pairs_json, status_json
 from netmon.store import Snapshot
@@ -30,14 +31,20 @@ log = logging.getLogger(__name__)
 SnapshotSource = Callable[[], Snapshot]
 
 
+DrillSource = Callable[[], Mapping[str, DrillRow]]
+
+
 class NetmonCollector(Collector):
-    def __init__(self, snapshot: SnapshotSource) -> None:
+    def __init__(self, snapshot: SnapshotSource, drills: DrillSource | None = None) -> None:
         self._snapshot = snapshot
+        self._drills = drills
 
     def collect(self) -> Iterable[Metric]:
         snap = self._snapshot()
         yield from _pair_metrics(snap)
         yield from _device_metrics(snap)
+        if self._drills is not None:
+            yield from _drill_metrics(snap, self._drills())
         build = GaugeMetricFamily("netmon_build_info", "netmon version", labels=["version"])
         build.add_metric([__version__], 1)
         yield build
@@ -194,9 +201,42 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
     yield from (up, success, errors, if_up, if_errors, if_discards, if_ratio, duration, traps)
 
 
-def make_registry(snapshot: SnapshotSource) -> CollectorRegistry:
+def _drill_metrics(snap: Snapshot, drills: Mapping[str, DrillRow]) -> Iterable[Metric]:
+    running = GaugeMetricFamily(
+        "netmon_drill_running", "1 while a drill runs on the pair", labels=["pair"]
+    )
+    success = GaugeMetricFamily(
+        "netmon_drill_last_success", "1 when the pair's last finished drill passed", labels=["pair"]
+    )
+    switchover = GaugeMetricFamily(
+        "netmon_drill_last_switchover_seconds",
+        "Takeover time measured by the last drill",
+        labels=["pair"],
+    )
+    stamp = GaugeMetricFamily(
+        "netmon_drill_last_timestamp_seconds",
+        "When the pair's last drill ended (or began)",
+        labels=["pair"],
+    )
+    for name in sorted(snap.specs):
+        spec = snap.specs[name]
+        row = drills.get(name)
+        if spec.drill is None and row is None:
+            continue
+        running.add_metric([name], 1.0 if row is not None and row.result is None else 0.0)
+        if row is None or row.result is None:
+            continue
+        success.add_metric([name], 1.0 if row.result == "passed" else 0.0)
+        seconds = (row.report or {}).get("switchover_seconds")
+        if isinstance(seconds, int | float):
+            switchover.add_metric([name], float(seconds))
+        stamp.add_metric([name], row.finished_at or row.started_at)
+    yield from (running, success, switchover, stamp)
+
+
+def make_registry(snapshot: SnapshotSource, drills: DrillSource | None = None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(NetmonCollector(snapshot))
+    registry.register(NetmonCollector(snapshot, drills))
     return registry
 
 
@@ -237,10 +277,12 @@ class _Handler(BaseHTTPRequestHandler):
 class MetricsServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], snapshot: SnapshotSource) -> None:
+    def __init__(
+        self, address: tuple[str, int], snapshot: SnapshotSource, drills: DrillSource | None = None
+    ) -> None:
         super().__init__(address, _Handler)
         self.snapshot = snapshot
-        self.registry = make_registry(snapshot)
+        self.registry = make_registry(snapshot, drills)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:

@@ -40,7 +40,7 @@ def test_validate_reports_unknown_key_dangling_member_and_bad_oid(
     assert result.exit_code == 2
     lines = [l for l in result.stderr.splitlines() if re.match(r"^\S+:\d+: ", l)]
     assert lines == [
-        f"{path}:13: pairs[0].prefered: unknown key 'prefered'; allowed here: config, flap_threshold, "
+        f"{path}:13: pairs[0].prefered: unknown key 'prefered'; allowed here: config, drill, flap_threshold, "
         "flap_window, interval, kind, labels, links, members, mode, name, params, preferred, "
         "probes, split_brain_debounce, stale_after, thresholds, virtual_ip",
         f"{path}:19: pairs[1].members[1].device: member 'r3' names unknown device 'r3' (devices: r1, r2)",

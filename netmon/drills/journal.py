@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import socket
 import sqlite3
 import time
@@ -62,6 +63,28 @@ class DrillRow:
     standby_member: str | None
     restore_actions: list[dict[str, Any]]
     report: dict[str, Any] | None
+
+
+def journal_path(configured: str, override: Path | None = None) -> Path:
+    """The journal of an inventory: --journal, else the inventory's drills.journal, else the
+    per-user state folder."""
+    if override is not None:
+        return override
+    if configured:
+        return Path(configured)
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "netmon" / "drills.sqlite"
+
+
+def latest_drills(path: Path) -> dict[str, DrillRow]:
+    """The latest drill of each pair, read through a connection of its own (any thread)."""
+    if not path.exists():
+        return {}
+    journal = Journal(path)
+    try:
+        return journal.last_by_pair()
+    finally:
+        journal.close()
 
 
 def _user() -> str:
