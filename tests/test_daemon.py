@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from netmon.collectors.snmp import SnmpCollector
+from netmon.drills.journal import Journal
 from netmon.kinds.keepalived import BASE_PRIORITY
 from netmon.model import Device, Secret, SnmpSettings, SnmpV2c
 
@@ -241,3 +242,80 @@ def test_snmp_set_on_priority_flips_a_pair_at_run_time(
     finally:
         stop_process(proc)
     assert SECRET not in log.read_text()
+
+
+def test_demo_drill_passes_without_devices_and_shows_in_metrics(
+    sim: None, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """The demo network takes drills through the same SNMP actuator; the daemon restores an
+    interrupted drill at start and exports the drill metrics."""
+    env = {**env, "XDG_STATE_HOME": str(tmp_path / "state")}
+    inventory = str(REPO / "inventory" / "demo.yaml")
+    journal_file = tmp_path / "state" / "netmon" / "drills.sqlite"
+
+    # An interrupted drill: core-r1 demoted (priority 1), the journal holding its restore.
+    core_r1 = Device(
+        "core-r1", "127.0.0.1", SnmpSettings(SnmpV2c(Secret("env:X", SECRET)), 16101, 1.0, 1)
+    )
+
+    async def demote() -> None:
+        collector = SnmpCollector()
+        try:
+            await collector.set_integer(core_r1, (*BASE_PRIORITY, 1), 1)
+        finally:
+            collector.close()
+
+    asyncio.run(demote())
+    journal = Journal(journal_file)
+    crashed = journal.start("core-gw", "core-r1", "core-r2")
+    journal.set_restore(
+        crashed, [{"device": "core-r1", "oid": [*BASE_PRIORITY, 1], "value": 150, "commands": []}]
+    )
+    journal.step(crashed, "act", "core-r1: SNMP SET ... = INTEGER 1")
+    journal.close()
+
+    listen = f"127.0.0.1:{free_tcp_port()}"
+    log = tmp_path / "run.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([*NETMON, "run", "-i", inventory, "--listen", listen],
+                                env=env, stdout=sink, stderr=sink)  # fmt: skip
+    try:
+        # Recovery at start put core-r1's priority back: core-gw runs on its preferred member.
+        wait_for(
+            lambda: sample(listen, "netmon_pair_on_preferred", pair="core-gw") == 1.0,
+            30,
+            "recovered",
+        )
+        wait_for(lambda: states(listen).get("core-gw") == "healthy", 30, "core-gw healthy")
+        assert sample(listen, "netmon_drill_last_success", pair="core-gw") == 0.0  # it was aborted
+
+        run = subprocess.run(
+            [*NETMON, "drill", "run", "core-gw", "-i", inventory, "--yes", "--json", "--listen", listen],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+        report = json.loads(run.stdout)
+        assert report["result"] == "passed"
+        assert report["restored"] is True
+        assert report["switchover_seconds"] < 5
+        wait_for(
+            lambda: sample(listen, "netmon_drill_last_success", pair="core-gw") == 1.0,
+            10,
+            "drill metric",
+        )
+        assert sample(listen, "netmon_drill_running", pair="core-gw") == 0.0
+        assert (sample(listen, "netmon_drill_last_switchover_seconds", pair="core-gw") or -1) >= 0
+
+        show = subprocess.run([*NETMON, "drill", "show", str(report["id"]), "-i", inventory],
+                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert show.returncode == 0
+        assert "SNMP SET 1.3.6.1.4.1.9586.100.5.2.3.1.7.1 = INTEGER 1" in show.stdout
+        history = subprocess.run([*NETMON, "drill", "history", "-i", inventory],
+                                 env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert "aborted" in history.stdout
+        assert "passed" in history.stdout
+    finally:
+        stop_process(proc)
+    text = log.read_text() + run.stdout + run.stderr
+    assert "drill recovery" in log.read_text()
+    assert SECRET not in text
