@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -277,9 +276,8 @@ def demo(listen: ListenOpt = DEFAULT_LISTEN, log_level: str = "info") -> None:
     """The embedded default: a simulated network on loopback, watched by the daemon."""
     setup_logging(log_level)
     env = dict(os.environ)
-    # A fresh random community unless the user chose one (to send SETs to the simulator).
-    env.setdefault(DEMO_COMMUNITY_ENV, secrets.token_urlsafe(12))
-    os.environ[DEMO_COMMUNITY_ENV] = env[DEMO_COMMUNITY_ENV]
+    # The simulator picks the community (kept in ~/.local/state/netmon/demo-community, which
+    # inventory/demo.yaml reads), so other netmon commands can reach the demo network too.
     sim = subprocess.Popen(
         [sys.executable, "-m", "netmon.sim", "--community-env", DEMO_COMMUNITY_ENV],
         env=env,
@@ -298,6 +296,7 @@ def demo(listen: ListenOpt = DEFAULT_LISTEN, log_level: str = "info") -> None:
             f"  metrics:  http://{listen}/metrics\n"
             f"  pairs:    http://{listen}/api/v1/pairs\n"
             f"  status:   netmon status --listen {listen}\n"
+            f"  a drill:  netmon drill run core-gw -i inventory/demo.yaml --yes --listen {listen}\n"
             "  stop:     Ctrl-C",
             markup=False,
             highlight=False,

@@ -30,8 +30,16 @@ NETMON = [sys.executable, "-m", "netmon"]
 
 
 @pytest.fixture
-def env() -> dict[str, str]:
-    return {**os.environ, "NETMON_DEMO_COMMUNITY": SECRET, "PYTHONUNBUFFERED": "1"}
+def env(tmp_path: Path) -> dict[str, str]:
+    # HOME in the test's folder: the demo community file (~/.local/state/netmon) stays there.
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        **os.environ,
+        "NETMON_DEMO_COMMUNITY": SECRET,
+        "PYTHONUNBUFFERED": "1",
+        "HOME": str(home),
+    }
 
 
 @pytest.fixture
@@ -249,7 +257,7 @@ def test_demo_drill_passes_without_devices_and_shows_in_metrics(
 ) -> None:
     """The demo network takes drills through the same SNMP actuator; the daemon restores an
     interrupted drill at start and exports the drill metrics."""
-    env = {**env, "XDG_STATE_HOME": str(tmp_path / "state")}
+    env = {**env, "XDG_STATE_HOME": str(tmp_path / "state")}  # the default drill journal
     inventory = str(REPO / "inventory" / "demo.yaml")
     journal_file = tmp_path / "state" / "netmon" / "drills.sqlite"
 

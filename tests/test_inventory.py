@@ -49,8 +49,10 @@ def test_validate_reports_unknown_key_dangling_member_and_bad_oid(
     assert "Traceback" not in result.output
 
 
-def test_shipped_inventories_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NETMON_DEMO_COMMUNITY", "x")
+def test_shipped_inventories_are_valid(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".local" / "state" / "netmon").mkdir(parents=True)
+    (tmp_path / ".local" / "state" / "netmon" / "demo-community").write_text("x\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NETMON_SNMP_AUTH", "authkey-1")
     monkeypatch.setenv("NETMON_SNMP_PRIV", "privkey-1")
     demo = load_inventory(REPO / "inventory" / "demo.yaml")

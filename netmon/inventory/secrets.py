@@ -19,7 +19,8 @@ def resolve(env: str | None, file: str | None, base: Path) -> Secret:
             raise SecretError(f"environment variable {env} is empty")
         return Secret(f"env:{env}", value)
     if file is not None:
-        path = Path(file) if Path(file).is_absolute() else base / file
+        given = Path(file).expanduser()  # "~/..." names a file in the user's home
+        path = given if given.is_absolute() else base / given
         try:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as exc:

@@ -1,7 +1,7 @@
 """`python -m netmon.sim`: run the demo network's agents until SIGTERM/SIGINT.
 
-The community comes from the environment variable named by --community-env (never argv, which
-any local user can read in the process list).
+The community comes from the environment variable named by --community-env or the kept file
+(never argv, which any local user can read in the process list).
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import argparse
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import sys
+from pathlib import Path
 
 from netmon.sim.agent import serve
 from netmon.sim.network import demo_network
@@ -32,15 +34,29 @@ async def _main(community: str, base_port: int) -> None:
     await task
 
 
+COMMUNITY_FILE = Path("~/.local/state/netmon/demo-community")
+
+
+def demo_community(chosen: str | None) -> str:
+    """The demo network's community: the one chosen in the environment, else the one kept from
+    an earlier start, else a new random one; kept (mode 600) where inventory/demo.yaml reads it."""
+    path = COMMUNITY_FILE.expanduser()
+    kept = path.read_text().strip() if path.exists() else ""
+    community = chosen or kept or secrets.token_urlsafe(12)
+    if community != kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(community + "\n")
+    return community
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m netmon.sim")
     parser.add_argument("--community-env", default="NETMON_DEMO_COMMUNITY")
     parser.add_argument("--base-port", type=int, default=16101)
     args = parser.parse_args()
-    community = os.environ.get(args.community_env)
-    if not community:
-        print(f"netmon.sim: environment variable {args.community_env} is not set", file=sys.stderr)
-        return 2
+    community = demo_community(os.environ.get(args.community_env))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sim %(levelname)s: %(message)s")
     try:
         asyncio.run(_main(community, args.base_port))
