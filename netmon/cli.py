@@ -639,3 +639,25 @@ def drill_show(
     for seq, at, kind, text, status in steps:
         stamp = time.strftime("%H:%M:%S", time.gmtime(at)) + f".{int(at % 1 * 1000):03d}"
         out.print(f"{seq:3d} {stamp} {kind:8s} {status:7s} {text}", markup=False, highlight=False)
+
+
+@drill_app.command("resolve")
+def drill_resolve(
+    drill_id: int,
+    inventory: InventoryOpt,
+    note: Annotated[str, typer.Option("--note", help="What was checked or done by hand.")],
+    journal: JournalOpt = None,
+    listen: ListenOpt = DEFAULT_LISTEN,
+) -> None:
+    """After a drill that could not be restored: record what a person checked, allow drills again."""
+    setup_logging("error")
+    _, store, runner = _drill_context(inventory, journal, listen)
+    try:
+        row = store.drill(drill_id)
+        if row is None or row.result != "needs_attention":
+            err.print(f"drill {drill_id} is not waiting for a person", markup=False)
+            raise typer.Exit(EXIT_CONFIG)
+        store.resolve(drill_id, note)
+    finally:
+        _close_runner(runner)
+    out.print(f"drill {drill_id} resolved; drills on {row.pair} are allowed again", markup=False)

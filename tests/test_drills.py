@@ -132,4 +132,10 @@ def test_journal_is_append_only_and_finds_interrupted_drills(tmp_path: Path) -> 
     assert journal.unfinished() == []
     assert journal.drill(drill).result == "passed"  # type: ignore[union-attr]
     assert journal.db_mode() == "wal"
+    stuck = journal.start("p", "r1", "r2")
+    journal.finish(stuck, "needs_attention", {})
+    assert journal.blocked("p") is not None
+    journal.resolve(stuck, "priority checked by hand")
+    assert journal.blocked("p") is None
+    assert journal.steps(stuck)[-1][3] == "resolved by hand: priority checked by hand"
     journal.close()
