@@ -4,8 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 LISTEN ?= 127.0.0.1:9580
 # Debian packages the tests start for real: net-snmp's snmpd and CLI tools; the lab's keepalived,
-# sshd and iproute2 (ip, bridge).
-DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl
+# sshd and iproute2 (ip, bridge); Alertmanager (drill silences).
+DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl prometheus-alertmanager
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck unit deps deps-system clean

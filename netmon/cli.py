@@ -536,9 +536,15 @@ def drill_run(
     ] = True,
     journal: JournalOpt = None,
     listen: ListenOpt = DEFAULT_LISTEN,
+    alertmanager: Annotated[
+        str | None,
+        typer.Option("--alertmanager", help="Alertmanager URL: silence the pair during the drill."),
+    ] = None,
 ) -> None:
     """Demote the active member, time the takeover, restore, verify; journal every step."""
     import signal as signals
+
+    from netmon.drills.silence import Silences
 
     setup_logging("error")
     inv, _, runner = _drill_context(inventory, journal, listen)
@@ -558,7 +564,8 @@ def drill_run(
         for sig in (signals.SIGINT, signals.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            return await runner.run(spec, stop, failback=failback)
+            silences = Silences(alertmanager) if alertmanager else None
+            return await runner.run(spec, stop, failback=failback, silences=silences)
         finally:
             _close_runner(runner)
 

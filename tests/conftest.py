@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +147,42 @@ def _wait_snmp(
             decoder.decode(data, asn1Spec=v2c.Message())
             return
     pytest.fail(f"snmpd on port {port} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Alertmanager on a loopback port (Debian's prometheus-alertmanager); its URL."""
+    binary = shutil.which("prometheus-alertmanager")
+    require(binary is not None, "prometheus-alertmanager is not installed (make test installs it)")
+    assert binary is not None
+    workdir = tmp_path_factory.mktemp("alertmanager")
+    config = workdir / "alertmanager.yml"
+    config.write_text('route: {receiver: "null"}\nreceivers: [{name: "null"}]\n')
+    port = free_tcp_port()
+    with (workdir / "log").open("wb") as sink:
+        proc = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.path={workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+            stdout=subprocess.DEVNULL, stderr=sink,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"Alertmanager did not become ready: {(workdir / 'log').read_text()[-500:]}"
+                )
+            time.sleep(0.1)
+        yield url
+    finally:
+        stop_process(proc)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

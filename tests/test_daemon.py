@@ -327,3 +327,25 @@ def test_demo_drill_passes_without_devices_and_shows_in_metrics(
     text = log.read_text() + run.stdout + run.stderr
     assert "drill recovery" in log.read_text()
     assert SECRET not in text
+
+
+def test_drill_silences_the_pair_in_alertmanager(
+    sim: None, tmp_path: Path, env: dict[str, str], alertmanager: str
+) -> None:
+    env = {**env, "XDG_STATE_HOME": str(tmp_path / "state")}
+    inventory = str(REPO / "inventory" / "demo.yaml")
+    run = subprocess.run(
+        [*NETMON, "drill", "run", "core-gw", "-i", inventory, "--yes", "--json",
+         "--alertmanager", alertmanager, "--listen", f"127.0.0.1:{free_tcp_port()}"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    assert report["result"] == "passed"
+    silences = json.loads(get(f"{alertmanager}/api/v2/silences"))
+    ours = [s for s in silences if s["id"] == report["silence_id"]]
+    assert len(ours) == 1
+    assert ours[0]["status"]["state"] == "expired"  # created for the drill, expired after it
+    assert ours[0]["matchers"] == [
+        {"name": "pair", "value": "core-gw", "isRegex": False, "isEqual": True}
+    ]

