@@ -65,6 +65,11 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
         "Member role: 1 for the current role",
         labels=["pair", "member", "role"],
     )
+    member_info = GaugeMetricFamily(
+        "netmon_member_info",
+        "Which device a member is (always 1): joins device series to pairs",
+        labels=["pair", "member", "device"],
+    )
     failovers = CounterMetricFamily(
         "netmon_pair_failovers", "Changes of the active member seen", labels=["pair"]
     )
@@ -87,6 +92,7 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
         active.add_metric([name], float(len(status.active_members)))
         info.add_metric([name, status.kind, status.mode.value, status.preferred or ""], 1.0)
         for member in status.members:
+            member_info.add_metric([name, member.member, member.device], 1.0)
             current = member.view.role if member.fresh else Role.UNREACHABLE
             for r in Role:
                 role.add_metric([name, member.member, r.value], 1.0 if current is r else 0.0)
@@ -105,7 +111,8 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
         check = snap.configs[name]
         if check.in_sync is not None:
             in_sync.add_metric([name], 1.0 if check.in_sync else 0.0)
-    yield from (state, active, info, role, failovers, last_failover, preferred, flapping, in_sync)
+    yield from (state, active, info, role, member_info, failovers, last_failover, preferred)
+    yield from (flapping, in_sync)
     yield from _probe_metrics(snap)
 
 
