@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 LISTEN ?= 127.0.0.1:9580
 # Debian packages the tests start for real: net-snmp's snmpd and CLI tools; the lab's keepalived,
 # sshd and iproute2 (ip, bridge); Alertmanager (drill silences).
-DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl prometheus-alertmanager
+DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl prometheus-alertmanager prometheus
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck unit deps deps-system clean
