@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:9580
 DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl prometheus-alertmanager prometheus
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck unit deps deps-system clean
+.PHONY: help run test lint typecheck unit deps deps-system dashboards clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -37,8 +37,8 @@ run: deps ## start the demo: a simulated network on loopback and the daemon (htt
 	$(BIN)/netmon demo --listen $(LISTEN)
 
 lint: deps ## ruff and mypy --strict
-	$(BIN)/ruff check netmon tests
-	$(BIN)/ruff format --check netmon tests
+	$(BIN)/ruff check netmon tests dashboards
+	$(BIN)/ruff format --check netmon tests dashboards
 	$(BIN)/mypy
 
 unit: deps ## the fast tests only (no daemons)
@@ -46,6 +46,9 @@ unit: deps ## the fast tests only (no daemons)
 
 test: deps deps-system lint ## everything: lint, types, unit and integration tests
 	$(BIN)/pytest -q
+
+dashboards: deps ## rebuild dashboards/*.json from dashboards/build.py
+	$(BIN)/python dashboards/build.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
