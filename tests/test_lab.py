@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,7 +18,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ from netmon.lab.topology import BRIDGE, ROUTERS
 
 from .conftest import REPO, free_tcp_port, require, stop_process
 from .helpers import DELAYS, get, sample, states, wait_for
+from .test_dashboards import concrete, panel_queries
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 
@@ -78,9 +83,11 @@ class Daemon:
         self.inventory = inventory
         self.listen = f"127.0.0.1:{free_tcp_port()}"
         self.log = log
+        # The daemon's drill journal (default path under XDG_STATE_HOME) in the test's folder.
+        self.env = {**os.environ, "XDG_STATE_HOME": str(log.parent / "state")}
         with log.open("wb") as sink:
             self.proc = subprocess.Popen([*NETMON, "run", "-i", str(inventory), "--listen", self.listen],
-                                         stdout=sink, stderr=sink)  # fmt: skip
+                                         stdout=sink, stderr=sink, env=self.env)  # fmt: skip
 
     def healthy(self) -> bool:
         if self.proc.poll() is not None:
@@ -629,6 +636,182 @@ def test_ctrl_c_mid_drill_restores_and_exits_1(lab: Lab, baseline: Daemon, tmp_p
     assert "interrupted" in report["reason"]
     assert report["restored"] is True
     lab.wait_for_masters({"VI_v2": "r1", "VI_v3": "r1"}, 15)
+
+
+class Webhook(ThreadingHTTPServer):
+    """Stands in for the pager: records every Alertmanager notification with its arrival time."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.received: list[tuple[float, dict[str, Any]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.received.append((time.monotonic(), json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/pager"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def alert_at(
+        self, alertname: str, status: str, since: float
+    ) -> tuple[float, dict[str, Any]] | None:
+        for at, message in self.received:
+            if at < since:
+                continue
+            for alert in message.get("alerts", []):
+                if alert["labels"].get("alertname") == alertname and alert["status"] == status:
+                    return at, alert
+        return None
+
+
+@dataclass
+class Stack:
+    prometheus: str
+    webhook: Webhook
+
+
+def prom_query(url: str, expr: str) -> list[dict[str, Any]]:
+    query = urllib.parse.urlencode({"query": expr})
+    data = json.loads(get(f"{url}/api/v1/query?{query}"))
+    assert data["status"] == "success", data
+    result: list[dict[str, Any]] = data["data"]["result"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def stack(lab: Lab, poller: Daemon, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Real Prometheus and Alertmanager on loopback, scraping the lab daemon every second."""
+    for tool in ("prometheus", "prometheus-alertmanager"):
+        require(shutil.which(tool) is not None, f"{tool} is not installed (make test installs it)")
+    tmp = tmp_path_factory.mktemp("stack")
+    # The shipped rules, with every `for:` shortened so the test needs seconds, not minutes
+    # (promtool's unit tests hold the real durations).
+    rules = re.sub(
+        r"for: \d+[smh]", "for: 2s", (REPO / "alert_rules" / "netmon.rules.yml").read_text()
+    )
+    (tmp / "rules.yml").write_text(rules)
+    webhook = Webhook()
+    am_port, prom_port = free_tcp_port(), free_tcp_port()
+    (tmp / "am.yml").write_text(
+        "route: {receiver: pager, group_by: [alertname, pair], group_wait: 0s, group_interval: 1s, repeat_interval: 1h}\n"
+        f"receivers: [{{name: pager, webhook_configs: [{{url: '{webhook.url}', send_resolved: true}}]}}]\n"
+    )
+    (tmp / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: [{tmp / 'rules.yml'}]\n"
+        f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{am_port}']}}]}}]}}\n"
+        f"scrape_configs: [{{job_name: netmon, static_configs: [{{targets: ['{poller.listen}']}}]}}]\n"
+    )
+    procs = []
+    with (tmp / "am.log").open("wb") as am_log, (tmp / "prom.log").open("wb") as prom_log:
+        procs.append(subprocess.Popen(
+            [str(shutil.which("prometheus-alertmanager")), f"--config.file={tmp / 'am.yml'}",
+             f"--storage.path={tmp / 'am'}", f"--web.listen-address=127.0.0.1:{am_port}",
+             "--cluster.listen-address="], stdout=am_log, stderr=am_log))  # fmt: skip
+        procs.append(subprocess.Popen(
+            [str(shutil.which("prometheus")), f"--config.file={tmp / 'prometheus.yml'}",
+             f"--storage.tsdb.path={tmp / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"],
+            stdout=prom_log, stderr=prom_log))  # fmt: skip
+    url = f"http://127.0.0.1:{prom_port}"
+    try:
+        # Wait for the first real sample, not for /-/ready (it comes seconds later).
+        wait_for(
+            lambda: any(r["value"][1] == "1" for r in prom_query(url, 'up{job="netmon"}')),
+            60,
+            "first scrape",
+        )
+        yield Stack(url, webhook)
+    finally:
+        for proc in procs:
+            stop_process(proc)
+        webhook.shutdown()
+        webhook.server_close()
+
+
+def test_a_real_failure_pages_and_resolves(lab: Lab, baseline: Daemon, stack: Stack) -> None:
+    """Standby stopped, then the pair split: each reaches the pager with its pair label, and the
+    resolved notice follows the repair. Fault-to-page times are measured."""
+    wait_for(lambda: not prom_query(stack.prometheus, 'ALERTS{alertstate="firing",alertname=~"NetmonRedundancyLost|NetmonPairSplitBrain"}'),
+             60, "no pair alert firing before the test")  # fmt: skip
+    t0 = time.monotonic()
+    lab.stop("r2", "keepalived")
+    wait_for(
+        lambda: stack.webhook.alert_at("NetmonRedundancyLost", "firing", t0) is not None,
+        60,
+        "page: redundancy lost",
+        0.05,
+    )
+    paged = stack.webhook.alert_at("NetmonRedundancyLost", "firing", t0)
+    assert paged is not None
+    assert paged[1]["labels"]["pair"] in PAIRS
+    assert paged[1]["labels"]["severity"] == "page"
+    DELAYS.append(
+        ("standby stopped -> page at the webhook (rules' for: shortened to 2s)", paged[0] - t0)
+    )
+    t1 = time.monotonic()
+    lab.start("r2", "keepalived")
+    wait_for(
+        lambda: stack.webhook.alert_at("NetmonRedundancyLost", "resolved", t1) is not None,
+        60,
+        "resolved",
+        0.05,
+    )
+    resolved = stack.webhook.alert_at("NetmonRedundancyLost", "resolved", t1)
+    assert resolved is not None
+    DELAYS.append(("standby started -> resolved at the webhook", resolved[0] - t1))
+    wait_for(baseline.healthy, 30, "healthy before the split")
+
+    t2 = time.monotonic()
+    lab.split(on=True)
+    try:
+        wait_for(
+            lambda: stack.webhook.alert_at("NetmonPairSplitBrain", "firing", t2) is not None,
+            60,
+            "page: split-brain",
+            0.05,
+        )
+        split = stack.webhook.alert_at("NetmonPairSplitBrain", "firing", t2)
+        assert split is not None
+        assert split[1]["labels"]["pair"] in PAIRS
+        DELAYS.append(("pair cut apart -> split-brain page at the webhook", split[0] - t2))
+    finally:
+        lab.split(on=False)
+    t3 = time.monotonic()
+    wait_for(
+        lambda: stack.webhook.alert_at("NetmonPairSplitBrain", "resolved", t3) is not None,
+        60,
+        "split resolved",
+        0.05,
+    )
+
+
+def test_every_dashboard_query_returns_data(
+    lab: Lab, baseline: Daemon, stack: Stack, tmp_path: Path
+) -> None:
+    # A drill in the daemon's journal, so the drill panels have something to show.
+    drill = subprocess.run(
+        [*NETMON, "drill", "run", "lab-v2", "-i", str(baseline.inventory), "--yes", "--json"],
+        capture_output=True, text=True, timeout=120, env=baseline.env,
+    )  # fmt: skip
+    assert drill.returncode == 0, drill.stdout + drill.stderr
+    wait_for(baseline.healthy, 30, "healthy after the drill")
+    queries = [concrete(expr) for _, _, expr in panel_queries()]
+    wait_for(
+        lambda: all(prom_query(stack.prometheus, q) for q in queries),
+        60,
+        "every dashboard query has data",
+    )
+    for expr in queries:
+        assert prom_query(stack.prometheus, expr), expr
 
 
 def test_lab_status_command(lab: Lab, baseline: Daemon) -> None:
