@@ -71,6 +71,13 @@ def pair_detail() -> Dashboard:
         .with_panel(TimeSeries().title("Failovers").with_target(q(f"netmon_pair_failovers_total{pair}")).span(8))
         .with_panel(TimeSeries().title("Links up").with_target(q(f"netmon_interface_up * on (device) group_left (member) netmon_member_info{pair}", "{{member}} {{interface}}")).span(8))
         .with_panel(TimeSeries().title("Link error ratio").unit("percentunit").with_target(q(f"netmon_interface_error_ratio * on (device) group_left (member) netmon_member_info{pair}", "{{member}} {{interface}} {{direction}}")).span(12))
+        .with_panel(
+            TimeSeries()
+            .title("Probe loss to members, by packet size")
+            .unit("percentunit")
+            .with_target(q(f'netmon_probe_loss_ratio * on (target) group_left (member) label_replace(netmon_member_info{pair}, "target", "$1", "address", "(.*)")', "{{member}} {{size}} B"))
+            .span(24)
+        )
         .with_panel(TimeSeries().title("Members polled OK").with_target(q(f"netmon_device_up * on (device) group_left (member) netmon_member_info{pair}", "{{member}}")).span(12))
         .with_panel(TimeSeries().title("Drill switchover (s)").unit("s").with_target(q(f"netmon_drill_last_switchover_seconds{pair}")).span(12))
         .with_panel(TimeSeries().title("Drill running").with_target(q(f"netmon_drill_running{pair}")).span(12))

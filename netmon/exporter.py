@@ -67,8 +67,8 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
     )
     member_info = GaugeMetricFamily(
         "netmon_member_info",
-        "Which device a member is (always 1): joins device series to pairs",
-        labels=["pair", "member", "device"],
+        "Which device a member is (always 1): joins device and probe series to pairs",
+        labels=["pair", "member", "device", "address"],
     )
     failovers = CounterMetricFamily(
         "netmon_pair_failovers", "Changes of the active member seen", labels=["pair"]
@@ -92,7 +92,8 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
         active.add_metric([name], float(len(status.active_members)))
         info.add_metric([name, status.kind, status.mode.value, status.preferred or ""], 1.0)
         for member in status.members:
-            member_info.add_metric([name, member.member, member.device], 1.0)
+            address = snap.addresses.get(member.device, "")
+            member_info.add_metric([name, member.member, member.device, address], 1.0)
             current = member.view.role if member.fresh else Role.UNREACHABLE
             for r in Role:
                 role.add_metric([name, member.member, r.value], 1.0 if current is r else 0.0)

@@ -67,6 +67,7 @@ class Snapshot:
     transitions: tuple[Transition, ...]
     traps: Mapping[str, int] = field(default_factory=dict)  # notifications received, by device
     configs: Mapping[str, ConfigStatus] = field(default_factory=dict)  # drift checks, by pair
+    addresses: Mapping[str, str] = field(default_factory=dict)  # device -> address (probe targets)
 
 
 class StateStore:
@@ -74,6 +75,7 @@ class StateStore:
         self._lock = threading.Lock()
         self._specs: dict[str, PairSpec] = {p.name: p for p in inventory.pairs}
         self._devices_known: set[str] = set(inventory.devices)
+        self._addresses = {d.name: d.address for d in inventory.devices.values()}
         self._pairs: dict[str, PairStatus] = {}
         self._devices: dict[str, DeviceStatus] = {}
         self._durations: dict[str, Histogram] = {}
@@ -86,6 +88,7 @@ class StateStore:
         with self._lock:
             self._specs = {p.name: p for p in inventory.pairs}
             self._devices_known = set(inventory.devices)
+            self._addresses = {d.name: d.address for d in inventory.devices.values()}
             for name in list(self._pairs):
                 spec = self._specs.get(name)
                 if spec is None or spec.kind != self._pairs[name].kind:
@@ -169,11 +172,14 @@ class StateStore:
             transitions = tuple(self._transitions)
             traps = dict(self._traps)
             configs = dict(self._configs)
+            addresses = dict(self._addresses)
         for name, status in pairs.items():
             spec = specs[name]
             if now - status.evaluated_at > spec.stale_after:
                 pairs[name] = evaluate(spec, status.members, status, now)
-        return Snapshot(now, pairs, specs, devices, durations, transitions, traps, configs)
+        return Snapshot(
+            now, pairs, specs, devices, durations, transitions, traps, configs, addresses
+        )
 
 
 def _with_links(device: DeviceStatus, links: dict[int, InterfaceReading]) -> DeviceStatus:
