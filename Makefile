@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:9580
 DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl prometheus-alertmanager prometheus
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck unit deps deps-system dashboards clean
+.PHONY: help run test lint typecheck unit deps deps-system dashboards bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -37,8 +37,8 @@ run: deps ## start the demo: a simulated network on loopback and the daemon (htt
 	$(BIN)/netmon demo --listen $(LISTEN)
 
 lint: deps ## ruff and mypy --strict
-	$(BIN)/ruff check netmon tests dashboards
-	$(BIN)/ruff format --check netmon tests dashboards
+	$(BIN)/ruff check netmon tests dashboards bench
+	$(BIN)/ruff format --check netmon tests dashboards bench
 	$(BIN)/mypy
 
 unit: deps ## the fast tests only (no daemons)
@@ -46,6 +46,10 @@ unit: deps ## the fast tests only (no daemons)
 
 test: deps deps-system lint ## everything: lint, types, unit and integration tests
 	$(BIN)/pytest -q
+
+bench: deps deps-system ## quick benchmark: netmon vs prometheus-snmp-exporter, 100 and 1,000 pairs
+	@command -v prometheus-snmp-exporter >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-snmp-exporter >/dev/null)
+	$(BIN)/python -m bench.run --pairs 100 1000 --cycles 3
 
 dashboards: deps ## rebuild dashboards/*.json from dashboards/build.py
 	$(BIN)/python dashboards/build.py

@@ -117,6 +117,10 @@ class SnmpCollector:
         self._engine: SnmpEngine | None = None
         self._max_in_flight = max_in_flight
         self._gate: asyncio.Semaphore | None = None
+        self._targets: dict[tuple[str, int, float, int], Any] = {}
+        self._prebuilt: dict[Oid, Any] = {}
+        # Keyed by the credentials object's id; the object is kept in the value so the id stays valid.
+        self._auth: dict[int, tuple[object, CommunityData | UsmUserData]] = {}
 
     @property
     def engine(self) -> SnmpEngine:
@@ -128,6 +132,14 @@ class SnmpCollector:
         if self._gate is None:
             self._gate = asyncio.Semaphore(self._max_in_flight)
         return self._gate
+
+    def _query(self, oid: Oid) -> Any:
+        """A prebuilt request var-bind: pysnmp resolves an ObjectType once (then it is "clean")
+        and that resolution was ~40% of a poll's CPU when rebuilt for every request."""
+        found = self._prebuilt.get(oid)
+        if found is None:
+            found = self._prebuilt[oid] = ObjectType(ObjectIdentity(oid))
+        return found
 
     def close(self) -> None:
         if self._engine is not None:
@@ -277,19 +289,31 @@ class SnmpCollector:
         op: str,
         varbinds: Sequence[tuple[Oid, int | None]],
     ) -> tuple[Any, Any, Any, Any]:
-        target = await UdpTransportTarget.create(
-            (device.address, settings.port), timeout=settings.timeout, retries=settings.retries
-        )
+        # Targets and credentials are built once per device, not per request: building them
+        # (address resolution, LCD configuration) cost more CPU than the request itself.
+        key = (device.address, settings.port, settings.timeout, settings.retries)
+        target = self._targets.get(key)
+        if target is None:
+            target = await UdpTransportTarget.create(
+                (device.address, settings.port), timeout=settings.timeout, retries=settings.retries
+            )
+            self._targets[key] = target
+        auth = self._auth.get(id(settings.credentials))
+        if auth is None:
+            auth = self._auth[id(settings.credentials)] = (
+                settings.credentials,
+                _auth_data(settings),
+            )
         objects = [
-            ObjectType(ObjectIdentity(oid), Integer(value) if value is not None else None)
+            ObjectType(ObjectIdentity(oid), Integer(value))
             if value is not None
-            else ObjectType(ObjectIdentity(oid))
+            else self._query(oid)
             for oid, value in varbinds
         ]
         command = {"get": get_cmd, "next": next_cmd, "set": set_cmd}[op]
         result: tuple[Any, Any, Any, Any] = await command(
             self.engine,
-            _auth_data(settings),
+            auth[1],
             target,
             ContextData(),
             *objects,
