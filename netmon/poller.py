@@ -135,9 +135,9 @@ class Poller:
     async def poll_once(self, pair: PairSpec, *, wait_for_probes: bool = False) -> PairStatus:
         grouped = pair_probes(pair)
         keys = list(grouped)
-        probing = self._start_probes(pair)
+        probing = self._start_probes(pair) if self.prober and pair.probes.enabled else None
         results = await asyncio.gather(*(self.read_device(d, grouped[(d, c)], c) for d, c in keys))
-        if wait_for_probes:  # one-shot checks have no earlier round to fall back on
+        if wait_for_probes and probing is not None:  # one-shot checks have no earlier round
             await asyncio.wait({probing})
         by_device, vip = self._probe_results.get(pair.name, ({}, ()))
         readings = dict(zip(keys, results, strict=True))
