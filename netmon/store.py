@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from netmon.evaluate import evaluate, transition
 from netmon.model import (
@@ -55,6 +55,9 @@ class DeviceStatus:
     last_success_at: Mapping[str, float]  # by collector
     errors: Mapping[tuple[str, str], int]  # (collector, reason) -> count
     links: Mapping[int, InterfaceReading]
+    # The last outcome per collector: a device read over SNMP and SSH is up only when both work,
+    # whichever was polled last.
+    collectors_up: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class StateStore:
                 success = dict(old.last_success_at) if old else {}
                 errors = dict(old.errors) if old else {}
                 links = dict(old.links) if old else {}
+                outcomes = {**(old.collectors_up if old else {}), r.collector: r.ok}
                 if r.ok:
                     success[r.collector] = r.at
                 else:
@@ -121,13 +125,14 @@ class StateStore:
                     errors[key] = errors.get(key, 0) + 1
                 self._devices[r.device] = DeviceStatus(
                     device=r.device,
-                    up=r.ok,
+                    up=all(outcomes.values()),
                     last_reason=None if r.ok else r.reason,
                     last_detail=None if r.ok else r.detail,
                     last_attempt_at=r.at,
                     last_success_at=success,
                     errors=errors,
                     links=links,
+                    collectors_up=outcomes,
                 )
                 self._durations.setdefault(r.collector, Histogram()).observe(r.duration)
 
@@ -157,7 +162,7 @@ class StateStore:
                 if device is not None and member.links:
                     links = dict(device.links)
                     links.update({link.if_index: link for link in member.links})
-                    self._devices[member.device] = _with_links(device, links)
+                    self._devices[member.device] = replace(device, links=links)
             change = transition(previous, status)
             if change is not None:
                 self._transitions.append(change)
@@ -180,16 +185,3 @@ class StateStore:
         return Snapshot(
             now, pairs, specs, devices, durations, transitions, traps, configs, addresses
         )
-
-
-def _with_links(device: DeviceStatus, links: dict[int, InterfaceReading]) -> DeviceStatus:
-    return DeviceStatus(
-        device.device,
-        device.up,
-        device.last_reason,
-        device.last_detail,
-        device.last_attempt_at,
-        device.last_success_at,
-        device.errors,
-        links,
-    )

@@ -147,3 +147,15 @@ def test_failover_metrics() -> None:
     assert value(m, "netmon_pair_failovers_total", pair="core") == 1
     assert value(m, "netmon_pair_last_failover_timestamp_seconds", pair="core") == T0 + 5
     assert value(m, "netmon_pair_on_preferred", pair="core") == 0
+
+
+def test_device_up_needs_every_collector() -> None:
+    """A device read over SNMP and SSH is up only when both work, whichever answered last."""
+    inv = inventory("core")
+    store = StateStore(inv)
+    store.record_readings([DeviceReading("core-a", "ssh", T0, False, reason="auth")])
+    store.record_readings([DeviceReading("core-a", "snmp", T0 + 1, True)])
+    m = scrape(store, T0 + 2)
+    assert value(m, "netmon_device_up", device="core-a") == 0
+    store.record_readings([DeviceReading("core-a", "ssh", T0 + 3, True)])
+    assert value(scrape(store, T0 + 4), "netmon_device_up", device="core-a") == 1

@@ -661,6 +661,19 @@ class Webhook(ThreadingHTTPServer):
         self.url = f"http://127.0.0.1:{self.server_address[1]}/pager"
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
+    def wait(self, alertname: str, status: str, since: float) -> tuple[float, dict[str, Any]]:
+        """Until a notification of `alertname` with `status` arrives after `since`: (when, alert)."""
+        found: list[tuple[float, dict[str, Any]]] = []
+
+        def arrived() -> bool:
+            hit = self.alert_at(alertname, status, since)
+            if hit is not None:
+                found.append(hit)
+            return hit is not None
+
+        wait_for(arrived, 60, f"{alertname} {status} at the webhook", 0.05)
+        return found[0]
+
     def alert_at(
         self, alertname: str, status: str, since: float
     ) -> tuple[float, dict[str, Any]] | None:
@@ -744,54 +757,25 @@ def test_a_real_failure_pages_and_resolves(lab: Lab, baseline: Daemon, stack: St
              60, "no pair alert firing before the test")  # fmt: skip
     t0 = time.monotonic()
     lab.stop("r2", "keepalived")
-    wait_for(
-        lambda: stack.webhook.alert_at("NetmonRedundancyLost", "firing", t0) is not None,
-        60,
-        "page: redundancy lost",
-        0.05,
-    )
-    paged = stack.webhook.alert_at("NetmonRedundancyLost", "firing", t0)
-    assert paged is not None
-    assert paged[1]["labels"]["pair"] in PAIRS
-    assert paged[1]["labels"]["severity"] == "page"
-    DELAYS.append(
-        ("standby stopped -> page at the webhook (rules' for: shortened to 2s)", paged[0] - t0)
-    )
+    at, paged = stack.webhook.wait("NetmonRedundancyLost", "firing", t0)
+    assert paged["labels"]["pair"] in PAIRS
+    assert paged["labels"]["severity"] == "page"
+    DELAYS.append(("standby stopped -> page at the webhook (rules' for: shortened to 2s)", at - t0))
     t1 = time.monotonic()
     lab.start("r2", "keepalived")
-    wait_for(
-        lambda: stack.webhook.alert_at("NetmonRedundancyLost", "resolved", t1) is not None,
-        60,
-        "resolved",
-        0.05,
-    )
-    resolved = stack.webhook.alert_at("NetmonRedundancyLost", "resolved", t1)
-    assert resolved is not None
-    DELAYS.append(("standby started -> resolved at the webhook", resolved[0] - t1))
+    at, _ = stack.webhook.wait("NetmonRedundancyLost", "resolved", t1)
+    DELAYS.append(("standby started -> resolved at the webhook", at - t1))
     wait_for(baseline.healthy, 30, "healthy before the split")
 
     t2 = time.monotonic()
     lab.split(on=True)
     try:
-        wait_for(
-            lambda: stack.webhook.alert_at("NetmonPairSplitBrain", "firing", t2) is not None,
-            60,
-            "page: split-brain",
-            0.05,
-        )
-        split = stack.webhook.alert_at("NetmonPairSplitBrain", "firing", t2)
-        assert split is not None
-        assert split[1]["labels"]["pair"] in PAIRS
-        DELAYS.append(("pair cut apart -> split-brain page at the webhook", split[0] - t2))
+        at, split = stack.webhook.wait("NetmonPairSplitBrain", "firing", t2)
+        assert split["labels"]["pair"] in PAIRS
+        DELAYS.append(("pair cut apart -> split-brain page at the webhook", at - t2))
     finally:
         lab.split(on=False)
-    t3 = time.monotonic()
-    wait_for(
-        lambda: stack.webhook.alert_at("NetmonPairSplitBrain", "resolved", t3) is not None,
-        60,
-        "split resolved",
-        0.05,
-    )
+    stack.webhook.wait("NetmonPairSplitBrain", "resolved", time.monotonic())
 
 
 def test_every_dashboard_query_returns_data(
