@@ -12,9 +12,18 @@ import random
 import signal
 import sqlite3
 import time
+from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from netmon.collectors.probe import Prober
@@ -26,7 +35,7 @@ from netmon.drills.runner import DrillRunner
 from netmon.errors import CollectorError, ConfigError
 from netmon.exporter import MetricsServer, snapshot_source
 from netmon.inventory import load_inventory
-from netmon.model import Inventory
+from netmon.model import Inventory, PairSpec
 from netmon.poller import Poller
 from netmon.store import StateStore
 
@@ -34,6 +43,27 @@ log = logging.getLogger(__name__)
 
 CONFIG_JOB = ":config"  # job id suffix of a pair's drift check
 STOP_GRACE = 3.0  # seconds in-flight polls get after SIGTERM before they are cancelled
+# A pair-poll costs well under 1 ms of CPU (docs/performance.md): starting at most this many per
+# second keeps a 5,000-pair inventory from bursting at start while a small one starts at once.
+STARTS_PER_SECOND = 500.0
+
+
+def poll_offsets(pairs: Sequence[PairSpec]) -> dict[str, float]:
+    """Seconds from the schedule's start to each pair's first poll.
+
+    Polls are spread evenly, not randomly: random jitter still lets many polls land in the same
+    instant, and a burst of thousands of polls is what makes polls start late. Pairs that share
+    a device share an offset, so their requests to it leave in the same moment."""
+    groups: dict[str, list[PairSpec]] = {}
+    for pair in pairs:
+        key = min((m.device for m in pair.members), default=pair.name)
+        groups.setdefault(key, []).append(pair)
+    window = len(groups) / STARTS_PER_SECOND
+    offsets: dict[str, float] = {}
+    for i, key in enumerate(sorted(groups)):
+        for pair in groups[key]:
+            offsets[pair.name] = min(window, pair.interval) * i / len(groups)
+    return offsets
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -62,6 +92,9 @@ class Daemon:
         self.traps: TrapReceiver | None = None
         self._trap_pending: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # When each pair's current poll was due (from the scheduler), to measure how late it ran.
+        self._due: dict[str, float] = {}
+        self.lag_samples: deque[float] = deque(maxlen=100_000)
 
     # -- traps ----------------------------------------------------------------------------
 
@@ -107,7 +140,7 @@ class Daemon:
 
     # -- jobs -----------------------------------------------------------------------------
 
-    def _schedule(self, inventory: Inventory, *, first: bool) -> None:
+    def _schedule(self, inventory: Inventory) -> None:
         assert self.scheduler is not None
         wanted = {p.name for p in inventory.pairs}
         wanted |= {f"{p.name}{CONFIG_JOB}" for p in inventory.pairs if p.config is not None}
@@ -115,16 +148,13 @@ class Daemon:
             if job.id not in wanted:
                 job.remove()
         now = datetime.now(UTC)
+        offsets = poll_offsets(inventory.pairs)
         for pair in inventory.pairs:
-            # Spread first polls over the interval so a large inventory does not burst.
-            start = now + timedelta(
-                seconds=random.uniform(0, min(pair.interval, 1.0) if first else 0)  # noqa: S311
-            )
+            start = now + timedelta(seconds=offsets[pair.name])
             self.scheduler.add_job(
-                self.poller.poll_pair,
+                self._scheduled_poll,
                 "interval",
                 seconds=pair.interval,
-                jitter=min(pair.interval * 0.1, 1.0),
                 args=[pair.name],
                 id=pair.name,
                 name=f"poll {pair.name}",
@@ -151,6 +181,29 @@ class Daemon:
                     replace_existing=True,
                 )
 
+    def _on_job_event(self, event: JobSubmissionEvent | JobExecutionEvent) -> None:
+        if event.job_id.endswith(CONFIG_JOB):
+            return
+        if isinstance(event, JobSubmissionEvent):
+            times = event.scheduled_run_times
+            if event.code == EVENT_JOB_SUBMITTED:
+                self._due[event.job_id] = times[-1].timestamp()
+                missed = len(times) - 1  # runs coalesced into this one
+            else:  # the previous poll of this pair was still running
+                missed = len(times)
+        else:
+            missed = 1  # later than the grace time: skipped
+        if missed:
+            self.store.record_missed_polls(missed)
+
+    async def _scheduled_poll(self, name: str) -> None:
+        due = self._due.pop(name, None)
+        if due is not None:
+            lag = max(0.0, time.time() - due)
+            self.store.record_poll_lag(lag)
+            self.lag_samples.append(lag)
+        await self.poller.poll_pair(name)
+
     def reload(self) -> bool:
         try:
             inventory = load_inventory(self.inventory_path)
@@ -162,7 +215,7 @@ class Daemon:
         self.inventory = inventory
         self.poller.inventory = inventory
         self.store.set_inventory(inventory)
-        self._schedule(inventory, first=False)
+        self._schedule(inventory)
         self._start_traps()
         log.info(
             "reloaded %s: %d devices, %d pairs",
@@ -186,7 +239,10 @@ class Daemon:
         self.address = self.server.server_address[:2]  # type: ignore[assignment]
         self.server.start()
         self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
-        self._schedule(self.inventory, first=True)
+        self.scheduler.add_listener(
+            self._on_job_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+        )
+        self._schedule(self.inventory)
         self.scheduler.start()
         self._start_traps()
         if journal.exists():

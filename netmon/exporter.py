@@ -207,6 +207,26 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
     for sender, count in sorted(snap.traps.items()):
         traps.add_metric([sender], float(count))
     yield from (up, success, errors, if_up, if_errors, if_discards, if_ratio, duration, traps)
+    yield from _scheduler_metrics(snap)
+
+
+def _scheduler_metrics(snap: Snapshot) -> Iterable[Metric]:
+    """How late scheduled polls start, and how many were skipped: the daemon keeping up."""
+    if snap.poll_lag is not None:
+        lag = HistogramMetricFamily(
+            "netmon_poll_lag_seconds", "How late a scheduled pair poll started after it was due"
+        )
+        h = snap.poll_lag
+        buckets = [(repr(b), float(c)) for b, c in zip(h.buckets, h.counts, strict=True)]
+        buckets.append(("+Inf", float(h.count)))
+        lag.add_metric([], buckets, h.total)
+        yield lag
+        missed = CounterMetricFamily(
+            "netmon_polls_missed",
+            "Scheduled pair polls skipped because the previous poll of the pair had not finished",
+        )
+        missed.add_metric([], float(snap.polls_missed))
+        yield missed
 
 
 def _drill_metrics(snap: Snapshot, drills: Mapping[str, DrillRow]) -> Iterable[Metric]:

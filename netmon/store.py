@@ -25,6 +25,8 @@ from netmon.model import (
 
 # Poll-duration histogram buckets, seconds: SNMP answers in ~1 ms on a LAN; timeouts are seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Poll-lag buckets: a healthy daemon starts polls within milliseconds of when they are due.
+LAG_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 @dataclass
@@ -71,6 +73,8 @@ class Snapshot:
     traps: Mapping[str, int] = field(default_factory=dict)  # notifications received, by device
     configs: Mapping[str, ConfigStatus] = field(default_factory=dict)  # drift checks, by pair
     addresses: Mapping[str, str] = field(default_factory=dict)  # device -> address (probe targets)
+    poll_lag: Histogram | None = None  # scheduled polls: how late each started
+    polls_missed: int = 0  # scheduled polls skipped because the previous one had not finished
 
 
 class StateStore:
@@ -85,6 +89,16 @@ class StateStore:
         self._transitions: deque[Transition] = deque(maxlen=history)
         self._traps: dict[str, int] = {}
         self._configs: dict[str, ConfigStatus] = {}
+        self._lag = Histogram(LAG_BUCKETS, [0] * len(LAG_BUCKETS))
+        self._missed = 0
+
+    def record_poll_lag(self, seconds: float) -> None:
+        with self._lock:
+            self._lag.observe(seconds)
+
+    def record_missed_polls(self, count: int) -> None:
+        with self._lock:
+            self._missed += count
 
     def set_inventory(self, inventory: Inventory) -> None:
         """After a reload: forget pairs and devices that are gone (their metrics disappear)."""
@@ -178,10 +192,22 @@ class StateStore:
             traps = dict(self._traps)
             configs = dict(self._configs)
             addresses = dict(self._addresses)
+            lag = self._lag.copy() if self._lag.count else None
+            missed = self._missed
         for name, status in pairs.items():
             spec = specs[name]
             if now - status.evaluated_at > spec.stale_after:
                 pairs[name] = evaluate(spec, status.members, status, now)
         return Snapshot(
-            now, pairs, specs, devices, durations, transitions, traps, configs, addresses
+            now,
+            pairs,
+            specs,
+            devices,
+            durations,
+            transitions,
+            traps,
+            configs,
+            addresses,
+            lag,
+            missed,
         )

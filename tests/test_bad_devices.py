@@ -89,8 +89,11 @@ def test_garbage_and_silence_become_unreachable_with_reasons(garbage_agent: int)
             snmp.close()
         assert status.state is PairState.UNKNOWN
         assert {m.view.role for m in status.members} == {Role.UNREACHABLE}
-        assert all(m.view.reason == "timeout" for m in status.members)
+        # Garbage is not silence: the reply reason says the device answered, badly.
+        reasons = {m.device: m.view.reason for m in status.members}
+        assert reasons == {"garbage": "reply", "silent": "timeout"}
 
     asyncio.run(once())
     snap = store.snapshot(time.time())
-    assert snap.devices["garbage"].errors == {("snmp", "timeout"): 1}
+    assert snap.devices["garbage"].errors == {("snmp", "reply"): 1}
+    assert "undecodable reply from 127.0.0.1" in (snap.devices["garbage"].last_detail or "")

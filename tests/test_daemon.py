@@ -91,6 +91,9 @@ def test_demo_shows_the_four_states_and_keeps_its_secret(
     assert ratio is not None
     assert 0.03 < ratio < 0.07
     assert sample(listen, "netmon_interface_up", device="wan-r2", interface="eth1") == 1.0
+    # The scheduler keeps up: polls start on time and none is skipped.
+    assert (sample(listen, "netmon_poll_lag_seconds_count") or 0) > 10
+    assert sample(listen, "netmon_polls_missed_total") == 0.0
 
     pairs = json.loads(get(f"http://{listen}/api/v1/pairs"))
     by_name = {p["pair"]: p for p in pairs["pairs"]}

@@ -1,0 +1,423 @@
+"""SNMPv2c on the wire: the message codec and the UDP endpoint of netmon's read path.
+
+Why netmon does not use pysnmp here: a poll is one small GET of a dozen known instances, and
+pysnmp spends ~75% of such a poll in pyasn1 (building, encoding and decoding generic ASN.1
+objects) and in its per-request LCD table lookups (docs/performance.md has the profile). A
+v2c GET/GETNEXT and its Response are a fixed, tiny subset of BER (RFC 3416, X.690): requests are
+built from cached bytes, replies are decoded straight into netmon's values. pysnmp stays for
+what needs it: SNMPv3 (USM), SET and traps.
+
+Every reply that is not a well-formed v2c Response raises WireError naming what and at which
+byte; the endpoint never lets one bad datagram touch another request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import secrets
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from netmon.model import Missing, Oid, Value
+
+log = logging.getLogger(__name__)
+
+GET, GETNEXT, RESPONSE = 0xA0, 0xA1, 0xA2
+_SEQUENCE, _INTEGER, _OCTETS, _NULL, _OID = 0x30, 0x02, 0x04, 0x05, 0x06
+_IPADDRESS, _OPAQUE = 0x40, 0x44
+_UNSIGNED = frozenset(
+    (0x41, 0x42, 0x43, 0x46, 0x47)
+)  # Counter32, Gauge32, TimeTicks, Counter64, UInteger32
+_EXCEPTIONS = {
+    0x80: Missing.NO_SUCH_OBJECT,
+    0x81: Missing.NO_SUCH_INSTANCE,
+    0x82: Missing.END_OF_MIB,
+}
+_V2C = b"\x02\x01\x01"
+_NO_ERROR = b"\x02\x01\x00\x02\x01\x00"  # error-status 0, error-index 0
+# Replies mostly name the OIDs netmon asked for: their decoded form is kept by their bytes.
+_OID_CACHE_LIMIT = 200_000
+
+
+class WireError(ValueError):
+    """A datagram that is not a well-formed SNMPv2c Response."""
+
+
+class WireTimeout(Exception):
+    """No reply within timeout x tries."""
+
+
+# -- encoding ------------------------------------------------------------------------------
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def _tlv(tag: int, body: bytes) -> bytes:
+    return bytes((tag,)) + _length(len(body)) + body
+
+
+def encode_integer(value: int) -> bytes:
+    magnitude = value if value >= 0 else ~value
+    return _tlv(_INTEGER, value.to_bytes(magnitude.bit_length() // 8 + 1, "big", signed=True))
+
+
+def encode_oid(oid: Oid) -> bytes:
+    if len(oid) < 2 or not 0 <= oid[0] <= 2 or (oid[0] < 2 and not 0 <= oid[1] < 40):
+        raise ValueError(f"not an encodable OID: {'.'.join(map(str, oid))}")
+    body = bytearray()
+    for arc in (oid[0] * 40 + oid[1], *oid[2:]):
+        if arc < 0:
+            raise ValueError(f"negative arc in OID {'.'.join(map(str, oid))}")
+        chunk = [arc & 0x7F]
+        rest = arc >> 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
+        body.extend(reversed(chunk))
+    return _tlv(_OID, bytes(body))
+
+
+def encode_varbinds(oids: Sequence[Oid]) -> bytes:
+    """The variable-bindings of a read request: each OID with a NULL value."""
+    return _tlv(_SEQUENCE, b"".join(_tlv(_SEQUENCE, encode_oid(o) + b"\x05\x00") for o in oids))
+
+
+def encode_request(community: bytes, pdu_type: int, request_id: int, varbinds: bytes) -> bytes:
+    pdu = _tlv(pdu_type, encode_integer(request_id) + _NO_ERROR + varbinds)
+    return _tlv(_SEQUENCE, _V2C + _tlv(_OCTETS, community) + pdu)
+
+
+# -- decoding ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    community: bytes
+    request_id: int
+    error_status: int
+    error_index: int
+    varbinds: list[tuple[Oid, Value]]
+
+
+def _header(data: bytes, pos: int, end: int, what: str) -> tuple[int, int, int]:
+    """(tag, start, end) of the TLV at `pos`; its contents must fit before `end`."""
+    if pos + 2 > end:
+        raise WireError(f"{what}: truncated at byte {pos}")
+    tag = data[pos]
+    first = data[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4:  # 0x80: indefinite length, which SNMP does not use
+            raise WireError(f"{what}: unsupported length form 0x{first:02x} at byte {pos - 1}")
+        if pos + count > end:
+            raise WireError(f"{what}: truncated length at byte {pos}")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > end:
+        raise WireError(f"{what}: length {length} at byte {pos} runs past its container")
+    return tag, pos, pos + length
+
+
+def _expect(data: bytes, pos: int, end: int, tag: int, what: str) -> tuple[int, int]:
+    got, start, stop = _header(data, pos, end, what)
+    if got != tag:
+        raise WireError(f"{what}: tag 0x{got:02x} at byte {pos}, expected 0x{tag:02x}")
+    return start, stop
+
+
+def _int(data: bytes, start: int, stop: int, what: str) -> int:
+    if start == stop:
+        raise WireError(f"{what}: empty INTEGER at byte {start}")
+    return int.from_bytes(data[start:stop], "big", signed=True)
+
+
+_oid_cache: dict[bytes, Oid] = {}
+
+
+def decode_oid(raw: bytes) -> Oid:
+    cached = _oid_cache.get(raw)
+    if cached is not None:
+        return cached
+    if not raw or raw[-1] & 0x80:
+        raise WireError("OID is empty or ends inside an arc")
+    arcs: list[int] = []
+    value = 0
+    for byte in raw:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = (first // 40, first % 40) if first < 80 else (2, first - 80)
+    oid = (*head, *arcs[1:])
+    if len(_oid_cache) >= _OID_CACHE_LIMIT:
+        _oid_cache.clear()  # a walk of a huge table must not grow memory without bound
+    _oid_cache[raw] = oid
+    return oid
+
+
+def _value(tag: int, body: bytes) -> Value:
+    """A reply value -> netmon's Value, the same mapping as the pysnmp path (to_value)."""
+    if tag == _INTEGER:
+        if not body:
+            raise WireError("empty INTEGER value")
+        return int.from_bytes(body, "big", signed=True)
+    if tag in _UNSIGNED:
+        if not body:
+            raise WireError(f"empty value of type 0x{tag:02x}")
+        return int.from_bytes(body, "big")
+    if tag in (_OCTETS, _OPAQUE):
+        return body.decode("utf-8", errors="replace")
+    if tag == _IPADDRESS:
+        if len(body) != 4:
+            raise WireError(f"IpAddress of {len(body)} bytes")
+        return ".".join(str(b) for b in body)
+    if tag == _OID:
+        return ".".join(map(str, decode_oid(body)))
+    missing = _EXCEPTIONS.get(tag)
+    if missing is not None:
+        return missing
+    return Missing.NOT_RETURNED  # NULL, or a type this reader does not know: no value
+
+
+def decode_response(data: bytes) -> Response:
+    """A v2c Response datagram -> Response. Raises WireError naming what is wrong and where."""
+    end = len(data)
+    pos, end = _expect(data, 0, end, _SEQUENCE, "message")
+    start, stop = _expect(data, pos, end, _INTEGER, "version")
+    version = _int(data, start, stop, "version")
+    if version != 1:
+        raise WireError(f"version: SNMP message version {version}, expected 1 (v2c)")
+    start, pos = _expect(data, stop, end, _OCTETS, "community")
+    community = data[start:pos]
+    tag, pos, end = _header(data, pos, end, "PDU")
+    if tag != RESPONSE:
+        raise WireError(f"PDU: type 0x{tag:02x}, expected a Response (0xa2)")
+    fields = []
+    for what in ("request-id", "error-status", "error-index"):
+        start, pos = _expect(data, pos, end, _INTEGER, what)
+        fields.append(_int(data, start, pos, what))
+    pos, end = _expect(data, pos, end, _SEQUENCE, "variable-bindings")
+    varbinds: list[tuple[Oid, Value]] = []
+    while pos < end:
+        where = f"variable-binding {len(varbinds) + 1}"
+        pos, stop = _expect(data, pos, end, _SEQUENCE, where)
+        start, after = _expect(data, pos, stop, _OID, where + " name")
+        oid = decode_oid(data[start:after])
+        tag, start, pos = _header(data, after, stop, where + " value")
+        if pos != stop:
+            raise WireError(f"{where}: {stop - pos} stray bytes at byte {pos}")
+        varbinds.append((oid, _value(tag, data[start:pos])))
+    return Response(community, fields[0], fields[1], fields[2], varbinds)
+
+
+# -- the endpoint --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Pending:
+    future: asyncio.Future[Response]
+    message: bytes
+    sockaddr: tuple[str, int]
+    sock: socket.socket
+    community: bytes
+    tries_left: int
+    timeout: float
+    timer: asyncio.TimerHandle | None = None
+    garbage: str | None = None
+
+
+@dataclass
+class WireStats:
+    sent: int = 0
+    received: int = 0
+    retries: int = 0
+    late_or_duplicate: int = 0
+    undecodable: int = 0
+
+
+class SnmpWire:
+    """Every v2c read of the process over one non-blocking UDP socket per address family.
+
+    Replies are matched to requests by request-id (random start, so a stray or spoofed reply
+    rarely matches) and community; duplicates and late replies to a finished request are
+    dropped. The receive buffer is raised so that a burst of replies is not dropped by the
+    kernel (the default ~200 KiB overflowed above ~150 requests in flight).
+    """
+
+    RECEIVE_BUFFER = 4 << 20
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sockets: dict[int, socket.socket] = {}
+        self._pending: dict[int, _Pending] = {}
+        self._next_id = 1 + secrets.randbelow(1 << 30)
+        self._varbinds: dict[tuple[Oid, ...], bytes] = {}
+        self._addresses: dict[tuple[str, int], tuple[int, tuple[str, int], float]] = {}
+        self.stats = WireStats()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for sock in self._sockets.values():
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets.clear()
+        for pending in self._pending.values():
+            if pending.timer is not None:
+                pending.timer.cancel()
+        self._pending.clear()
+        self._loop = None
+
+    def _socket(self, family: int) -> socket.socket:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (a CLI command, a test): new sockets
+            self.close()
+            self._loop = loop
+        sock = self._sockets.get(family)
+        if sock is None:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.RECEIVE_BUFFER)
+            except OSError:
+                log.warning("could not raise the SNMP socket's receive buffer")
+            sock.setblocking(False)
+            sock.bind(("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0))
+            loop.add_reader(sock.fileno(), self._readable, sock)
+            self._sockets[family] = sock
+        return sock
+
+    async def _resolve(self, host: str, port: int) -> tuple[int, tuple[str, int]]:
+        now = time.monotonic()
+        cached = self._addresses.get((host, port))
+        if cached is not None and cached[2] > now:
+            return cached[0], cached[1]
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            if not infos:
+                raise OSError(f"{host} does not resolve") from None
+            family, _, _, _, sockaddr = infos[0]
+            expires = now + 300.0  # a name may move: look it up again every 5 minutes
+            entry = (int(family), (str(sockaddr[0]), int(sockaddr[1])), expires)
+        else:
+            family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+            entry = (family, (host, port), float("inf"))
+        self._addresses[(host, port)] = entry
+        return entry[0], entry[1]
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _request_id(self) -> int:
+        while True:
+            rid = self._next_id
+            self._next_id = rid + 1 if rid < (1 << 31) - 1 else 1
+            if rid not in self._pending:
+                return rid
+
+    async def request(
+        self,
+        host: str,
+        port: int,
+        community: bytes,
+        pdu_type: int,
+        oids: Sequence[Oid],
+        per_try: float,
+        retries: int,
+    ) -> Response:
+        """Send one GET/GETNEXT and wait for its Response. Raises WireTimeout, WireError (only
+        undecodable replies came back from that address) or OSError (the send failed)."""
+        family, sockaddr = await self._resolve(host, port)
+        sock = self._socket(family)
+        key = tuple(oids)
+        varbinds = self._varbinds.get(key)
+        if varbinds is None:
+            if len(self._varbinds) > 50_000:
+                self._varbinds.clear()
+            varbinds = self._varbinds[key] = encode_varbinds(key)
+        rid = self._request_id()
+        message = encode_request(community, pdu_type, rid, varbinds)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(
+            loop.create_future(), message, sockaddr, sock, community, retries, per_try
+        )
+        self._pending[rid] = pending
+        try:
+            self._send(pending)
+            pending.timer = loop.call_later(per_try, self._expired, rid)
+            return await pending.future
+        finally:
+            self._pending.pop(rid, None)
+            if pending.timer is not None:
+                pending.timer.cancel()
+
+    def _send(self, pending: _Pending) -> None:
+        # A full send buffer drops this try; the retry timer sends again.
+        with contextlib.suppress(BlockingIOError):
+            pending.sock.sendto(pending.message, pending.sockaddr)
+        self.stats.sent += 1
+
+    def _expired(self, rid: int) -> None:
+        pending = self._pending.get(rid)
+        if pending is None or pending.future.done():
+            return
+        if pending.tries_left > 0:
+            pending.tries_left -= 1
+            self.stats.retries += 1
+            try:
+                self._send(pending)
+            except OSError as exc:
+                pending.future.set_exception(exc)
+                return
+            pending.timer = asyncio.get_running_loop().call_later(
+                pending.timeout, self._expired, rid
+            )
+            return
+        if pending.garbage is not None:
+            pending.future.set_exception(WireError(pending.garbage))
+        else:
+            pending.future.set_exception(WireTimeout())
+
+    def _readable(self, sock: socket.socket) -> None:
+        # Drain everything that arrived: one wake-up for a burst of replies.
+        while True:
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP errors surface here on some kernels: not ours to fail
+                log.debug("SNMP socket: %s", exc)
+                return
+            self.stats.received += 1
+            self._deliver(data, (str(addr[0]), int(addr[1])))
+
+    def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            response = decode_response(data)
+        except WireError as exc:
+            self.stats.undecodable += 1
+            # Kept on that address's open requests: if no good reply follows, it is the reason.
+            for waiting in self._pending.values():
+                if waiting.sockaddr[:2] == addr:
+                    waiting.garbage = f"undecodable reply from {addr[0]}:{addr[1]}: {exc}"
+            return
+        pending = self._pending.get(response.request_id)
+        if pending is None or pending.future.done() or pending.community != response.community:
+            self.stats.late_or_duplicate += 1
+            return
+        pending.future.set_result(response)
