@@ -1,11 +1,14 @@
-"""netmon's poll path against prometheus-snmp-exporter, on the same simulated devices, in one run.
+"""netmon against prometheus-snmp-exporter, on the same simulated devices, in one run.
 
-    make bench                 # quick: 100 and 1,000 pairs
-    .venv/bin/python -m bench.run --pairs 100 1000 5000 --cycles 3    # full
+    make bench                 # quick (~3 min): 100 and 1,000 pairs, the daemon at 1,000
+    .venv/bin/python -m bench.run --pairs 100 1000 5000 --daemon-pairs 1000 5000   # full
 
 For each size: netmon's real poll path (collector + evaluate + state store, as the daemon runs
-them) polls every pair `--cycles` times; CPU seconds per 1,000 pair-polls, wall time per cycle,
-peak RSS and a /metrics render. Then snmp_exporter scrapes the same devices the way Prometheus
+them) polls every pair `--cycles` times back to back; CPU seconds per 1,000 pair-polls, wall time
+per cycle, peak RSS and a /metrics render. For each `--daemon-pairs` size the real daemon runs
+in its own process at a `--interval` cycle (scheduler, HTTP server and all) while this process
+scrapes its /metrics: CPU per pair-poll and share of one core, poll lag p50/p99, missed polls,
+peak RSS, scrape time and size. Then snmp_exporter scrapes the same devices the way Prometheus
 would, configured two ways: `walk` (the usual: walk the keepalived and IF tables) and `get` (only
 the instances a pair needs). Its CPU is read from /proc. The agents' CPU is reported too: a run
 where they were the limit says so. Results go to bench/results.json and a table on stdout.
@@ -19,6 +22,7 @@ import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -48,7 +52,10 @@ from netmon.poller import Poller
 from netmon.store import StateStore
 
 HERE = Path(__file__).resolve().parent
-BASE_A, BASE_B = 30000, 40000
+# Member A's devices listen from BASE_A, member B's from BASE_B: below the ephemeral port range
+# (32768-) and clear of the demo's 16101-16110.
+BASE_A, BASE_B = 20000, 26000
+MAX_PAIRS = BASE_B - BASE_A
 IF = "1.3.6.1.2.1.2.2.1"
 
 
@@ -146,6 +153,75 @@ def exporter_config(path: Path) -> None:
     path.write_text(SNMP_YML.format(community=COMMUNITY, ka=KA, ifx=IF, metrics=metrics))
 
 
+def inventory_yaml(pairs: int, interval: float) -> str:
+    """The same fleet as `inventory()`, as an inventory file for the daemon."""
+    lines = [
+        "version: 1",
+        "defaults:",
+        "  snmp: {community: {env: NETMON_BENCH_COMMUNITY}, timeout: 2, retries: 1}",
+        f"  pair: {{interval: {interval}, probes: {{enabled: false}}}}",
+        "devices:",
+    ]
+    for i in range(pairs):
+        lines.append(f"  a{i}: {{address: 127.0.0.1, snmp: {{port: {BASE_A + i}}}}}")
+        lines.append(f"  b{i}: {{address: 127.0.0.1, snmp: {{port: {BASE_B + i}}}}}")
+    lines.append("pairs:")
+    for i in range(pairs):
+        lines.append(
+            f"  - {{name: p{i}, kind: keepalived, params: {{instance: 1}}, members: [a{i}, b{i}],"
+            f" preferred: a{i}, links: [{{if_index: 1, name: lo}}]}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def bench_daemon(
+    pairs: int, interval: float, cycles: int, agents: list[Agent], work: Path
+) -> dict[str, Any]:
+    path = work / f"daemon-{pairs}.yaml"
+    path.write_text(inventory_yaml(pairs, interval))
+    listen = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "NETMON_BENCH_COMMUNITY": COMMUNITY}
+    agents0 = agents_cpu(agents)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.daemon", "--inventory", str(path), "--listen", listen,
+         "--interval", str(interval), "--cycles", str(cycles)],
+        stdout=subprocess.PIPE, env=env, cwd=HERE.parent,
+    )  # fmt: skip
+    scrapes: list[tuple[float, int]] = []
+    while proc.poll() is None:
+        time.sleep(interval)  # as Prometheus would scrape it: once per poll cycle, like each exporter target
+        try:
+            started = time.monotonic()
+            with urllib.request.urlopen(f"http://{listen}/metrics", timeout=30) as response:
+                size = len(response.read())
+            scrapes.append((time.monotonic() - started, size))
+        except OSError:
+            continue  # not listening yet, or already stopped
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.daemon exited with {proc.returncode}")
+    result: dict[str, Any] = json.loads(out)
+    full = [t for t, size in scrapes if size >= 0.9 * max(s for _, s in scrapes)] if scrapes else []
+    return {
+        "peer": f"netmon daemon ({interval:g} s cycle)",
+        "pairs": pairs,
+        "cycles": cycles,
+        "cpu_s_per_1k_pair_polls": 1000 * result["cpu_s"] / max(result["pair_polls"], 1),
+        "agents_cpu_s": agents_cpu(agents) - agents0,
+        "scrape_s_max": max(full) if full else None,
+        "scrape_s_median": sorted(full)[len(full) // 2] if full else None,
+        "scrape_bytes": max(s for _, s in scrapes) if scrapes else None,
+        **result,
+    }
+
+
 def proc_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -182,17 +258,71 @@ def bench_exporter(
     }
 
 
+def report(results: list[dict[str, Any]]) -> None:
+    def cpu(peer: str, pairs: int) -> float | None:
+        found = [r for r in results if r["peer"].startswith(peer) and r["pairs"] == pairs]
+        return found[0]["cpu_s_per_1k_pair_polls"] if found else None
+
+    print(f"{'peer':30} {'pairs':>6} {'CPU s/1k pair-polls':>20} {'agents CPU s':>13}")
+    for r in results:
+        print(
+            f"{r['peer']:30} {r['pairs']:>6} {r['cpu_s_per_1k_pair_polls']:>20.3f}"
+            f" {r['agents_cpu_s']:>13.2f}"
+        )
+    print("\nratios: netmon CPU / snmp_exporter CPU per pair-poll (< 1.0: netmon is cheaper)")
+    for pairs in sorted({r["pairs"] for r in results}):
+        walk, get = cpu("snmp_exporter (walk)", pairs), cpu("snmp_exporter (get)", pairs)
+        for peer in ("netmon", "netmon daemon"):
+            mine = cpu(peer + (" (" if peer == "netmon daemon" else ""), pairs)
+            if peer == "netmon":
+                mine = next(
+                    (r["cpu_s_per_1k_pair_polls"] for r in results
+                     if r["peer"] == "netmon" and r["pairs"] == pairs), None,
+                )  # fmt: skip
+            if mine is None or not walk or not get:
+                continue
+            r["ratio_walk"], r["ratio_get"] = mine / walk, mine / get
+            print(
+                f"  {peer:14} {pairs:>6} pairs: vs walk {mine / walk:5.2f}   vs get {mine / get:5.2f}"
+            )
+    daemons = [r for r in results if r["peer"].startswith("netmon daemon")]
+    if daemons:
+        print(
+            f"\n{'daemon':30} {'pairs':>6} {'core':>6} {'polls/expected':>15} {'missed':>7}"
+            f" {'lag p50':>8} {'lag p99':>8} {'RSS MB':>7} {'scrape s':>9} {'MB':>6}"
+        )
+    for r in daemons:
+        print(
+            f"{r['peer']:30} {r['pairs']:>6} {r['core_share']:>6.1%}"
+            f" {r['pair_polls']:>7}/{r['expected_pair_polls']:<7} {r['polls_missed']:>7}"
+            f" {r['lag_p50_s'] or 0:>8.3f} {r['lag_p99_s'] or 0:>8.3f} {r['peak_rss_mb']:>7.0f}"
+            f" {r['scrape_s_max'] or 0:>9.3f} {(r['scrape_bytes'] or 0) / 1e6:>6.1f}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--pairs", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument(
+        "--daemon-pairs",
+        type=int,
+        nargs="*",
+        default=None,
+        help="sizes to run the daemon at (default: the largest --pairs)",
+    )
+    parser.add_argument("--interval", type=float, default=30.0, help="the daemon's poll cycle")
+    parser.add_argument("--daemon-cycles", type=int, default=2)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
+    daemon_sizes = args.daemon_pairs if args.daemon_pairs is not None else [max(args.pairs)]
+    if max([*args.pairs, *daemon_sizes]) > MAX_PAIRS:
+        parser.error(f"at most {MAX_PAIRS} pairs (one loopback port per device)")
     exporter_bin = shutil.which("prometheus-snmp-exporter")
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="netmon-bench-") as tmp:
         work = Path(tmp)
-        most = max(args.pairs)
+        most = max([*args.pairs, *daemon_sizes])
         agents = start_fleet(work, "a", BASE_A, most, 2, 150) + start_fleet(
             work, "b", BASE_B, most, 1, 100
         )
@@ -213,34 +343,21 @@ def main() -> int:
                         results.append(
                             bench_exporter(pairs, args.cycles, agents, module, port, exporter.pid)
                         )
+            for pairs in daemon_sizes:
+                results.append(bench_daemon(pairs, args.interval, args.daemon_cycles, agents, work))
         finally:
             if exporter is not None:
                 exporter.terminate()
                 exporter.wait(timeout=10)
             for agent in agents:
                 stop(agent)
-    print(
-        f"{'peer':28} {'pairs':>6} {'CPU s/1k pair-polls':>20} {'wall s/cycle':>13} {'agents CPU s':>13} {'ratio':>7}"
-    )
-    for r in results:
-        netmon = next(x for x in results if x["peer"] == "netmon" and x["pairs"] == r["pairs"])
-        r["netmon_ratio"] = (
-            netmon["cpu_s_per_1k_pair_polls"] / r["cpu_s_per_1k_pair_polls"]
-            if r["cpu_s_per_1k_pair_polls"]
-            else None
-        )
-        ratio = f"{r['netmon_ratio']:.2f}" if r["peer"] != "netmon" and r["netmon_ratio"] else ""
-        print(
-            f"{r['peer']:28} {r['pairs']:>6} {r['cpu_s_per_1k_pair_polls']:>20.3f} {r['wall_s_per_cycle']:>13.2f} {r['agents_cpu_s']:>13.2f} {ratio:>7}"
-        )
+    report(results)
     args.out.write_text(
         json.dumps(
             {"machine": os.uname().nodename, "cores": os.cpu_count(), "results": results}, indent=2
         )
     )
-    print(
-        f"ratio = netmon CPU / peer CPU per pair-poll (< 1.0: netmon is cheaper); results in {args.out}"
-    )
+    print(f"results in {args.out}")
     return 0
 
 

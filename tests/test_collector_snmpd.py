@@ -178,3 +178,27 @@ pairs:
     assert roles == {"a": "active", "b": "unknown"}
     assert pair["members"][0]["links"][0]["up"] is True
     assert snmpd.community not in result.stdout + result.stderr
+
+
+def test_polls_of_one_device_in_the_same_turn_share_one_request(snmpd: Snmpd) -> None:
+    """Pairs sharing a router are polled together: one PDU to it, each poll gets its values."""
+    device = v2c(snmpd)
+    oper = Probe("oper", column_oid(IF_OPER_STATUS, 1))
+    links = list(link_probes(LO))
+
+    async def go() -> tuple[DeviceReading, DeviceReading, int]:
+        collector = SnmpCollector()
+        try:
+            first, second = await asyncio.gather(
+                collector.poll(device, [oper]), collector.poll(device, links)
+            )
+            return first, second, collector.wire_stats.sent
+        finally:
+            collector.close()
+
+    first, second, sent = run(go())
+    assert sent == 1
+    assert first.ok and second.ok
+    assert set(first.values) == {SYS_UPTIME, oper.oid}
+    assert first.values[oper.oid] == 1
+    assert set(second.values) == {SYS_UPTIME, *(p.oid for p in links)}

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyasn1.error import PyAsn1Error
@@ -34,7 +35,14 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio import auth as usm
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-from netmon.collectors.snmpwire import GET, GETNEXT, SnmpWire, WireError, WireTimeout
+from netmon.collectors.snmpwire import (
+    GET,
+    GETNEXT,
+    SnmpWire,
+    WireError,
+    WireStats,
+    WireTimeout,
+)
 from netmon.errors import CollectorError, DeviceAuthError, DeviceReplyError, DeviceTimeout
 from netmon.links import SYS_UPTIME
 from netmon.model import (
@@ -115,6 +123,19 @@ def to_value(obj: Any) -> Value:
         return Missing.NOT_RETURNED
 
 
+@dataclass
+class _Batch:
+    """The instances polls of one device want, gathered during one event-loop turn."""
+
+    done: asyncio.Future[dict[Oid | str, Value]]
+    gets: dict[Oid, None] = field(default_factory=lambda: {SYS_UPTIME: None})
+    walks: dict[Oid, Oid] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Retrieved here so that a failure nobody waits for any more is not logged as lost.
+        self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
 def _chunks(items: Sequence[Oid], size: int) -> Iterable[Sequence[Oid]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -126,6 +147,8 @@ class SnmpCollector:
     def __init__(self, max_in_flight: int = 256) -> None:
         self._engine: SnmpEngine | None = None
         self._wire = SnmpWire()
+        self._batches: dict[tuple[str, str, int], _Batch] = {}
+        self._batch_tasks: set[asyncio.Task[None]] = set()
         self._max_in_flight = max_in_flight
         self._gate: asyncio.Semaphore | None = None
         self._targets: dict[tuple[str, int, float, int], Any] = {}
@@ -138,6 +161,11 @@ class SnmpCollector:
         if self._engine is None:
             self._engine = SnmpEngine()
         return self._engine
+
+    @property
+    def wire_stats(self) -> WireStats:
+        """Datagrams of the v2c read path: sent, received, retries, late, undecodable."""
+        return self._wire.stats
 
     def _semaphore(self) -> asyncio.Semaphore:
         if self._gate is None:
@@ -161,18 +189,27 @@ class SnmpCollector:
     # -- public ---------------------------------------------------------------------------
 
     async def poll(self, device: Device, probes: Iterable[Probe]) -> DeviceReading:
-        """Read every probe (plus sysUpTime) from `device`. Never raises a library error."""
+        """Read every probe (plus sysUpTime) from `device`. Never raises a library error.
+
+        Polls of the same device that start in the same event-loop turn (pairs sharing a
+        router, which the daemon schedules together) share one request: one PDU per device
+        per cycle, however many pairs it serves."""
         started = time.monotonic()
         at = time.time()
-        gets: list[Oid] = [SYS_UPTIME]
-        walks: dict[Oid, Oid] = {}  # target OID -> the column its walk starts from
+        key = (device.name, device.address, device.snmp.port if device.snmp else 0)
+        batch = self._batches.get(key)
+        if batch is None:
+            batch = self._batches[key] = _Batch(asyncio.get_running_loop().create_future())
+            asyncio.get_running_loop().call_soon(self._fire, key, device, batch)
+        wanted: list[Oid] = [SYS_UPTIME]
         for probe in probes:
+            wanted.append(probe.oid)
             if probe.method == "walk":
-                walks.setdefault(probe.oid, probe.walk_start())
-            elif probe.oid not in gets:
-                gets.append(probe.oid)
+                batch.walks.setdefault(probe.oid, probe.walk_start())
+            else:
+                batch.gets.setdefault(probe.oid, None)
         try:
-            values = await self._read(device, gets, walks)
+            values = await asyncio.shield(batch.done)
         except CollectorError as exc:
             return DeviceReading(
                 device=device.name,
@@ -188,9 +225,27 @@ class SnmpCollector:
             collector=COLLECTOR,
             at=at,
             ok=True,
-            values=values,
+            values={oid: values.get(oid, Missing.NOT_RETURNED) for oid in wanted},
             duration=time.monotonic() - started,
         )
+
+    def _fire(self, key: tuple[str, str, int], device: Device, batch: _Batch) -> None:
+        if self._batches.get(key) is batch:
+            del self._batches[key]
+        task = asyncio.get_running_loop().create_task(self._run_batch(device, batch))
+        self._batch_tasks.add(task)
+        task.add_done_callback(self._batch_tasks.discard)
+
+    async def _run_batch(self, device: Device, batch: _Batch) -> None:
+        try:
+            values = await self._read(device, list(batch.gets), batch.walks)
+        except asyncio.CancelledError:
+            batch.done.cancel()
+            raise
+        except Exception as exc:  # noqa: BLE001 - every waiting poll gets it (CollectorError, or a bug)
+            batch.done.set_exception(exc)
+        else:
+            batch.done.set_result(values)
 
     async def set_integer(self, device: Device, oid: Oid, value: int) -> None:
         """SET one INTEGER (a drill or demo lever). Raises CollectorError on any failure."""
