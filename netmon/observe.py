@@ -34,13 +34,11 @@ def member_probes(pair: PairSpec, member: MemberSpec) -> tuple[Probe, ...]:
 
 def pair_probes(pair: PairSpec) -> dict[ReadingKey, list[Probe]]:
     """Everything to read for one pair, by device and collector (each read once per cycle)."""
-    grouped: dict[ReadingKey, list[Probe]] = {}
+    grouped: dict[ReadingKey, dict[Probe, None]] = {}  # a dict keeps order and drops repeats
     for member in pair.members:
         for probe in member_probes(pair, member):
-            bucket = grouped.setdefault((member.device, probe.collector), [])
-            if probe not in bucket:
-                bucket.append(probe)
-    return grouped
+            grouped.setdefault((member.device, probe.collector), {})[probe] = None
+    return {key: list(probes) for key, probes in grouped.items()}
 
 
 def observe_member(

@@ -63,6 +63,8 @@ class Poller:
         self._locks: dict[str, asyncio.Lock] = {}
         self._probe_tasks: dict[str, asyncio.Task[ProbeOutcome]] = {}
         self._probe_results: dict[str, ProbeOutcome] = {}
+        # What each pair reads, worked out once per pair spec (a reload brings new specs).
+        self._reads: dict[str, tuple[PairSpec, dict[tuple[str, str], list[Probe]]]] = {}
 
     async def read_device(
         self, name: str, probes: Sequence[Probe], collector: str = "snmp"
@@ -132,8 +134,14 @@ class Poller:
                 f": {'; '.join(change.reasons)}" if change.reasons else "",
             )
 
+    def _pair_reads(self, pair: PairSpec) -> dict[tuple[str, str], list[Probe]]:
+        cached = self._reads.get(pair.name)
+        if cached is None or cached[0] is not pair:
+            cached = self._reads[pair.name] = (pair, pair_probes(pair))
+        return cached[1]
+
     async def poll_once(self, pair: PairSpec, *, wait_for_probes: bool = False) -> PairStatus:
-        grouped = pair_probes(pair)
+        grouped = self._pair_reads(pair)
         keys = list(grouped)
         probing = self._start_probes(pair) if self.prober and pair.probes.enabled else None
         results = await asyncio.gather(*(self.read_device(d, grouped[(d, c)], c) for d, c in keys))

@@ -8,7 +8,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from netmon.evaluate import evaluate
-from netmon.exporter import make_registry
+from netmon.exporter import make_registry, render
 from netmon.kinds.keepalived import KeepalivedParams
 from netmon.model import (
     Device,
@@ -159,3 +159,20 @@ def test_device_up_needs_every_collector() -> None:
     assert value(m, "netmon_device_up", device="core-a") == 0
     store.record_readings([DeviceReading("core-a", "ssh", T0 + 3, True)])
     assert value(scrape(store, T0 + 4), "netmon_device_up", device="core-a") == 1
+
+
+def test_fast_render_is_byte_for_byte_generate_latest() -> None:
+    """The daemon serves /metrics with its own renderer; it must write exactly what
+    prometheus_client writes, odd label values (quotes, backslashes, newlines, Hangul) included."""
+    inv = inventory("core-gw", "dc-edge")
+    odd = Device("core-gw-a", 'Seoul "HQ" \\ rack\n3 서울')  # no inventory would let this in
+    inv = Inventory({**inv.devices, "core-gw-a": odd}, inv.pairs)
+    store = StateStore(inv)
+    now = 1_700_000_000.0
+    feed(store, inv, now)
+    store.record_poll_lag(0.003)
+    store.record_missed_polls(1)
+    registry = make_registry(lambda: store.snapshot(now))
+    body = render(registry)
+    assert body == generate_latest(registry)
+    assert b'address="Seoul \\"HQ\\" \\\\ rack\\n3 \xec\x84\x9c\xec\x9a\xb8"' in body
