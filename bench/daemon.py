@@ -13,13 +13,30 @@ import argparse
 import asyncio
 import json
 import logging
-import resource
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from netmon.daemon import Daemon, parse_listen
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def vm_rss_mb() -> float:
+    """The resident set now."""
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """The peak resident set of this process image. Not ru_maxrss: Linux carries that over from
+    the parent through fork and exec, so a child of a large bench process reported the parent's."""
+    return _status_mb("VmHWM")
 
 
 async def measure(daemon: Daemon, interval: float, cycles: int) -> dict[str, Any]:
@@ -49,7 +66,8 @@ async def measure(daemon: Daemon, interval: float, cycles: int) -> dict[str, Any
         "lag_p50_s": pct(0.50),
         "lag_p99_s": pct(0.99),
         "lag_max_s": lags[-1] if lags else None,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_end_mb": vm_rss_mb(),
         "pair_states": states,
     }
 
@@ -63,13 +81,14 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # thousands of "(start) -> healthy" lines otherwise
     daemon = Daemon(args.inventory, parse_listen(args.listen))
+    loaded = {"peak_rss_after_load_mb": peak_rss_mb(), "rss_after_load_mb": vm_rss_mb()}
 
     async def run() -> dict[str, Any]:
         measuring = asyncio.get_running_loop().create_task(
             measure(daemon, args.interval, args.cycles)
         )
         await daemon.run()
-        return measuring.result()
+        return {**loaded, **measuring.result()}
 
     print(json.dumps(asyncio.run(run())))
     return 0

@@ -196,7 +196,9 @@ def bench_daemon(
     )  # fmt: skip
     scrapes: list[tuple[float, int]] = []
     while proc.poll() is None:
-        time.sleep(interval)  # as Prometheus would scrape it: once per poll cycle, like each exporter target
+        time.sleep(
+            interval
+        )  # as Prometheus would scrape it: once per poll cycle, like each exporter target
         try:
             started = time.monotonic()
             with urllib.request.urlopen(f"http://{listen}/metrics", timeout=30) as response:

@@ -53,6 +53,9 @@ def overview() -> Dashboard:
         .with_row(Row("Up but lossy"))
         .with_panel(TimeSeries().title("Link error ratio").unit("percentunit").with_target(q("netmon_interface_error_ratio", "{{device}} {{interface}} {{direction}}")).span(12))
         .with_panel(TimeSeries().title("Probe loss, by packet size").unit("percentunit").with_target(q("netmon_probe_loss_ratio", "{{target}} {{size}} B")).span(12))
+        .with_row(Row("netmon itself"))
+        .with_panel(TimeSeries().title("Poll lag p99 (s)").unit("s").with_target(q("histogram_quantile(0.99, rate(netmon_poll_lag_seconds_bucket[5m]))", "{{instance}}")).span(12))
+        .with_panel(TimeSeries().title("Polls skipped (per 5m)").with_target(q("increase(netmon_polls_missed_total[5m])", "{{instance}}")).span(12))
     )  # fmt: skip
 
 
