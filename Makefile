@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:9580
 DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl prometheus-alertmanager prometheus
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck unit deps deps-system dashboards bench clean
+.PHONY: help run test lint typecheck unit deps deps-system dashboards bench bench-full bench-deps clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -47,9 +47,14 @@ unit: deps ## the fast tests only (no daemons)
 test: deps deps-system lint ## everything: lint, types, unit and integration tests
 	$(BIN)/pytest -q
 
-bench: deps deps-system ## quick benchmark: netmon vs prometheus-snmp-exporter, 100 and 1,000 pairs
+bench: deps deps-system bench-deps ## quick benchmark (~3 min): netmon vs prometheus-snmp-exporter, 100 and 1,000 pairs
+	$(BIN)/python -m bench.run --pairs 100 1000 --cycles 3 --out bench/results-quick.json
+
+bench-full: deps deps-system bench-deps ## full benchmark (~10 min): up to 5,000 pairs; writes bench/results.json
+	$(BIN)/python -m bench.run --pairs 100 1000 5000 --daemon-pairs 1000 5000 --cycles 3 --out bench/results.json
+
+bench-deps:
 	@command -v prometheus-snmp-exporter >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-snmp-exporter >/dev/null)
-	$(BIN)/python -m bench.run --pairs 100 1000 --cycles 3
 
 dashboards: deps ## rebuild dashboards/*.json from dashboards/build.py
 	$(BIN)/python dashboards/build.py

@@ -189,6 +189,7 @@ def bench_daemon(
     listen = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "NETMON_BENCH_COMMUNITY": COMMUNITY}
     agents0 = agents_cpu(agents)
+    began = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.daemon", "--inventory", str(path), "--listen", listen,
          "--interval", str(interval), "--cycles", str(cycles)],
@@ -207,6 +208,7 @@ def bench_daemon(
         except OSError:
             continue  # not listening yet, or already stopped
     out, _ = proc.communicate()
+    run_s = time.monotonic() - began
     if proc.returncode != 0:
         raise RuntimeError(f"bench.daemon exited with {proc.returncode}")
     result: dict[str, Any] = json.loads(out)
@@ -217,6 +219,7 @@ def bench_daemon(
         "cycles": cycles,
         "cpu_s_per_1k_pair_polls": 1000 * result["cpu_s"] / max(result["pair_polls"], 1),
         "agents_cpu_s": agents_cpu(agents) - agents0,
+        "run_s": run_s,
         "scrape_s_max": max(full) if full else None,
         "scrape_s_median": sorted(full)[len(full) // 2] if full else None,
         "scrape_bytes": max(s for _, s in scrapes) if scrapes else None,
@@ -265,11 +268,20 @@ def report(results: list[dict[str, Any]]) -> None:
         found = [r for r in results if r["peer"].startswith(peer) and r["pairs"] == pairs]
         return found[0]["cpu_s_per_1k_pair_polls"] if found else None
 
-    print(f"{'peer':30} {'pairs':>6} {'CPU s/1k pair-polls':>20} {'agents CPU s':>13}")
+    cores = os.cpu_count() or 1
+    print(
+        f"{'peer':30} {'pairs':>6} {'CPU s/1k pair-polls':>20} {'agents CPU s':>13}"
+        f" {'agents/machine':>15}"
+    )
     for r in results:
+        wall = r.get("run_s") or r["wall_s_per_cycle"] * r["cycles"]
+        # The agents share the machine: past ~half of it they may have set the pace, not the peer.
+        r["agents_machine_share"] = share = r["agents_cpu_s"] / wall / cores if wall else 0.0
+        r["agents_were_the_limit"] = share > 0.5
         print(
             f"{r['peer']:30} {r['pairs']:>6} {r['cpu_s_per_1k_pair_polls']:>20.3f}"
-            f" {r['agents_cpu_s']:>13.2f}"
+            f" {r['agents_cpu_s']:>13.2f} {share:>14.0%}"
+            + ("  <- agents were the limit" if share > 0.5 else "")
         )
     print("\nratios: netmon CPU / snmp_exporter CPU per pair-poll (< 1.0: netmon is cheaper)")
     for pairs in sorted({r["pairs"] for r in results}):
