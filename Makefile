@@ -50,7 +50,7 @@ test: deps deps-system lint ## everything: lint, types, unit and integration tes
 bench: deps deps-system bench-deps ## quick benchmark (~3 min): netmon vs prometheus-snmp-exporter, 100 and 1,000 pairs
 	$(BIN)/python -m bench.run --pairs 100 1000 --cycles 3 --out bench/results-quick.json
 
-bench-full: deps deps-system bench-deps ## full benchmark (~10 min): up to 5,000 pairs; writes bench/results.json
+bench-full: deps deps-system bench-deps ## full benchmark (~5 min): up to 5,000 pairs; writes bench/results.json
 	$(BIN)/python -m bench.run --pairs 100 1000 5000 --daemon-pairs 1000 5000 --cycles 3 --out bench/results.json
 
 bench-deps:

@@ -153,18 +153,25 @@ def exporter_config(path: Path) -> None:
     path.write_text(SNMP_YML.format(community=COMMUNITY, ka=KA, ifx=IF, metrics=metrics))
 
 
-def inventory_yaml(pairs: int, interval: float) -> str:
+def inventory_yaml(
+    pairs: int,
+    interval: float,
+    base_a: int = BASE_A,
+    base_b: int = BASE_B,
+    timeout: float = 2.0,
+    retries: int = 1,
+) -> str:
     """The same fleet as `inventory()`, as an inventory file for the daemon."""
     lines = [
         "version: 1",
         "defaults:",
-        "  snmp: {community: {env: NETMON_BENCH_COMMUNITY}, timeout: 2, retries: 1}",
+        f"  snmp: {{community: {{env: NETMON_BENCH_COMMUNITY}}, timeout: {timeout}, retries: {retries}}}",
         f"  pair: {{interval: {interval}, probes: {{enabled: false}}}}",
         "devices:",
     ]
     for i in range(pairs):
-        lines.append(f"  a{i}: {{address: 127.0.0.1, snmp: {{port: {BASE_A + i}}}}}")
-        lines.append(f"  b{i}: {{address: 127.0.0.1, snmp: {{port: {BASE_B + i}}}}}")
+        lines.append(f"  a{i}: {{address: 127.0.0.1, snmp: {{port: {base_a + i}}}}}")
+        lines.append(f"  b{i}: {{address: 127.0.0.1, snmp: {{port: {base_b + i}}}}}")
     lines.append("pairs:")
     for i in range(pairs):
         lines.append(
