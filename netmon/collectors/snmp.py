@@ -151,6 +151,8 @@ class SnmpCollector:
         self._batch_tasks: set[asyncio.Task[None]] = set()
         self._max_in_flight = max_in_flight
         self._gate: asyncio.Semaphore | None = None
+        self._suspect_slots: asyncio.Semaphore | None = None
+        self._suspects: set[tuple[str, int]] = set()  # (address, port) whose last request timed out
         self._targets: dict[tuple[str, int, float, int], Any] = {}
         self._prebuilt: dict[Oid, Any] = {}
         # Keyed by the credentials object's id; the object is kept in the value so the id stays valid.
@@ -171,6 +173,11 @@ class SnmpCollector:
         if self._gate is None:
             self._gate = asyncio.Semaphore(self._max_in_flight)
         return self._gate
+
+    def _suspect_gate(self) -> asyncio.Semaphore:
+        if self._suspect_slots is None:
+            self._suspect_slots = asyncio.Semaphore(self._max_in_flight * 4)
+        return self._suspect_slots
 
     def _query(self, oid: Oid) -> Any:
         """A prebuilt request var-bind: pysnmp resolves an ObjectType once (then it is "clean")
@@ -361,7 +368,13 @@ class SnmpCollector:
         assert isinstance(settings.credentials, SnmpV2c)
         community = settings.credentials.community.reveal().encode()
         pdu = GET if op == "get" else GETNEXT
-        async with self._semaphore():
+        target = (device.address, settings.port)
+        # A device whose last request timed out waits in its own queue: each of its requests
+        # holds a slot for timeout x tries, and a few hundred dead devices must not take every
+        # slot from the ones that answer in a millisecond. The slots bound replies arriving at
+        # once (the socket's buffer); dead devices send none, so their queue is wider.
+        gate = self._suspect_gate() if target in self._suspects else self._semaphore()
+        async with gate:
             try:
                 reply = await self._wire.request(
                     device.address,
@@ -373,6 +386,7 @@ class SnmpCollector:
                     settings.retries,
                 )
             except WireTimeout:
+                self._suspects.add(target)
                 raise DeviceTimeout(
                     device.name,
                     f"no answer from {device.address}:{settings.port} "
@@ -384,6 +398,7 @@ class SnmpCollector:
                 raise CollectorError(
                     device.name, f"transport error: {exc.strerror or exc}"
                 ) from None
+        self._suspects.discard(target)
         if reply.error_status:
             where = ""
             if 0 < reply.error_index <= len(varbinds):
