@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from netmon import __version__
 from netmon.errors import ConfigError, DaemonUnavailable
@@ -279,11 +280,13 @@ def demo(listen: ListenOpt = DEFAULT_LISTEN, log_level: str = "info") -> None:
     # The simulator picks the community (kept in ~/.local/state/netmon/demo-community, which
     # inventory/demo.yaml reads), so other netmon commands can reach the demo network too.
     sim = subprocess.Popen(
-        [sys.executable, "-m", "netmon.sim", "--community-env", DEMO_COMMUNITY_ENV],
+        [sys.executable, "-m", "netmon.sim", "--community-env", DEMO_COMMUNITY_ENV,
+         "--exit-with-parent"],
         env=env,
+        stdin=subprocess.PIPE,  # closed when this process ends, however it ends
         stdout=subprocess.PIPE,
         text=True,
-    )
+    )  # fmt: skip
     try:
         assert sim.stdout is not None
         line = sim.stdout.readline()
@@ -418,6 +421,68 @@ def _on_off(state: str, on: str = "on", off: str = "off") -> bool:
         err.print(f"expected {on!r} or {off!r}, got {state!r}", markup=False)
         raise typer.Exit(EXIT_CONFIG)
     return state == on
+
+
+@app.command()
+def history(
+    pair: Annotated[str | None, typer.Argument(help="The pair; every pair when left out.")] = None,
+    inventory: Annotated[
+        Path | None, typer.Option("--inventory", "-i", help="Inventory (for its journal folder).")
+    ] = None,
+    journal: Annotated[
+        Path | None, typer.Option("--journal", help="Drill journal; the history is beside it.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="The latest N events.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """State changes and failovers the daemon saw, kept across restarts (oldest first)."""
+    import sqlite3
+
+    from netmon.drills.journal import journal_path
+    from netmon.history import History, history_path
+    from netmon.inventory import load_inventory
+
+    setup_logging("error")
+    configured = ""
+    if inventory is not None:
+        try:
+            inv = load_inventory(inventory)
+        except ConfigError as exc:
+            raise config_failure(exc) from None
+        if pair is not None and inv.pair(pair) is None:
+            names = ", ".join(p.name for p in inv.pairs)
+            err.print(f"no pair {pair!r} in {inventory} (pairs: {names})", markup=False)
+            raise typer.Exit(EXIT_CONFIG)
+        configured = inv.drill_journal
+    path = history_path(journal_path(configured, journal))
+    if not path.exists():
+        err.print(f"no pair history at {path} (the daemon writes it)", markup=False)
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        store = History(path)
+        try:
+            events = store.events(pair, limit)
+        finally:
+            store.close()
+    except sqlite3.Error as exc:
+        err.print(f"cannot read the pair history {path}: {exc}", markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    if as_json:
+        rows = [
+            {"pair": e.pair, "at": e.at, "event": e.event, "old": e.old, "new": e.new,
+             "reasons": list(e.reasons), "active": list(e.active)}
+            for e in events
+        ]  # fmt: skip
+        out.print_json(json.dumps({"events": rows}))
+        return
+    table = Table(title=f"history of {pair}" if pair else "pair history")
+    for column in ("AT (UTC)", "PAIR", "EVENT", "FROM", "TO", "WHY"):
+        table.add_column(column)
+    for e in events:
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.at))
+        cells = (at, e.pair, e.event, e.old or "-", e.new, "; ".join(e.reasons) or "-")
+        table.add_row(*(Text(cell) for cell in cells))  # Text: a reason is never markup
+    out.print(table)
 
 
 drill_app = typer.Typer(help="Failover drills: prove the standby takes over.", no_args_is_help=True)

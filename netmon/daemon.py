@@ -34,6 +34,7 @@ from netmon.drills.journal import Journal, journal_path, latest_drills
 from netmon.drills.runner import DrillRunner
 from netmon.errors import CollectorError, ConfigError
 from netmon.exporter import MetricsServer, snapshot_source
+from netmon.history import History, history_path
 from netmon.inventory import load_inventory
 from netmon.model import Inventory, PairSpec
 from netmon.poller import Poller
@@ -233,6 +234,11 @@ class Daemon:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         journal = journal_path(self.inventory.drill_journal)
+        try:
+            self.poller.history = History(history_path(journal))
+        except (OSError, sqlite3.Error) as exc:
+            # Watching matters more than remembering: run on, and say so on every start.
+            log.error("pair history disabled: %s: %s", history_path(journal), exc)  # noqa: TRY400
         self.server = MetricsServer(
             self.listen, snapshot_source(self.store), drills=lambda: latest_drills(journal)
         )
@@ -295,5 +301,7 @@ class Daemon:
             self.traps.close()
         self.snmp.close()
         self.ssh.close()
+        if self.poller.history is not None:
+            self.poller.history.close()
         self.prober.close()
         log.info("netmon stopped in %.1fs", time.monotonic() - started)

@@ -17,6 +17,7 @@ from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
 from netmon.drift import RULE_SETS, compare
 from netmon.evaluate import evaluate, needs_recheck
+from netmon.history import History, record_change
 from netmon.model import (
     ConfigStatus,
     DeviceReading,
@@ -52,8 +53,10 @@ class Poller:
         clock: Clock = time.time,
         ssh: SshCollector | None = None,
         prober: Prober | None = None,
+        history: History | None = None,
     ) -> None:
         self.prober = prober
+        self.history = history
         self.inventory = inventory
         self.store = store
         self.snmp = snmp
@@ -122,7 +125,9 @@ class Poller:
             self._record(pair, status)
 
     def _record(self, pair: PairSpec, status: PairStatus) -> None:
+        previous = self.store.previous(pair.name)
         change = self.store.record_status(status)
+        record_change(self.history, previous, status, change)
         if change is not None:
             plog = PairLog(log, {"pair": pair.name})
             level = logging.INFO if change.new.value == "healthy" else logging.WARNING

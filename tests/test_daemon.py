@@ -352,3 +352,48 @@ def test_drill_silences_the_pair_in_alertmanager(
     assert ours[0]["matchers"] == [
         {"name": "pair", "value": "core-gw", "isRegex": False, "isEqual": True}
     ]
+
+
+def test_kill_9_and_restart_keep_the_pair_history(
+    demo: tuple[str, subprocess.Popen[bytes], Path], env: dict[str, str], tmp_path: Path
+) -> None:
+    """The demo's branch-gw fails over a few seconds after every start. Killed with -9 and
+    started again, netmon has the first failover in its history beside the second; the killed
+    demo's simulated agents went with it (the restart could bind their ports)."""
+    listen, proc, _ = demo
+    wait_for(
+        lambda: sample(listen, "netmon_pair_failovers_total", pair="branch-gw") == 1.0,
+        60, "the first failover of branch-gw",
+    )  # fmt: skip
+    proc.kill()
+    proc.wait(timeout=10)
+    again = f"127.0.0.1:{free_tcp_port()}"
+    with (tmp_path / "again.log").open("wb") as sink:
+        restarted = subprocess.Popen(
+            [*NETMON, "demo", "--listen", again], env=env, stdout=sink, stderr=sink
+        )
+    try:
+        wait_for(
+            lambda: sample(again, "netmon_pair_failovers_total", pair="branch-gw") == 1.0,
+            60, "the failover of branch-gw after the restart",
+        )  # fmt: skip
+    finally:
+        stop_process(restarted)
+    shown = subprocess.run(
+        [*NETMON, "history", "branch-gw", "--json"],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    events = json.loads(shown.stdout)["events"]
+    failovers = [e for e in events if e["event"] == "failover"]
+    assert len(failovers) == 2, events
+    assert all(f["old"] == "branch-r1" and f["new"] == "branch-r2" for f in failovers)
+    # Both lives began with the pair's first verdict: two "(start)" state events.
+    assert sum(1 for e in events if e["event"] == "state" and e["old"] is None) == 2
+    table = subprocess.run(
+        [*NETMON, "history", "branch-gw"], env=env, capture_output=True, text=True,
+        timeout=30, check=False,
+    )  # fmt: skip
+    assert table.returncode == 0
+    assert "failover" in table.stdout and "branch-r2" in table.stdout
+    assert SECRET not in shown.stdout + table.stdout

@@ -13,18 +13,33 @@ import os
 import secrets
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from netmon.sim.agent import serve
 from netmon.sim.network import demo_network
 
 
-async def _main(community: str, base_port: int) -> None:
+def _stop_with_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """With --exit-with-parent, stdin is a pipe from the parent: its end (the parent exited,
+    even by kill -9) stops the agents, so no orphan keeps the demo's ports."""
+
+    def watch() -> None:
+        while sys.stdin.buffer.read(4096):
+            pass
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+async def _main(community: str, base_port: int, exit_with_parent: bool = False) -> None:
     network, events = demo_network(base_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if exit_with_parent:
+        _stop_with_parent(loop, stop)
     ready = asyncio.Event()
     task = asyncio.create_task(serve(network, community, events, ready=ready, stop=stop))
     waiter = asyncio.create_task(ready.wait())
@@ -55,11 +70,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m netmon.sim")
     parser.add_argument("--community-env", default="NETMON_DEMO_COMMUNITY")
     parser.add_argument("--base-port", type=int, default=16101)
+    parser.add_argument("--exit-with-parent", action="store_true", help="stop at EOF on stdin")
     args = parser.parse_args()
     community = demo_community(os.environ.get(args.community_env))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sim %(levelname)s: %(message)s")
     try:
-        asyncio.run(_main(community, args.base_port))
+        asyncio.run(_main(community, args.base_port, args.exit_with_parent))
     except OSError as exc:
         print(f"netmon.sim: cannot bind the simulated agents: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,64 @@
+"""The pair history file: what is written, that it cannot be edited, and that a broken file
+never stops a poll."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from netmon.evaluate import transition
+from netmon.history import History, record_change
+from netmon.model import Mode, PairState, PairStatus
+
+
+def status(state: PairState, active: tuple[str, ...], at: float, failovers: int) -> PairStatus:
+    return PairStatus(
+        "core", "keepalived", Mode.ACTIVE_STANDBY, state, (), (), active, at, at,
+        failovers_total=failovers,
+    )  # fmt: skip
+
+
+def test_state_changes_and_failovers_are_kept_in_order(tmp_path: Path) -> None:
+    history = History(tmp_path / "history.sqlite")
+    first = status(PairState.HEALTHY, ("r1",), 10.0, 0)
+    record_change(history, None, first, transition(None, first))
+    lost = replace(status(PairState.DEGRADED, ("r1",), 20.0, 0), reasons=("r2: unreachable",))
+    record_change(history, first, lost, transition(first, lost))
+    moved = status(PairState.DEGRADED, ("r2",), 30.0, 1)  # same state, new active member
+    record_change(history, lost, moved, transition(lost, moved))
+    history.close()
+
+    events = History(tmp_path / "history.sqlite").events("core")  # as a restart reads it
+    assert [(e.event, e.old, e.new) for e in events] == [
+        ("state", None, "healthy"),
+        ("state", "healthy", "degraded"),
+        ("failover", "r1", "r2"),
+    ]
+    assert events[1].reasons == ("r2: unreachable",)
+    assert History(tmp_path / "history.sqlite").events("other") == []
+
+
+def test_rows_cannot_be_edited_or_deleted(tmp_path: Path) -> None:
+    history = History(tmp_path / "history.sqlite")
+    first = status(PairState.HEALTHY, ("r1",), 10.0, 0)
+    record_change(history, None, first, transition(None, first))
+    history.close()
+    conn = sqlite3.connect(tmp_path / "history.sqlite")
+    with pytest.raises(sqlite3.DatabaseError, match="cannot be edited"):
+        conn.execute("UPDATE events SET new = 'split_brain'")
+    with pytest.raises(sqlite3.DatabaseError, match="cannot be deleted"):
+        conn.execute("DELETE FROM events")
+    conn.close()
+
+
+def test_a_history_that_cannot_be_written_never_stops_the_poll(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    history = History(tmp_path / "history.sqlite")
+    history.close()  # every write now fails with sqlite3.ProgrammingError
+    first = status(PairState.HEALTHY, ("r1",), 10.0, 0)
+    record_change(history, None, first, transition(None, first))
+    assert "could not write the history" in caplog.text
