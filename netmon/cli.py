@@ -148,14 +148,23 @@ def check(inventory: InventoryOpt, as_json: JsonOpt = False, log_level: str = "e
 
 @app.command()
 def run(
-    inventory: InventoryOpt, listen: ListenOpt = DEFAULT_LISTEN, log_level: str = "info"
+    inventory: InventoryOpt,
+    listen: ListenOpt = DEFAULT_LISTEN,
+    web_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--web-config",
+            help="TLS and basic auth for /metrics and /api (exporter-toolkit web config file).",
+        ),
+    ] = None,
+    log_level: str = "info",
 ) -> None:
     """Run the daemon: poll on schedule, serve /metrics and /api/v1/pairs."""
     setup_logging(log_level)
-    raise typer.Exit(_run_daemon(inventory, listen))
+    raise typer.Exit(_run_daemon(inventory, listen, web_config))
 
 
-def _run_daemon(inventory: Path, listen: str) -> int:
+def _run_daemon(inventory: Path, listen: str, web_config: Path | None = None) -> int:
     from netmon.daemon import Daemon, parse_listen
 
     try:
@@ -164,7 +173,7 @@ def _run_daemon(inventory: Path, listen: str) -> int:
         err.print(str(exc), markup=False)
         return EXIT_CONFIG
     try:
-        daemon = Daemon(inventory, address)
+        daemon = Daemon(inventory, address, web_config)
     except ConfigError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False, highlight=False)

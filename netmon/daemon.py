@@ -39,6 +39,7 @@ from netmon.inventory import load_inventory
 from netmon.model import Inventory, PairSpec
 from netmon.poller import Poller
 from netmon.store import StateStore
+from netmon.webconfig import load_web_config
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,13 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class Daemon:
-    def __init__(self, inventory_path: Path, listen: tuple[str, int]) -> None:
+    def __init__(
+        self, inventory_path: Path, listen: tuple[str, int], web_config: Path | None = None
+    ) -> None:
         self.inventory_path = inventory_path
         self.listen = listen
+        # TLS and basic auth for /metrics and /api; a bad file is a ConfigError (exit 2).
+        self.web = load_web_config(web_config) if web_config is not None else None
         self.inventory: Inventory = load_inventory(inventory_path)  # ConfigError: the CLI exits 2
         self.store = StateStore(self.inventory)
         self.snmp = SnmpCollector()
@@ -240,7 +245,10 @@ class Daemon:
             # Watching matters more than remembering: run on, and say so on every start.
             log.error("pair history disabled: %s: %s", history_path(journal), exc)  # noqa: TRY400
         self.server = MetricsServer(
-            self.listen, snapshot_source(self.store), drills=lambda: latest_drills(journal)
+            self.listen,
+            snapshot_source(self.store),
+            drills=lambda: latest_drills(journal),
+            web=self.web,
         )
         self.address = self.server.server_address[:2]  # type: ignore[assignment]
         self.server.start()

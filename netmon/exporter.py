@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +27,7 @@ from netmon.drills.journal import DrillRow
 from netmon.model import PairState, Role
 from netmon.report import pairs_json, status_json
 from netmon.store import Snapshot
+from netmon.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -310,9 +312,17 @@ def make_registry(snapshot: SnapshotSource, drills: DrillSource | None = None) -
 
 class _Handler(BaseHTTPRequestHandler):
     server: MetricsServer
+    timeout = 30  # a client that connects and stalls (or never finishes TLS) is let go
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        web = self.server.web
+        if web is not None and not web.allows(self.headers.get("Authorization")):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="netmon"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         try:
             if path == "/metrics":
                 self._send(200, CONTENT_TYPE_LATEST, render(self.server.registry))
@@ -346,9 +356,20 @@ class MetricsServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], snapshot: SnapshotSource, drills: DrillSource | None = None
+        self,
+        address: tuple[str, int],
+        snapshot: SnapshotSource,
+        drills: DrillSource | None = None,
+        web: WebConfig | None = None,
     ) -> None:
         super().__init__(address, _Handler)
+        self.web = web
+        if web is not None and web.tls is not None:
+            # The handshake happens in the request's own thread (on its first read), so a
+            # client that stalls during TLS holds only its thread, never the accept loop.
+            self.socket = web.tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
         self.snapshot = snapshot
         self.registry = make_registry(snapshot, drills)
         self._thread: threading.Thread | None = None
@@ -360,6 +381,10 @@ class MetricsServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A failed TLS handshake or a client gone mid-request: one line, not a traceback.
+        log.debug("http: request from %s failed: %s", client_address[0], sys.exc_info()[1])
 
 
 def snapshot_source(store: Any, clock: Callable[[], float] = time.time) -> SnapshotSource:

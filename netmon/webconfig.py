@@ -1,0 +1,147 @@
+"""Who may read /metrics and /api: TLS and basic auth from a web config file, in the format of
+the Prometheus exporter-toolkit (`--web.config.file` of node_exporter and friends), so the same
+file and the same Prometheus scrape settings work for netmon:
+
+    tls_server_config:
+      cert_file: netmon.crt          # relative paths are relative to this file
+      key_file: netmon.key
+      client_auth_type: RequireAndVerifyClientCert   # optional (default NoClientCert)
+      client_ca_file: clients-ca.crt                 # with RequireAndVerifyClientCert
+      min_version: TLS12                             # optional: TLS12 (default) or TLS13
+    basic_auth_users:
+      prometheus: $2y$10$...         # bcrypt hash (htpasswd -nBC 10 "" | tr -d ':\\n')
+
+Only this subset is accepted; any other key is an error naming it (a typo must not silently turn
+TLS or authentication off).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import ssl
+import threading
+from pathlib import Path
+from typing import Literal
+
+import bcrypt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from netmon.errors import ConfigError, ConfigProblem
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TlsServerConfig(_Strict):
+    cert_file: str
+    key_file: str
+    client_auth_type: Literal["NoClientCert", "RequireAndVerifyClientCert"] = "NoClientCert"
+    client_ca_file: str | None = None
+    min_version: Literal["TLS12", "TLS13"] = "TLS12"
+
+
+class WebConfigFile(_Strict):
+    tls_server_config: TlsServerConfig | None = None
+    basic_auth_users: dict[str, str] = Field(default_factory=dict)
+
+
+# A bcrypt hash to check against when the user is unknown: the answer takes as long either way.
+_DUMMY = bcrypt.hashpw(b"netmon-no-such-user", bcrypt.gensalt(rounds=10))
+
+
+class WebConfig:
+    """The loaded file: an SSL context (or None) and the basic auth check."""
+
+    def __init__(self, source: Path, spec: WebConfigFile) -> None:
+        self.source = source
+        self.users = {name: hashed.encode() for name, hashed in spec.basic_auth_users.items()}
+        self.tls = self._context(spec.tls_server_config) if spec.tls_server_config else None
+        # bcrypt costs ~50 ms by design; a scrape every 15 s must not pay it every time. Only
+        # successes are kept, as a keyed digest of the credentials (never the password itself).
+        self._key = hashlib.sha256(source.read_bytes()).digest()
+        self._good: set[bytes] = set()
+        self._lock = threading.Lock()
+
+    def _path(self, name: str) -> Path:
+        path = Path(name).expanduser()
+        return path if path.is_absolute() else self.source.parent / path
+
+    def _context(self, tls: TlsServerConfig) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = (
+            ssl.TLSVersion.TLSv1_3 if tls.min_version == "TLS13" else ssl.TLSVersion.TLSv1_2
+        )
+        try:
+            context.load_cert_chain(self._path(tls.cert_file), self._path(tls.key_file))
+            if tls.client_auth_type == "RequireAndVerifyClientCert":
+                if not tls.client_ca_file:
+                    raise _problem(self.source, "tls_server_config.client_ca_file",
+                                   "RequireAndVerifyClientCert needs client_ca_file")  # fmt: skip
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(self._path(tls.client_ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise _problem(self.source, "tls_server_config", f"cannot load: {exc}") from None
+        return context
+
+    @property
+    def auth_required(self) -> bool:
+        return bool(self.users)
+
+    def allows(self, header: str | None) -> bool:
+        """True when no users are configured, or `header` carries a configured user's password."""
+        if not self.users:
+            return True
+        if not header or not header.startswith("Basic "):
+            return False
+        try:
+            user, sep, password = base64.b64decode(header[6:], validate=True).partition(b":")
+        except (binascii.Error, ValueError):
+            return False
+        if not sep:
+            return False
+        digest = hmac.new(self._key, user + b"\0" + password, hashlib.sha256).digest()
+        with self._lock:
+            if digest in self._good:
+                return True
+        hashed = self.users.get(user.decode("utf-8", errors="replace"))
+        ok = bcrypt.checkpw(password, hashed if hashed is not None else _DUMMY)
+        ok = ok and hashed is not None
+        if ok:
+            with self._lock:
+                if len(self._good) > 1000:
+                    self._good.clear()
+                self._good.add(digest)
+        return ok
+
+
+def _problem(source: Path, path: str, message: str) -> ConfigError:
+    return ConfigError([ConfigProblem(str(source), None, path, message)])
+
+
+def load_web_config(path: Path) -> WebConfig:
+    """Read and check a web config file; ConfigError names the file and the key at fault."""
+    try:
+        data = YAML(typ="safe").load(path.read_text())
+    except OSError as exc:
+        raise _problem(path, "", f"cannot read: {exc.strerror or exc}") from None
+    except YAMLError as exc:
+        raise _problem(path, "", f"not YAML: {exc}") from None
+    try:
+        spec = WebConfigFile.model_validate(data or {})
+    except ValidationError as exc:
+        raise ConfigError(
+            [
+                ConfigProblem(str(path), None, ".".join(map(str, e["loc"])), e["msg"])
+                for e in exc.errors()
+            ]
+        ) from None
+    for user, hashed in spec.basic_auth_users.items():
+        if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+            raise _problem(path, f"basic_auth_users.{user}", "not a bcrypt hash ($2y$...)")
+    return WebConfig(path, spec)
