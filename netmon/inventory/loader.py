@@ -206,6 +206,8 @@ class _Loader:
             prefixes.append(("defaults",))
             merged = dict(body)
             for section in ("snmp", "ssh"):
+                if not isinstance(body.get(section) or {}, dict):
+                    continue  # left as written: validation says it must be a mapping
                 layers = [
                     getattr(defaults, section) or {},
                     (getattr(group, section) if group else None) or {},
@@ -273,9 +275,14 @@ class _Loader:
             if not isinstance(body, dict):
                 self.add(where, "a pair must be a mapping with 'name', 'kind' and 'members'")
                 continue
-            shape = {**body, "members": ["placeholder"] * len(body.get("members") or [])}
+            written = body.get("members")
+            if isinstance(written, list):
+                # Members are checked one by one below (with their own places in the file).
+                shape = {**body, "members": ["placeholder"] * len(written)}
+            else:
+                shape = dict(body)  # absent or not a list: the schema says what is wrong
             if "members" not in body:
-                shape.pop("members")
+                shape.pop("members", None)
             cfg = self.validate(schema.PairConfig, shape, [where])
             if cfg is None:
                 continue
@@ -283,7 +290,10 @@ class _Loader:
                 self.add((*where, "name"), f"pair name {cfg.name!r} is used twice")
                 continue
             seen.add(cfg.name)
-            pair = self.pair(where, cfg, body.get("members") or [], defaults.pair, devices)
+            members = body.get("members")
+            pair = self.pair(
+                where, cfg, members if isinstance(members, list) else [], defaults.pair, devices
+            )
             if pair is not None:
                 out.append(pair)
         return out
