@@ -69,7 +69,12 @@ class WebConfig:
         self._lock = threading.Lock()
 
     def _path(self, name: str) -> Path:
-        path = Path(name).expanduser()
+        try:
+            path = Path(name).expanduser()
+        except RuntimeError:  # "~name/..." of a user this machine does not have
+            raise _problem(
+                self.source, "tls_server_config", f"no home folder in {name!r}"
+            ) from None
         return path if path.is_absolute() else self.source.parent / path
 
     def _context(self, tls: TlsServerConfig) -> ssl.SSLContext:

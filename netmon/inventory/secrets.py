@@ -19,7 +19,10 @@ def resolve(env: str | None, file: str | None, base: Path) -> Secret:
             raise SecretError(f"environment variable {env} is empty")
         return Secret(f"env:{env}", value)
     if file is not None:
-        given = Path(file).expanduser()  # "~/..." names a file in the user's home
+        try:
+            given = Path(file).expanduser()  # "~/..." names a file in the user's home
+        except RuntimeError:  # "~name/..." of a user this machine does not have
+            raise SecretError(f"cannot find the home folder in {file!r}") from None
         path = given if given.is_absolute() else base / given
         try:
             value = path.read_text(encoding="utf-8").strip()
