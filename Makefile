@@ -8,7 +8,7 @@ LISTEN ?= 127.0.0.1:9580
 DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl prometheus-alertmanager prometheus
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck unit deps deps-system dashboards bench bench-full bench-deps clean
+.PHONY: help run test lint typecheck unit deps deps-system dashboards bench bench-full bench-deps soak fuzz clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ bench: deps deps-system bench-deps ## quick benchmark (~3 min): netmon vs promet
 
 bench-full: deps deps-system bench-deps ## full benchmark (~5 min): up to 5,000 pairs; writes bench/results.json
 	$(BIN)/python -m bench.run --pairs 100 1000 5000 --daemon-pairs 1000 5000 --cycles 3 --out bench/results.json
+
+soak: deps deps-system ## the long soak (30 min): memory, fds and schedule of the daemon stay flat
+	NETMON_SOAK_SECONDS=$${NETMON_SOAK_SECONDS:-1800} $(BIN)/pytest -q tests/test_soak.py
+
+fuzz: deps ## longer fuzzing of the inventory loader, the SNMP codec and the kinds
+	NETMON_FUZZ_EXAMPLES=$${NETMON_FUZZ_EXAMPLES:-5000} $(BIN)/pytest -q tests/test_inventory_fuzz.py tests/test_snmpwire.py tests/test_kinds_contract.py
 
 bench-deps:
 	@command -v prometheus-snmp-exporter >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-snmp-exporter >/dev/null)

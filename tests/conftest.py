@@ -187,9 +187,13 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the detection delays the lab tests measured."""
-    from .helpers import DELAYS
+    from .helpers import DELAYS, FIGURES
 
     if DELAYS:
         terminalreporter.section("netmon detection delays (measured)")
         for what, seconds in DELAYS:
             terminalreporter.write_line(f"{what}: {seconds:.2f} s")
+    if FIGURES:
+        terminalreporter.section("netmon reliability figures (measured)")
+        for what, value, unit in FIGURES:
+            terminalreporter.write_line(f"{what}: {value:.2f} {unit}")

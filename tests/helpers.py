@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import urllib.request
 from collections.abc import Callable
@@ -11,6 +12,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 # Detection delays measured by the lab tests; printed at the end of the run (conftest.py).
 DELAYS: list[tuple[str, float]] = []
+
+
+def fuzz_examples(default: int) -> int:
+    """Hypothesis examples per property: `default` in `make test`, more under `make fuzz`."""
+    return max(default, int(os.environ.get("NETMON_FUZZ_EXAMPLES", "0")))
+
+
+# Other measured figures, with their unit: (what, value, unit).
+FIGURES: list[tuple[str, float, str]] = []
 
 
 def get(url: str) -> str:

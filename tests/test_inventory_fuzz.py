@@ -5,7 +5,6 @@ values, mutated real inventories, and random bytes)."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from netmon.inventory import load_inventory
 from netmon.model import Inventory
 
 from .conftest import REPO
+from .helpers import fuzz_examples
 
 KEYS = [
     "version", "defaults", "devices", "pairs", "groups", "traps", "collectors", "drills", "snmp",
@@ -69,7 +69,7 @@ def dump(data: Any) -> str:
 
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("NETMON_FUZZ_EXAMPLES", "300")),
+    max_examples=fuzz_examples(300),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -19,6 +19,8 @@ from netmon.kinds import KINDS, KindRegistry, UnknownKind
 from netmon.model import DeviceReading, MemberSpec, Missing, PairSpec, Role, Value, parse_oid
 from netmon.observe import observe_member
 
+from .helpers import fuzz_examples
+
 FIXTURES = Path(__file__).parent / "fixtures" / "kinds"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "kinds.md"
 MISSING = {f"!{m.value}": m for m in Missing}
@@ -125,7 +127,7 @@ values_strategy = st.one_of(
 
 
 @pytest.mark.parametrize("kind_name", KINDS.names())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 @given(data=st.data())
 def test_interpret_never_raises(kind_name: str, data: st.DataObject) -> None:
     kind = KINDS.get(kind_name)

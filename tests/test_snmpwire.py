@@ -29,6 +29,8 @@ from netmon.collectors.snmpwire import (
 )
 from netmon.model import Missing, Oid
 
+from .helpers import fuzz_examples
+
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
 oids = st.builds(
@@ -64,7 +66,7 @@ def pysnmp_response(community: bytes, rid: int, varbinds: Sequence[tuple[Oid, An
     return data
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(300), deadline=None)
 @given(
     community=st.binary(max_size=40),
     rid=st.integers(0, 2**31 - 1),
@@ -80,7 +82,7 @@ def test_decodes_what_pysnmp_encodes(
     assert reply.varbinds == [(oid, to_value(value)) for oid, value in varbinds]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(300), deadline=None)
 @given(
     community=st.binary(max_size=300),
     rid=st.integers(0, 2**31 - 1),
@@ -109,7 +111,7 @@ def test_integers_are_minimal_twos_complement(value: int) -> None:
     assert encoded == encoder.encode(rfc1902.univ.Integer(value))
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(st.binary(max_size=200))
 def test_any_bytes_are_a_response_or_a_wire_error(data: bytes) -> None:
     try:
@@ -121,7 +123,7 @@ def test_any_bytes_are_a_response_or_a_wire_error(data: bytes) -> None:
     assert message
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=fuzz_examples(500), deadline=None)
 @given(
     varbinds=st.lists(st.tuples(oids, values), min_size=1, max_size=6),
     cut=st.integers(0, 400),
