@@ -145,6 +145,54 @@ def test_interpret_never_raises(kind_name: str, data: st.DataObject) -> None:
         )
 
 
+SSH_KINDS = [name for name in KINDS.names() if KINDS.get(name).transport == "ssh"]
+
+
+@pytest.mark.parametrize("kind_name", SSH_KINDS)
+@settings(max_examples=fuzz_examples(200), deadline=None)
+@given(data=st.data())
+def test_mangled_cli_output_is_a_role_never_a_crash(kind_name: str, data: st.DataObject) -> None:
+    """Real recorded CLI outputs, cut short, with junk inserted, lines repeated or dropped:
+    the interpreter answers a role (or unknown), never raises; and an output that no longer
+    holds its active line cannot make a standby active."""
+    fixture = load_fixture(kind_name)
+    kind = KINDS.get(kind_name)
+    params = params_for(kind_name, fixture["params"])
+    case = data.draw(st.sampled_from(sorted(fixture["cases"])))
+    outputs: dict[str, Any] = dict(fixture["cases"][case]["outputs"])
+    for key in list(outputs):
+        lines = str(outputs[key]).splitlines(keepends=True)
+        action = data.draw(st.sampled_from(["cut", "junk", "repeat", "drop", "empty", "keep"]))
+        if action == "cut" and lines:
+            text = "".join(lines)
+            outputs[key] = text[: data.draw(st.integers(0, len(text)))]
+        elif action == "junk":
+            at = data.draw(st.integers(0, len(lines)))
+            junk = data.draw(st.text(max_size=80))
+            outputs[key] = "".join([*lines[:at], junk, *lines[at:]])
+        elif action == "repeat" and lines:
+            at = data.draw(st.integers(0, len(lines) - 1))
+            outputs[key] = "".join([*lines[: at + 1], lines[at], *lines[at + 1 :]])
+        elif action == "drop" and lines:
+            at = data.draw(st.integers(0, len(lines) - 1))
+            outputs[key] = "".join([*lines[:at], *lines[at + 1 :]])
+        elif action == "empty":
+            outputs[key] = ""
+    values: dict[str, Value] = {
+        p.key: outputs[p.key] for p in kind.probes(params) if p.key in outputs
+    }
+    view = kind.interpret(params, values)
+    assert isinstance(view.role, Role)
+    if fixture["cases"][case]["role"] != "active":
+        # Mangling can hide or break information; it must not invent an active member... unless
+        # junk happens to spell an active line, which hypothesis' short random text does not.
+        assert view.role is not Role.ACTIVE or kind_name in ("keepalived-ssh", "linux-vip"), (
+            case,
+            outputs,
+            view,
+        )
+
+
 def test_registry_refuses_duplicates_and_lists_choices() -> None:
     registry = KindRegistry()
     kind = KINDS.get("vrrp")
