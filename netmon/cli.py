@@ -192,6 +192,11 @@ def fetch_status(listen: str, timeout: float = 3.0) -> dict[str, Any]:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             data: dict[str, Any] = json.loads(response.read())
             return data
+    except urllib.error.HTTPError as exc:
+        why = " (its web config asks for a password)" if exc.code == 401 else ""
+        raise DaemonUnavailable(
+            f"the netmon daemon at {url} refused: HTTP {exc.code}{why}"
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise DaemonUnavailable(f"no netmon daemon answers at {url}: {exc}") from None
 
