@@ -218,3 +218,9 @@ def test_netmon_run_with_a_bad_web_config_exits_2(tmp_path: Path) -> None:
     )  # fmt: skip
     assert run.returncode == 2, run.stderr
     assert "basic_auth_users.prometheus" in run.stderr
+
+
+def test_metrics_and_api_listen_on_loopback_unless_told() -> None:
+    from netmon.cli import DEFAULT_LISTEN
+
+    assert DEFAULT_LISTEN.startswith("127.0.0.1:")
