@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -450,7 +451,6 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """State changes and failovers the daemon saw, kept across restarts (oldest first)."""
-    import sqlite3
 
     from netmon.drills.journal import journal_path
     from netmon.history import History, history_path
@@ -514,6 +514,7 @@ def _drill_context(inventory: Path, journal: Path | None, listen: str) -> Any:
     from netmon.collectors.ssh import SshCollector
     from netmon.drills.journal import Journal, journal_path
     from netmon.drills.runner import DrillRunner
+    from netmon.history import History, history_path
     from netmon.inventory import load_inventory
 
     try:
@@ -521,19 +522,32 @@ def _drill_context(inventory: Path, journal: Path | None, listen: str) -> Any:
     except ConfigError as exc:
         raise config_failure(exc) from None
 
+    journal_file = journal_path(inv.drill_journal, journal)
+
     def last_failover(pair: str) -> float | None:
-        # Only the running daemon has seen failovers over time; without it, none is known.
+        # The daemon's pair history (kept across its restarts) first; then the running daemon,
+        # which has seen failovers since it started. Without either, none is known.
+        seen: list[float] = []
+        history_file = history_path(journal_file)
+        if history_file.exists():
+            try:
+                kept = History(history_file)
+                try:
+                    seen += [e.at for e in kept.events(pair, 1000) if e.event == "failover"]
+                finally:
+                    kept.close()
+            except sqlite3.Error:
+                pass
         try:
             data = fetch_status(listen, timeout=1.0)
         except DaemonUnavailable:
-            return None
+            data = {}
         for p in data.get("pairs", []):
-            if p.get("pair") == pair:
-                at = p.get("last_failover_at")
-                return float(at) if at is not None else None
-        return None
+            if p.get("pair") == pair and p.get("last_failover_at") is not None:
+                seen.append(float(p["last_failover_at"]))
+        return max(seen, default=None)
 
-    opened = Journal(journal_path(inv.drill_journal, journal))
+    opened = Journal(journal_file)
     runner = DrillRunner(
         inv, opened, SnmpCollector(), SshCollector(inv.ssh_sessions), Prober(),
         say=lambda text: err.print(f"[drill] {text}", markup=False, highlight=False),

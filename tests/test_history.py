@@ -13,6 +13,8 @@ from netmon.evaluate import transition
 from netmon.history import History, record_change
 from netmon.model import Mode, PairState, PairStatus
 
+from .conftest import REPO
+
 
 def status(state: PairState, active: tuple[str, ...], at: float, failovers: int) -> PairStatus:
     return PairStatus(
@@ -62,3 +64,29 @@ def test_a_history_that_cannot_be_written_never_stops_the_poll(
     first = status(PairState.HEALTHY, ("r1",), 10.0, 0)
     record_change(history, None, first, transition(None, first))
     assert "could not write the history" in caplog.text
+
+
+def test_drills_learn_the_last_failover_from_the_history_without_a_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drill's pre-check (no drill right after a failover) works when the daemon is down or
+    asks for a password: the pair history file remembers the failover."""
+    from netmon.cli import _close_runner, _drill_context
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # demo.yaml reads its community from ~
+    kept = tmp_path / ".local" / "state" / "netmon" / "demo-community"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("history-test\n")
+
+    journal = tmp_path / "drills.sqlite"
+    history = History(tmp_path / "history.sqlite")
+    before = status(PairState.HEALTHY, ("core-r1",), 100.0, 0)
+    after = status(PairState.HEALTHY, ("core-r2",), 200.0, 1)
+    record_change(history, before, replace(after, pair="core-gw"), None)
+    history.close()
+    _, _, runner = _drill_context(REPO / "inventory" / "demo.yaml", journal, "127.0.0.1:9")
+    try:
+        assert runner.last_failover_at("core-gw") == 200.0
+        assert runner.last_failover_at("dc-edge") is None
+    finally:
+        _close_runner(runner)
