@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import os
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -188,13 +190,27 @@ def _run_daemon(inventory: Path, listen: str, web_config: Path | None = None) ->
 
 
 def fetch_status(listen: str, timeout: float = 3.0) -> dict[str, Any]:
-    url = f"http://{listen}/api/v1/status"
+    """The running daemon's /api/v1/status. A daemon behind a web config is reached with
+    NETMON_WEB_CA (its CA file: https) and NETMON_WEB_USER / NETMON_WEB_PASSWORD (basic auth);
+    the password comes from the environment, never argv, which other users can read."""
+    ca = os.environ.get("NETMON_WEB_CA")
+    url = f"{'https' if ca else 'http'}://{listen}/api/v1/status"
+    request = urllib.request.Request(url)  # noqa: S310 - the scheme is http(s), set above
+    user, password = os.environ.get("NETMON_WEB_USER"), os.environ.get("NETMON_WEB_PASSWORD")
+    if user and password is not None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        context = ssl.create_default_context(cafile=ca) if ca else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             data: dict[str, Any] = json.loads(response.read())
             return data
     except urllib.error.HTTPError as exc:
-        why = " (its web config asks for a password)" if exc.code == 401 else ""
+        why = (
+            " (it asks for a password: set NETMON_WEB_USER and NETMON_WEB_PASSWORD)"
+            if exc.code == 401
+            else ""
+        )
         raise DaemonUnavailable(
             f"the netmon daemon at {url} refused: HTTP {exc.code}{why}"
         ) from None

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+import json
+import os
 import socket
 import ssl
 import subprocess
@@ -224,3 +226,21 @@ def test_metrics_and_api_listen_on_loopback_unless_told() -> None:
     from netmon.cli import DEFAULT_LISTEN
 
     assert DEFAULT_LISTEN.startswith("127.0.0.1:")
+
+
+def test_netmon_status_reaches_a_protected_daemon(tls_server: tuple[str, Path]) -> None:
+    """The CLI reads a TLS + password daemon with NETMON_WEB_CA / _USER / _PASSWORD (the
+    password from the environment, never argv); without them it says what is missing."""
+    address, pki = tls_server
+    env = {**os.environ, "NETMON_WEB_CA": str(pki / "ca.crt"), "NETMON_WEB_USER": "prometheus"}
+    command = [sys.executable, "-m", "netmon", "status", "--listen", address, "--json"]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60,
+                             check=False)  # fmt: skip
+    assert refused.returncode == 2
+    assert "set NETMON_WEB_USER and NETMON_WEB_PASSWORD" in refused.stderr
+    env["NETMON_WEB_PASSWORD"] = PASSWORD
+    shown = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60,
+                           check=False)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["pairs"] == []
+    assert PASSWORD not in shown.stdout + shown.stderr + refused.stderr
