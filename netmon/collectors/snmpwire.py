@@ -280,6 +280,8 @@ class SnmpWire:
         for pending in self._pending.values():
             if pending.timer is not None:
                 pending.timer.cancel()
+            if not pending.future.done() and not pending.future.get_loop().is_closed():
+                pending.future.cancel()  # nobody may wait forever on a closed endpoint
         self._pending.clear()
         self._loop = None
 
