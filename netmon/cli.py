@@ -343,6 +343,9 @@ def demo(listen: ListenOpt = DEFAULT_LISTEN, log_level: str = "info") -> None:
         except subprocess.TimeoutExpired:
             sim.kill()
             sim.wait()
+        for pipe in (sim.stdin, sim.stdout):
+            if pipe is not None:
+                pipe.close()
     raise typer.Exit(code)
 
 

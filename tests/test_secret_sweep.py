@@ -112,6 +112,9 @@ def test_no_secret_anywhere(tmp_path: Path) -> None:
         if daemon is not None:
             stop_process(daemon)
         stop_process(sim)
+        for pipe in (sim.stdin, sim.stdout):  # closed here, not left to the garbage collector
+            if pipe is not None:
+                pipe.close()
     said.append(log.read_text())
     written = [p for p in (tmp_path / "state").rglob("*") if p.is_file()]
     assert any(p.name == "drills.sqlite" for p in written)
