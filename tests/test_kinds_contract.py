@@ -138,10 +138,14 @@ def test_interpret_never_raises(kind_name: str, data: st.DataObject) -> None:
     if view.role is Role.ACTIVE:
         # Only a value from the kind's table may make a member active.
         main_key = kind.probes(params)[0].key
+        main = values.get(main_key)
         assert (
-            isinstance(values.get(main_key), int)
+            isinstance(main, int)
             or kind_name in ("custom", "cisco-rf")
             or kind.transport == "ssh"
+            # String-valued MIBs: only a state of the kind's table, or a standalone unit.
+            or (isinstance(main, str) and main.strip().lower() in getattr(kind, "roles", {}))
+            or view.raw == "mode disabled (standalone)"
         )
 
 
@@ -201,3 +205,41 @@ def test_registry_refuses_duplicates_and_lists_choices() -> None:
         registry.register(kind)
     with pytest.raises(UnknownKind, match="choose one of: vrrp"):
         registry.get("vrpp")
+
+
+@pytest.mark.parametrize(
+    ("mode", "local", "peer", "state", "reason"),
+    [
+        ("disabled", "disabled", "unknown", "degraded", "redundancy not configured"),
+        ("active-passive", "active", "passive", "healthy", None),
+        ("active-passive", "active", "unknown", "degraded", "peer absent"),
+        ("active-passive", "active", "initial", "degraded", "not yet synchronized"),
+    ],
+)
+def test_one_agent_speaks_for_both_firewalls(
+    mode: str, local: str, peer: str, state: str, reason: str | None
+) -> None:
+    """A single-device pair (`local` and `peer` units of one firewall's agent), judged as a pair:
+    a standalone firewall is degraded with its reason, never healthy."""
+    from netmon.evaluate import evaluate
+    from netmon.kinds.paloalto import HA_MODE, HA_PEER_STATE, HA_STATE, PaloAltoHaParams
+    from netmon.model import PairState
+    from netmon.observe import observe
+
+    members = (
+        MemberSpec("fw-local", "fw", PaloAltoHaParams("local")),
+        MemberSpec("fw-peer", "fw", PaloAltoHaParams("peer")),
+    )
+    pair = PairSpec("dc-fw", "paloalto-ha", members)
+    values: dict[tuple[int, ...] | str, Value] = {
+        HA_MODE: mode,
+        HA_STATE: local,
+        HA_PEER_STATE: peer,
+    }
+    reading = DeviceReading("fw", "snmp", at=1.0, ok=True, values=values)
+    status = evaluate(pair, observe(pair, {("fw", "snmp"): reading}, {}), None, 1.0)
+    assert status.state is PairState(state), status.reasons
+    if reason is None:
+        assert status.reasons == ()
+    else:
+        assert any(reason in r for r in status.reasons), status.reasons

@@ -11,6 +11,7 @@ from netmon.kinds.iflink import IfLinkKind
 from netmon.kinds.keepalived import KeepalivedKind
 from netmon.kinds.linux import KeepalivedSshKind, LinuxVipKind
 from netmon.kinds.pacemaker import PacemakerKind
+from netmon.kinds.paloalto import PaloAltoHaKind
 from netmon.kinds.vrrp import VrrpKind
 from netmon.kinds.vrrpv3 import Vrrpv3Kind
 
@@ -26,6 +27,7 @@ _ALL: list[PairKind] = [
     KeepalivedSshKind(),
     LinuxVipKind(),
     PacemakerKind(),
+    PaloAltoHaKind(),
     *vendor_kinds(),
 ]
 for _kind in _ALL:
