@@ -243,3 +243,38 @@ def test_one_agent_speaks_for_both_firewalls(
         assert status.reasons == ()
     else:
         assert any(reason in r for r in status.reasons), status.reasons
+
+
+@pytest.mark.parametrize(
+    ("primary", "secondary", "state", "reason"),
+    [
+        ((3, "Failover Off"), (3, "Failover Off"), "degraded", "redundancy not configured"),
+        ((9, "Active unit"), (10, "Standby unit"), "healthy", None),
+        ((9, "Active unit"), (3, "Failed"), "degraded", "down"),
+        ((9, "Active unit"), (6, "Sync Config"), "degraded", "synchronizing"),
+    ],
+)
+def test_asa_units_judged_as_a_pair(
+    primary: tuple[int, str], secondary: tuple[int, str], state: str, reason: str | None
+) -> None:
+    from netmon.evaluate import evaluate
+    from netmon.kinds.cisco_asa import STATUS_DETAIL, STATUS_VALUE, CiscoAsaParams
+    from netmon.model import PairState
+    from netmon.observe import observe
+
+    members = (
+        MemberSpec("asa-1", "asa", CiscoAsaParams("primary")),
+        MemberSpec("asa-2", "asa", CiscoAsaParams("secondary")),
+    )
+    pair = PairSpec("edge-fw", "cisco-asa", members)
+    values: dict[tuple[int, ...] | str, Value] = {
+        (*STATUS_VALUE, 6): primary[0], (*STATUS_DETAIL, 6): primary[1],
+        (*STATUS_VALUE, 7): secondary[0], (*STATUS_DETAIL, 7): secondary[1],
+    }  # fmt: skip
+    reading = DeviceReading("asa", "snmp", at=1.0, ok=True, values=values)
+    status = evaluate(pair, observe(pair, {("asa", "snmp"): reading}, {}), None, 1.0)
+    assert status.state is PairState(state), status.reasons
+    if reason is None:
+        assert status.reasons == ()
+    else:
+        assert any(reason in r for r in status.reasons), status.reasons

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netmon.kinds.base import KindRegistry, PairKind, UnknownKind
+from netmon.kinds.cisco_asa import CiscoAsaKind
 from netmon.kinds.cisco_rf import CiscoRfKind
 from netmon.kinds.cli import vendor_kinds
 from netmon.kinds.custom import CustomKind
@@ -22,6 +23,7 @@ _ALL: list[PairKind] = [
     KeepalivedKind(),
     HsrpKind(),
     CiscoRfKind(),
+    CiscoAsaKind(),
     CustomKind(),
     IfLinkKind(),
     KeepalivedSshKind(),
