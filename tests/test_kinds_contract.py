@@ -278,3 +278,39 @@ def test_asa_units_judged_as_a_pair(
         assert status.reasons == ()
     else:
         assert any(reason in r for r in status.reasons), status.reasons
+
+
+@pytest.mark.parametrize(
+    ("mode", "rows", "state", "reason"),
+    [
+        (1, [], "degraded", "redundancy not configured"),
+        (3, [("FGT-A", 1, "FGT-A"), ("FGT-B", 1, "FGT-A")], "healthy", None),
+        (3, [("FGT-A", 1, "FGT-A")], "degraded", "peer absent"),
+        (3, [("FGT-A", 1, "FGT-A"), ("FGT-B", 0, "FGT-A")], "degraded", "not synchronized"),
+    ],
+)
+def test_fortigate_cluster_judged_as_a_pair(
+    mode: int, rows: list[tuple[str, int, str]], state: str, reason: str | None
+) -> None:
+    from netmon.evaluate import evaluate
+    from netmon.kinds.fortigate import HA_MODE, HA_STATS, SYS_SERIAL, FortigateHaParams
+    from netmon.model import PairState
+    from netmon.observe import observe
+
+    members = (
+        MemberSpec("fgt-a", "fgt", FortigateHaParams("FGT-A")),
+        MemberSpec("fgt-b", "fgt", FortigateHaParams("FGT-B")),
+    )
+    pair = PairSpec("branch-fw", "fortigate-ha", members)
+    values: dict[tuple[int, ...] | str, Value] = {HA_MODE: mode, SYS_SERIAL: "FGT-A"}
+    for i, (serial, sync, primary) in enumerate(rows, start=1):
+        values[(*HA_STATS, 2, i)] = serial
+        values[(*HA_STATS, 12, i)] = sync
+        values[(*HA_STATS, 16, i)] = primary
+    reading = DeviceReading("fgt", "snmp", at=1.0, ok=True, values=values)
+    status = evaluate(pair, observe(pair, {("fgt", "snmp"): reading}, {}), None, 1.0)
+    assert status.state is PairState(state), status.reasons
+    if reason is None:
+        assert status.reasons == ()
+    else:
+        assert any(reason in r for r in status.reasons), status.reasons

@@ -7,6 +7,7 @@ from netmon.kinds.cisco_asa import CiscoAsaKind
 from netmon.kinds.cisco_rf import CiscoRfKind
 from netmon.kinds.cli import vendor_kinds
 from netmon.kinds.custom import CustomKind
+from netmon.kinds.fortigate import FortigateHaKind
 from netmon.kinds.hsrp import HsrpKind
 from netmon.kinds.iflink import IfLinkKind
 from netmon.kinds.keepalived import KeepalivedKind
@@ -30,6 +31,7 @@ _ALL: list[PairKind] = [
     LinuxVipKind(),
     PacemakerKind(),
     PaloAltoHaKind(),
+    FortigateHaKind(),
     *vendor_kinds(),
 ]
 for _kind in _ALL:
