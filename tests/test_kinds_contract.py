@@ -314,3 +314,16 @@ def test_fortigate_cluster_judged_as_a_pair(
         assert status.reasons == ()
     else:
         assert any(reason in r for r in status.reasons), status.reasons
+
+
+def test_cisco_rf_shows_the_last_switchover() -> None:
+    fixture = load_fixture("cisco-rf")
+    case = fixture["cases"]["active_after_a_failure"]
+    kind = KINDS.get("cisco-rf")
+    params = params_for("cisco-rf", fixture["params"])
+    values = recorded(case["values"])
+    view = kind.interpret(
+        params, {p.key: values[p.oid] for p in kind.probes(params) if p.oid in values}
+    )
+    assert view.raw is not None
+    assert "last switchover: activeUnitFailed at uptime 3600s" in view.raw

@@ -26,6 +26,21 @@ UNIT_ID = (*RF_STATUS, 1, 0)
 UNIT_STATE = (*RF_STATUS, 2, 0)
 PEER_UNIT_ID = (*RF_STATUS, 3, 0)
 PEER_UNIT_STATE = (*RF_STATUS, 4, 0)
+DUPLEX_MODE = (*RF_STATUS, 6, 0)  # TruthValue: true(1) when a peer unit is present
+LAST_SWACT_REASON = (*RF_STATUS, 8, 0)
+FAILOVER_TIME = (*RF_STATUS, 9, 0)  # TimeStamp: sysUpTime at the last switchover
+OPER_MODE = (1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 2, 16, 0)  # cRFCfgRedundancyOperMode
+
+SWACT_REASONS = {
+    1: "unsupported", 2: "none", 3: "notKnown", 4: "userInitiated", 5: "userForced",
+    6: "activeUnitFailed", 7: "activeUnitRemoved",
+}  # fmt: skip
+# RFMode values that run without a redundant peer.
+NON_REDUNDANT = {
+    1: "nonRedundant",
+    2: "staticLoadShareNonRedundant",
+    3: "dynamicLoadShareNonRedundant",
+}
 
 COLD = "standby cold: would not take over statefully"
 ROLES: RoleTable = {
@@ -45,6 +60,7 @@ ROLES: RoleTable = {
     14: RoleRow(Role.ACTIVE, "active"),
     15: RoleRow(Role.ACTIVE, "activeExtraload"),
     16: RoleRow(Role.ACTIVE, "activeHandback"),
+    17: RoleRow(Role.STANDBY, f"standbyWarm; {COLD}", ready=False),
 }
 
 
@@ -70,6 +86,10 @@ class CiscoRfKind:
             Probe("cRFStatusUnitState", UNIT_STATE),
             Probe("cRFStatusPeerUnitId", PEER_UNIT_ID),
             Probe("cRFStatusPeerUnitState", PEER_UNIT_STATE),
+            Probe("cRFStatusDuplexMode", DUPLEX_MODE),
+            Probe("cRFStatusLastSwactReasonCode", LAST_SWACT_REASON),
+            Probe("cRFStatusFailoverTime", FAILOVER_TIME),
+            Probe("cRFCfgRedundancyOperMode", OPER_MODE),
         )
 
     def interpret(self, params: CiscoRfParams, values: Mapping[str, Value]) -> MemberView:
@@ -78,17 +98,44 @@ class CiscoRfKind:
         if bad is not None:
             return bad
         if unit_id == params.unit_id:
-            return view_from_table("cRFStatusUnitState", values.get("cRFStatusUnitState"), ROLES)
+            view = view_from_table("cRFStatusUnitState", values.get("cRFStatusUnitState"), ROLES)
+            return _with_last_switchover(view, values)
+        oper_mode = values.get("cRFCfgRedundancyOperMode")
+        if isinstance(oper_mode, int) and oper_mode in NON_REDUNDANT:
+            return MemberView(
+                Role.FAULT,
+                reason=f"redundancy not configured (cRFCfgRedundancyOperMode {NON_REDUNDANT[oper_mode]})",
+                raw=f"oper mode {oper_mode}",
+            )
+        if values.get("cRFStatusDuplexMode") == 2:  # false: simplex, no peer in the chassis
+            return MemberView(
+                Role.FAULT,
+                reason="peer absent: the chassis runs simplex (cRFStatusDuplexMode false)",
+                raw="duplex false",
+            )
         peer_id = values.get("cRFStatusPeerUnitId")
         if peer_id == params.unit_id:
-            return view_from_table(
+            view = view_from_table(
                 "cRFStatusPeerUnitState",
                 values.get("cRFStatusPeerUnitState"),
                 ROLES,
             )
+            return _with_last_switchover(view, values)
         # The agent describes other units: this one is absent from the chassis (or misnamed).
         return MemberView(
             Role.FAULT,
             reason=f"unit {params.unit_id} absent: agent reports units {unit_id} and {peer_id}",
             raw=f"unit {unit_id}, peer {peer_id}",
         )
+
+
+def _with_last_switchover(view: MemberView, values: Mapping[str, Value]) -> MemberView:
+    """The last switchover's reason and time (sysUpTime ticks) join the raw value operators see."""
+    reason = values.get("cRFStatusLastSwactReasonCode")
+    if not isinstance(reason, int) or reason in (1, 2):  # unsupported, none: nothing to add
+        return view
+    at = values.get("cRFStatusFailoverTime")
+    when = f" at uptime {at / 100:.0f}s" if isinstance(at, int) and at > 0 else ""
+    text = f"last switchover: {SWACT_REASONS.get(reason, str(reason))}{when}"
+    raw = f"{view.raw}; {text}" if view.raw else text
+    return MemberView(view.role, view.reason, raw, view.ready)
