@@ -10,6 +10,7 @@ from netmon.kinds.custom import CustomKind
 from netmon.kinds.fortigate import FortigateHaKind
 from netmon.kinds.hsrp import HsrpKind
 from netmon.kinds.iflink import IfLinkKind
+from netmon.kinds.junos_re import JunosReKind
 from netmon.kinds.keepalived import KeepalivedKind
 from netmon.kinds.linux import KeepalivedSshKind, LinuxVipKind
 from netmon.kinds.pacemaker import PacemakerKind
@@ -25,6 +26,7 @@ _ALL: list[PairKind] = [
     HsrpKind(),
     CiscoRfKind(),
     CiscoAsaKind(),
+    JunosReKind(),
     CustomKind(),
     IfLinkKind(),
     KeepalivedSshKind(),
