@@ -159,7 +159,7 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     assert ":4: groups.g.snmp.port:" in text
     assert "unknown group 'nope'" in text
     assert (
-        "unknown pair kind 'vrrpz'; choose one of: arista-eos-vrrp, cisco-asa, cisco-ios-hsrp, cisco-ios-vrrp,"
+        "unknown pair kind 'vrrpz'; choose one of: arista-eos-vrrp, arista-redundancy, cisco-asa, cisco-ios-hsrp,"
         in text
     )
     assert "kind 'vrrp' needs parameter 'vrid'" in text

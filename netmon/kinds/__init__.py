@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from netmon.kinds.base import KindRegistry, PairKind, UnknownKind
+from netmon.kinds.chassis import AristaRedundancyKind, EntityStandbyKind
 from netmon.kinds.cisco_asa import CiscoAsaKind
 from netmon.kinds.cisco_rf import CiscoRfKind
 from netmon.kinds.cli import vendor_kinds
@@ -27,6 +28,8 @@ _ALL: list[PairKind] = [
     CiscoRfKind(),
     CiscoAsaKind(),
     JunosReKind(),
+    EntityStandbyKind(),
+    AristaRedundancyKind(),
     CustomKind(),
     IfLinkKind(),
     KeepalivedSshKind(),
