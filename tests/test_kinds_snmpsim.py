@@ -1,0 +1,140 @@
+"""Every SNMP kind, end to end: the recorded cases of tests/fixtures/kinds become snmpsim data
+(one simulated agent per case, chosen by community), and `netmon check --json` reads them
+through the real collector. Each member must come out with the role its case records.
+
+Cases that need noSuchObject (a MIB the agent does not implement at all) are left out: snmpsim
+answers noSuchInstance for every OID it lacks, which is the "peer absent" case instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netmon.kinds import KINDS
+from netmon.model import parse_oid
+
+from .conftest import free_udp_port, require, stop_process
+from .test_kinds_contract import load_fixture
+
+pytestmark = pytest.mark.daemon
+
+SNMPSIM = Path(sys.executable).parent / "snmpsim-command-responder"
+
+
+def snmprec_line(oid: str, value: Any) -> str:
+    """One snmpsim record: OID|tag|value (2 INTEGER, 4 OCTET STRING)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"{oid}: cannot record {value!r}")
+    if isinstance(value, int):
+        return f"{oid}|2|{value}"
+    return f"{oid}|4|{value}"
+
+
+def agent_name(kind: str, case: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", f"{kind}__{case}")
+
+
+def snmp_cases() -> list[tuple[str, str, dict[str, Any]]]:
+    out = []
+    for name in KINDS.names():
+        if KINDS.get(name).transport != "snmp":
+            continue
+        fixture = load_fixture(name)
+        for case, spec in fixture["cases"].items():
+            values = {str(k): v for k, v in spec["values"].items()}
+            if any(v == "!noSuchObject" for v in values.values()):
+                continue
+            out.append((name, case, {**spec, "params": fixture["params"], "values": values}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    require(SNMPSIM.exists(), "snmpsim is not installed (make test installs it)")
+    work = tmp_path_factory.mktemp("snmpsim")
+    data, cache = work / "data", work / "cache"
+    data.mkdir()
+    cache.mkdir()
+    for kind, case, spec in snmp_cases():
+        rows = sorted(
+            (parse_oid(oid), snmprec_line(oid, value))
+            for oid, value in spec["values"].items()
+            if not (isinstance(value, str) and value.startswith("!"))  # absent: noSuchInstance
+        )
+        (data / f"{agent_name(kind, case)}.snmprec").write_text(
+            "".join(line + "\n" for _, line in rows)
+        )
+    port = free_udp_port()
+    env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
+    log = (work / "snmpsim.log").open("wb")
+    proc = subprocess.Popen(
+        [str(SNMPSIM), f"--data-dir={data}", f"--cache-dir={cache}",
+         f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--timeout=5"],
+        env=env, stdout=log, stderr=log,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        probe = [
+            shutil.which("snmpget") or "snmpget", "-v2c", "-c", agent_name(*snmp_cases()[0][:2]),
+            "-t", "0.5", "-r", "0", f"127.0.0.1:{port}", next(iter(snmp_cases()[0][2]["values"])),
+        ]  # fmt: skip
+        while time.monotonic() < deadline:
+            if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+                break
+            assert proc.poll() is None, (work / "snmpsim.log").read_text()[-2000:]
+            time.sleep(0.5)
+        else:
+            pytest.fail("snmpsim did not answer within 60 s")
+        yield port, work
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+def test_every_snmp_kind_read_end_to_end_by_netmon_check(agents: tuple[int, Path]) -> None:
+    port, work = agents
+    cases = snmp_cases()
+    devices, pairs = [], []
+    for i, (kind, case, spec) in enumerate(cases):
+        name = agent_name(kind, case)
+        devices.append(
+            f"  d{i}: {{address: 127.0.0.1, snmp: {{port: {port}, community: {{env: C{i}}}}}}}"
+        )
+        params = json.dumps(spec["params"])
+        pairs.append(
+            f"  - {{name: {name}, kind: {kind}, members: [{{name: m, device: d{i}, params: {params}}},"
+            f" {{name: n, device: d{i}, params: {params}}}]}}"
+        )
+    inventory = work / "kinds.yaml"
+    inventory.write_text(
+        "version: 1\ndefaults:\n  snmp: {timeout: 3, retries: 1}\n"
+        "  pair: {probes: {enabled: false}}\n"
+        "devices:\n" + "\n".join(devices) + "\npairs:\n" + "\n".join(pairs) + "\n"
+    )
+    env = {**os.environ, **{f"C{i}": agent_name(k, c) for i, (k, c, _) in enumerate(cases)}}
+    run = subprocess.run(
+        [sys.executable, "-m", "netmon", "check", "-i", str(inventory), "--json"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode in (0, 1), run.stderr[-3000:]
+    # Both members read the same case: the first one is checked.
+    seen = {p["pair"]: p["members"][0] for p in json.loads(run.stdout)["pairs"]}
+    wrong = []
+    for kind, case, spec in cases:
+        member = seen[agent_name(kind, case)]
+        expected = (spec["role"], spec.get("ready", True))
+        if (member["role"], member["ready"]) != expected:
+            wrong.append((kind, case, expected, member["role"], member["ready"], member["reason"]))
+    assert not wrong, wrong
+    assert len(cases) >= 60  # every SNMP kind, several cases each
