@@ -327,3 +327,50 @@ def test_cisco_rf_shows_the_last_switchover() -> None:
     )
     assert view.raw is not None
     assert "last switchover: activeUnitFailed at uptime 3600s" in view.raw
+
+
+REDUNDANCY_KINDS = [
+    "cisco-rf", "junos-re", "entity-standby", "arista-redundancy", "cisco-asa", "fortigate-ha",
+    "paloalto-ha",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind_name", REDUNDANCY_KINDS)
+def test_redundancy_kinds_record_the_four_cases(kind_name: str) -> None:
+    """Chassis and firewall kinds: an active unit, a ready standby, a standby that is not ready
+    and an absent peer, each recorded (issue: every kind covers all four)."""
+    cases = load_fixture(kind_name)["cases"]
+    seen = {(c["role"], c.get("ready", True)) for c in cases.values()}
+    assert {("active", True), ("standby", True), ("standby", False)} <= seen
+    assert any("absent" in name and c["role"] == "fault" for name, c in cases.items())
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "message"),
+    [
+        ("junos-re", "{re: 5}", "routing engine must be 0..1"),
+        ("paloalto-ha", "{unit: middle}", "unit"),
+        ("cisco-asa", "{unit: tertiary}", "unit"),
+        ("fortigate-ha", "{serial: ' '}", "serial number must not be empty"),
+        ("entity-standby", "{physical_index: 0}", "entPhysicalIndex must be 1 or more"),
+        ("arista-redundancy", "{unit: 1}", "unit"),
+    ],
+)
+def test_redundancy_kind_params_are_checked_by_the_inventory(
+    tmp_path: Path, kind: str, params: str, message: str
+) -> None:
+    from netmon.errors import ConfigError
+    from netmon.inventory import load_inventory
+
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\ndevices:\n  d: {address: 10.99.0.9, snmp: {community: {env: HOME}}}\n"
+        f"pairs:\n  - name: p\n    kind: {kind}\n    members:\n"
+        f"      - {{name: a, device: d, params: {params}}}\n"
+        f"      - {{name: b, device: d, params: {params}}}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path)
+    text = str(caught.value)
+    assert "pairs[0].members[0].params" in text, text
+    assert message in text, text

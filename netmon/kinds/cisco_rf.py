@@ -110,7 +110,7 @@ class CiscoRfKind:
         if values.get("cRFStatusDuplexMode") == 2:  # false: simplex, no peer in the chassis
             return MemberView(
                 Role.FAULT,
-                reason="peer absent: the chassis runs simplex (cRFStatusDuplexMode false)",
+                reason="redundancy not configured: the chassis runs simplex, no peer unit (cRFStatusDuplexMode false)",
                 raw="duplex false",
             )
         peer_id = values.get("cRFStatusPeerUnitId")
