@@ -207,6 +207,29 @@ def test_registry_refuses_duplicates_and_lists_choices() -> None:
         registry.get("vrpp")
 
 
+def assert_pair_state(
+    kind: str,
+    members: tuple[MemberSpec, ...],
+    values: dict[tuple[int, ...] | str, Value],
+    state: str,
+    reason: str | None,
+) -> None:
+    """Judge a one-agent pair (every member on device "d") from one reading: its state, and a
+    reason containing `reason` (or no reason at all)."""
+    from netmon.evaluate import evaluate
+    from netmon.model import PairState
+    from netmon.observe import observe
+
+    pair = PairSpec("p", kind, members)
+    reading = DeviceReading("d", "snmp", at=1.0, ok=True, values=values)
+    status = evaluate(pair, observe(pair, {("d", "snmp"): reading}, {}), None, 1.0)
+    assert status.state is PairState(state), status.reasons
+    if reason is None:
+        assert status.reasons == ()
+    else:
+        assert any(reason in r for r in status.reasons), status.reasons
+
+
 @pytest.mark.parametrize(
     ("mode", "local", "peer", "state", "reason"),
     [
@@ -221,28 +244,18 @@ def test_one_agent_speaks_for_both_firewalls(
 ) -> None:
     """A single-device pair (`local` and `peer` units of one firewall's agent), judged as a pair:
     a standalone firewall is degraded with its reason, never healthy."""
-    from netmon.evaluate import evaluate
     from netmon.kinds.paloalto import HA_MODE, HA_PEER_STATE, HA_STATE, PaloAltoHaParams
-    from netmon.model import PairState
-    from netmon.observe import observe
 
     members = (
-        MemberSpec("fw-local", "fw", PaloAltoHaParams("local")),
-        MemberSpec("fw-peer", "fw", PaloAltoHaParams("peer")),
+        MemberSpec("fw-local", "d", PaloAltoHaParams("local")),
+        MemberSpec("fw-peer", "d", PaloAltoHaParams("peer")),
     )
-    pair = PairSpec("dc-fw", "paloalto-ha", members)
     values: dict[tuple[int, ...] | str, Value] = {
         HA_MODE: mode,
         HA_STATE: local,
         HA_PEER_STATE: peer,
     }
-    reading = DeviceReading("fw", "snmp", at=1.0, ok=True, values=values)
-    status = evaluate(pair, observe(pair, {("fw", "snmp"): reading}, {}), None, 1.0)
-    assert status.state is PairState(state), status.reasons
-    if reason is None:
-        assert status.reasons == ()
-    else:
-        assert any(reason in r for r in status.reasons), status.reasons
+    assert_pair_state("paloalto-ha", members, values, state, reason)
 
 
 @pytest.mark.parametrize(
@@ -257,27 +270,17 @@ def test_one_agent_speaks_for_both_firewalls(
 def test_asa_units_judged_as_a_pair(
     primary: tuple[int, str], secondary: tuple[int, str], state: str, reason: str | None
 ) -> None:
-    from netmon.evaluate import evaluate
     from netmon.kinds.cisco_asa import STATUS_DETAIL, STATUS_VALUE, CiscoAsaParams
-    from netmon.model import PairState
-    from netmon.observe import observe
 
     members = (
-        MemberSpec("asa-1", "asa", CiscoAsaParams("primary")),
-        MemberSpec("asa-2", "asa", CiscoAsaParams("secondary")),
+        MemberSpec("asa-1", "d", CiscoAsaParams("primary")),
+        MemberSpec("asa-2", "d", CiscoAsaParams("secondary")),
     )
-    pair = PairSpec("edge-fw", "cisco-asa", members)
     values: dict[tuple[int, ...] | str, Value] = {
         (*STATUS_VALUE, 6): primary[0], (*STATUS_DETAIL, 6): primary[1],
         (*STATUS_VALUE, 7): secondary[0], (*STATUS_DETAIL, 7): secondary[1],
     }  # fmt: skip
-    reading = DeviceReading("asa", "snmp", at=1.0, ok=True, values=values)
-    status = evaluate(pair, observe(pair, {("asa", "snmp"): reading}, {}), None, 1.0)
-    assert status.state is PairState(state), status.reasons
-    if reason is None:
-        assert status.reasons == ()
-    else:
-        assert any(reason in r for r in status.reasons), status.reasons
+    assert_pair_state("cisco-asa", members, values, state, reason)
 
 
 @pytest.mark.parametrize(
@@ -292,28 +295,18 @@ def test_asa_units_judged_as_a_pair(
 def test_fortigate_cluster_judged_as_a_pair(
     mode: int, rows: list[tuple[str, int, str]], state: str, reason: str | None
 ) -> None:
-    from netmon.evaluate import evaluate
     from netmon.kinds.fortigate import HA_MODE, HA_STATS, SYS_SERIAL, FortigateHaParams
-    from netmon.model import PairState
-    from netmon.observe import observe
 
     members = (
-        MemberSpec("fgt-a", "fgt", FortigateHaParams("FGT-A")),
-        MemberSpec("fgt-b", "fgt", FortigateHaParams("FGT-B")),
+        MemberSpec("fgt-a", "d", FortigateHaParams("FGT-A")),
+        MemberSpec("fgt-b", "d", FortigateHaParams("FGT-B")),
     )
-    pair = PairSpec("branch-fw", "fortigate-ha", members)
     values: dict[tuple[int, ...] | str, Value] = {HA_MODE: mode, SYS_SERIAL: "FGT-A"}
     for i, (serial, sync, primary) in enumerate(rows, start=1):
         values[(*HA_STATS, 2, i)] = serial
         values[(*HA_STATS, 12, i)] = sync
         values[(*HA_STATS, 16, i)] = primary
-    reading = DeviceReading("fgt", "snmp", at=1.0, ok=True, values=values)
-    status = evaluate(pair, observe(pair, {("fgt", "snmp"): reading}, {}), None, 1.0)
-    assert status.state is PairState(state), status.reasons
-    if reason is None:
-        assert status.reasons == ()
-    else:
-        assert any(reason in r for r in status.reasons), status.reasons
+    assert_pair_state("fortigate-ha", members, values, state, reason)
 
 
 def test_cisco_rf_shows_the_last_switchover() -> None:
