@@ -482,10 +482,8 @@ def history(
             inv = load_inventory(inventory)
         except ConfigError as exc:
             raise config_failure(exc) from None
-        if pair is not None and inv.pair(pair) is None:
-            names = ", ".join(p.name for p in inv.pairs)
-            err.print(f"no pair {pair!r} in {inventory} (pairs: {names})", markup=False)
-            raise typer.Exit(EXIT_CONFIG)
+        if pair is not None:
+            _pair_or_exit(inv, pair)
         configured = inv.drill_journal
     path = history_path(journal_path(configured, journal))
     if not path.exists():

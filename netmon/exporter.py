@@ -26,7 +26,7 @@ from netmon import __version__
 from netmon.drills.journal import DrillRow
 from netmon.model import PairState, Role
 from netmon.report import pairs_json, status_json
-from netmon.store import Snapshot
+from netmon.store import Histogram, Snapshot
 from netmon.webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -201,9 +201,7 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
     )
     for collector in sorted(snap.durations):
         h = snap.durations[collector]
-        buckets = [(repr(b), float(c)) for b, c in zip(h.buckets, h.counts, strict=True)]
-        buckets.append(("+Inf", float(h.count)))
-        duration.add_metric([collector], buckets, h.total)
+        duration.add_metric([collector], _buckets(h), h.total)
     traps = CounterMetricFamily(
         "netmon_traps_received", "SNMP notifications received, by sending device", labels=["device"]
     )
@@ -213,6 +211,14 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
     yield from _scheduler_metrics(snap)
 
 
+def _buckets(h: Histogram) -> list[tuple[str, float]]:
+    """A histogram's cumulative buckets as prometheus-client takes them, +Inf last."""
+    return [
+        *((repr(b), float(c)) for b, c in zip(h.buckets, h.counts, strict=True)),
+        ("+Inf", float(h.count)),
+    ]
+
+
 def _scheduler_metrics(snap: Snapshot) -> Iterable[Metric]:
     """How late scheduled polls start, and how many were skipped: the daemon keeping up."""
     if snap.poll_lag is not None:
@@ -220,9 +226,7 @@ def _scheduler_metrics(snap: Snapshot) -> Iterable[Metric]:
             "netmon_poll_lag_seconds", "How late a scheduled pair poll started after it was due"
         )
         h = snap.poll_lag
-        buckets = [(repr(b), float(c)) for b, c in zip(h.buckets, h.counts, strict=True)]
-        buckets.append(("+Inf", float(h.count)))
-        lag.add_metric([], buckets, h.total)
+        lag.add_metric([], _buckets(h), h.total)
         yield lag
         missed = CounterMetricFamily(
             "netmon_polls_missed",

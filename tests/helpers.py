@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -60,3 +62,32 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float =
             last = exc
         time.sleep(step)
     pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last})")
+
+
+def start_demo_agents(env: dict[str, str]) -> subprocess.Popen[str]:
+    """The demo network's simulated agents (`python -m netmon.sim`), ready to answer. They exit
+    with this process (their stdin pipe) even if a test dies without cleaning up."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netmon.sim", "--exit-with-parent"],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        stop_demo_agents(proc)
+        pytest.fail("the demo's simulated agents did not start")
+    return proc
+
+
+def stop_demo_agents(proc: subprocess.Popen[str]) -> None:
+    """End the agents by their PID (TERM, then KILL) and close their pipes here, not in the
+    garbage collector (an unclosed pipe warns at exit and fails the run)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()

@@ -17,7 +17,7 @@ import bcrypt
 import pytest
 
 from .conftest import REPO, free_tcp_port, stop_process
-from .helpers import wait_for
+from .helpers import start_demo_agents, stop_demo_agents, wait_for
 
 pytestmark = pytest.mark.daemon
 
@@ -66,13 +66,11 @@ def test_no_secret_anywhere(tmp_path: Path) -> None:
     v3.write_text(V3_INVENTORY % (free_tcp_port(), free_tcp_port()))
     demo = str(REPO / "inventory" / "demo.yaml")
 
-    sim = subprocess.Popen([*NETMON[:2], "netmon.sim", "--exit-with-parent"], env=env,
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    sim = start_demo_agents(env)
     listen = f"127.0.0.1:{free_tcp_port()}"
     log = tmp_path / "daemon.log"
     daemon: subprocess.Popen[bytes] | None = None
     try:
-        assert sim.stdout is not None and sim.stdout.readline().strip() == "ready"
         with log.open("wb") as sink:
             daemon = subprocess.Popen(
                 [*NETMON, "run", "-i", demo, "--listen", listen, "--web-config", str(web),
@@ -111,10 +109,7 @@ def test_no_secret_anywhere(tmp_path: Path) -> None:
     finally:
         if daemon is not None:
             stop_process(daemon)
-        stop_process(sim)
-        for pipe in (sim.stdin, sim.stdout):  # closed here, not left to the garbage collector
-            if pipe is not None:
-                pipe.close()
+        stop_demo_agents(sim)
     said.append(log.read_text())
     written = [p for p in (tmp_path / "state").rglob("*") if p.is_file()]
     assert any(p.name == "drills.sqlite" for p in written)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO, free_tcp_port, stop_process
-from .helpers import FIGURES, sample, wait_for
+from .helpers import FIGURES, sample, start_demo_agents, stop_demo_agents, wait_for
 
 pytestmark = pytest.mark.daemon
 
@@ -36,13 +36,9 @@ def test_soak_memory_fds_and_schedule_stay_flat(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "NETMON_DEMO_COMMUNITY": "soak-Community-55e1"}
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "netmon.sim", "--exit-with-parent"],
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    sim = start_demo_agents(env)
     daemon: subprocess.Popen[bytes] | None = None
     try:
-        assert sim.stdout is not None and sim.stdout.readline().strip() == "ready"
         inventory = tmp_path / "soak.yaml"
         text = (REPO / "inventory" / "demo.yaml").read_text()
         inventory.write_text(text.replace("interval: 2 ", f"interval: {INTERVAL} ", 1))
@@ -66,10 +62,7 @@ def test_soak_memory_fds_and_schedule_stay_flat(tmp_path: Path) -> None:
     finally:
         if daemon is not None:
             stop_process(daemon)
-        stop_process(sim)
-        for pipe in (sim.stdin, sim.stdout):  # closed here, not left to the garbage collector
-            if pipe is not None:
-                pipe.close()
+        stop_demo_agents(sim)
     settled = [s for s in samples if s[0] >= min(WARM_UP, SECONDS / 4)]
     third = max(1, len(settled) // 3)
     early = statistics.median(r for _, r, _ in settled[:third])

@@ -332,11 +332,7 @@ class SnmpCollector:
         error_indication, error_status, error_index, answer = result
         if error_indication:
             if isinstance(error_indication, errind.RequestTimedOut):
-                raise DeviceTimeout(
-                    device.name,
-                    f"no answer from {device.address}:{settings.port} "
-                    f"(timeout {settings.timeout}s x {settings.retries + 1} tries)",
-                )
+                raise _timed_out(device, settings)
             if isinstance(error_indication, _AUTH_FAILURES):
                 raise DeviceAuthError(device.name, f"SNMPv3 security: {error_indication}")
             raise CollectorError(device.name, f"SNMP: {error_indication}")
@@ -344,10 +340,7 @@ class SnmpCollector:
             status = (
                 error_status.prettyPrint() if hasattr(error_status, "prettyPrint") else error_status
             )
-            where = ""
-            if error_index and 0 < int(error_index) <= len(varbinds):
-                where = f" at {'.'.join(map(str, varbinds[int(error_index) - 1][0]))}"
-            raise DeviceReplyError(device.name, f"SNMP error-status {status}{where}")
+            raise _error_status(device, str(status), int(error_index or 0), varbinds)
         out: list[tuple[Oid, Value]] = []
         for item in answer:
             name, value = item[0], item[1]
@@ -387,11 +380,7 @@ class SnmpCollector:
                 )
             except WireTimeout:
                 self._suspects.add(target)
-                raise DeviceTimeout(
-                    device.name,
-                    f"no answer from {device.address}:{settings.port} "
-                    f"(timeout {settings.timeout}s x {settings.retries + 1} tries)",
-                ) from None
+                raise _timed_out(device, settings) from None
             except WireError as exc:
                 raise DeviceReplyError(device.name, str(exc)) from None
             except OSError as exc:
@@ -400,11 +389,8 @@ class SnmpCollector:
                 ) from None
         self._suspects.discard(target)
         if reply.error_status:
-            where = ""
-            if 0 < reply.error_index <= len(varbinds):
-                where = f" at {'.'.join(map(str, varbinds[reply.error_index - 1][0]))}"
             name = _ERROR_STATUS.get(reply.error_status, str(reply.error_status))
-            raise DeviceReplyError(device.name, f"SNMP error-status {name}{where}")
+            raise _error_status(device, name, reply.error_index, varbinds)
         return reply.varbinds
 
     async def _send(
@@ -445,6 +431,24 @@ class SnmpCollector:
             lookupMib=False,
         )
         return result
+
+
+def _timed_out(device: Device, settings: SnmpSettings) -> DeviceTimeout:
+    return DeviceTimeout(
+        device.name,
+        f"no answer from {device.address}:{settings.port} "
+        f"(timeout {settings.timeout}s x {settings.retries + 1} tries)",
+    )
+
+
+def _error_status(
+    device: Device, status: str, index: int, varbinds: Sequence[tuple[Oid, int | None]]
+) -> DeviceReplyError:
+    """An error-status reply, naming the var-bind it points at (error-index counts from 1)."""
+    where = (
+        f" at {'.'.join(map(str, varbinds[index - 1][0]))}" if 0 < index <= len(varbinds) else ""
+    )
+    return DeviceReplyError(device.name, f"SNMP error-status {status}{where}")
 
 
 def _auth_data(settings: SnmpSettings) -> CommunityData | UsmUserData:
