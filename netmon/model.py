@@ -343,6 +343,17 @@ class MemberView:
     reason: str | None = None  # why, when not plainly active/standby
     raw: str | None = None  # the raw value(s) the role came from, for operators
     ready: bool = True  # a standby that is not ready (e.g. not synced) says so here
+    # Who this member hears as the active one ("10.0.0.1", "peer unit active"): what the device
+    # says about its peer. A standby that hears a live active is evidence the pair is serving
+    # even when netmon cannot reach that active member, so the pair is never `down` on that.
+    peer_active: str | None = None
+    # The identifiers the device reported for the units it describes ("local unit 1, peer unit
+    # 2"; "9.1.0.0 Routing Engine 1"): shown by `netmon check` and /api so an operator sees what
+    # to write in the inventory. Bounded text, never a secret.
+    identity: str | None = None
+    # The expected row or value was absent (noSuchObject/noSuchInstance/not returned). Unknown
+    # on its own; a row that was there and vanished (a stopped VRRP process) is judged `fault`.
+    missing: bool = False
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,9 @@ def missing_view(key: str, value: Value | None) -> MemberView | None:
     if value is None:
         value = Missing.NOT_RETURNED
     if isinstance(value, Missing):
-        return MemberView(Role.UNKNOWN, reason=f"{key}: {value.value}", raw=value.value)
+        return MemberView(
+            Role.UNKNOWN, reason=f"{key}: {value.value}", raw=value.value, missing=True
+        )
     if not isinstance(value, int) or isinstance(value, bool):
         shown = repr(value)[:40]
         return MemberView(Role.UNKNOWN, reason=f"{key}: expected an integer, got {shown}")
