@@ -32,8 +32,36 @@ def stale(observation: MemberObservation, spec: PairSpec, now: float) -> MemberO
     return observation
 
 
-def _answered(obs: MemberObservation) -> bool:
-    return obs.fresh and obs.view.role is not Role.UNREACHABLE
+# Roles a member can be read as: what it says about itself. Unreachable and unknown say nothing.
+READABLE = (Role.ACTIVE, Role.STANDBY, Role.FAULT)
+
+
+def _readable(obs: MemberObservation) -> bool:
+    return obs.fresh and obs.view.role in READABLE
+
+
+def vanished(obs: MemberObservation, before: MemberObservation | None) -> MemberObservation:
+    """A row that was there and vanished is `fault`, not `unknown`.
+
+    A member whose VRRP process stops loses its row in the agent: on its own that reads as
+    "unknown" (the row may never have existed: a wrong ifIndex), but once the same member was
+    read active, standby or fault, the row's absence is evidence the process serving it stopped.
+    The last role read is carried across cycles (`last_read`), so an "unknown" or unreachable
+    cycle in between (keepalived says unknown(4) while it stops) does not lose it.
+    """
+    prior = before.last_read if before else None
+    if before is not None and prior is None and before.fresh and before.view.role in READABLE:
+        prior = before.view.role  # a status built before last_read was carried
+    if prior is not None and obs.fresh and obs.view.role is Role.UNKNOWN and obs.view.missing:
+        assert before is not None
+        if before.view.role is Role.FAULT and before.view.missing and before.view.reason:
+            reason = before.view.reason  # still gone: keep the words of the first cycle
+        else:
+            reason = f"its row vanished (was {prior.value}; now {obs.view.reason})"
+        return replace(obs, view=replace(obs.view, role=Role.FAULT, reason=reason), last_read=prior)
+    if obs.fresh and obs.view.role in READABLE:
+        return replace(obs, last_read=obs.view.role)
+    return replace(obs, last_read=prior)
 
 
 def _member_problems(
@@ -71,6 +99,34 @@ def _member_problems(
     return problems
 
 
+def _no_active(
+    obs: Sequence[MemberObservation], readable: Sequence[MemberObservation], reasons: list[str]
+) -> PairState:
+    """No member read as active: `down` only on evidence, never on netmon's own blindness.
+
+    Evidence that no member is active means every member answered with a role it can be read
+    as, none says active, and none hears a live active peer. A member that hears an active peer
+    (an HSRP standby naming the active router, a VRRP backup naming its master) is evidence the
+    pair serves, whoever netmon can reach.
+    """
+    blind = [o.member for o in obs if o not in readable]
+    heard = [o for o in readable if o.view.peer_active]
+    if heard:
+        hears = "; ".join(f"{o.member} hears {o.view.peer_active} as active" for o in heard)
+        if blind:
+            reasons.append(f"active unreachable from netmon ({', '.join(blind)}); {hears}")
+        else:
+            reasons.append(f"no member active, but {hears} (not a member of this pair?)")
+        return PairState.DEGRADED
+    if blind:
+        reasons.append(
+            f"no member seen active; netmon cannot tell whether {', '.join(blind)} serves"
+        )
+        return PairState.DEGRADED
+    reasons.append("no member active")
+    return PairState.DOWN
+
+
 def evaluate(
     spec: PairSpec,
     observations: Sequence[MemberObservation],
@@ -80,62 +136,82 @@ def evaluate(
 ) -> PairStatus:
     before = {o.member: o for o in previous.members} if previous else {}
     obs = tuple(
-        stale(with_rates(o, before.get(o.member), spec.thresholds) if o.fresh else o, spec, now)
+        vanished(
+            stale(
+                with_rates(o, before.get(o.member), spec.thresholds) if o.fresh else o, spec, now
+            ),
+            before.get(o.member),
+        )
         for o in observations
     )
-    active = tuple(o.member for o in obs if o.fresh and o.view.role is Role.ACTIVE)
-    answered = [o for o in obs if _answered(o)]
+    active_obs = [o for o in obs if o.fresh and o.view.role is Role.ACTIVE]
+    active = tuple(o.member for o in active_obs)
+    readable = [o for o in obs if _readable(o)]
     reasons: list[str] = []
 
-    # -- split-brain debounce: a dual-master window shorter than the debounce is a switchover.
-    dual_since: float | None = None
-    if spec.mode is Mode.ACTIVE_STANDBY and len(active) >= 2:
-        dual_since = previous.dual_active_since if previous and previous.dual_active_since else now
-
-    if not answered:
-        state = PairState.UNKNOWN
-        reasons.append("no fresh answer from any member")
-    elif spec.mode is Mode.ACTIVE_ACTIVE:
-        problems = [
+    def problems(active_expected: bool) -> list[str]:
+        return [
             p
             for o in obs
-            for p in _member_problems(o, active_expected=True, thresholds=spec.thresholds)
+            for p in _member_problems(
+                o, active_expected=active_expected, thresholds=spec.thresholds
+            )
         ]
+
+    # -- split-brain debounce: a dual-master window shorter than the debounce is a switchover.
+    # It is timed by when the members were *read*, not by the clock of this evaluation: a
+    # verdict re-judged later from the same readings (a probe round finishing) proves nothing
+    # new, and two readings far apart do not show two members active at the same time.
+    dual_since: float | None = previous.dual_active_since if previous else None
+    simultaneous = False
+    if spec.mode is Mode.ACTIVE_STANDBY and len(active_obs) >= 2:
+        first = min(o.at for o in active_obs)
+        last = max(o.at for o in active_obs)
+        simultaneous = last - first <= spec.split_brain_debounce
+        if dual_since is None:
+            dual_since = last
+    else:
+        dual_since = None
+
+    if not readable:
+        state = PairState.UNKNOWN
+        if not any(o.fresh and o.view.role is not Role.UNREACHABLE for o in obs):
+            reasons.append("no fresh answer from any member")
+        else:
+            reasons.append("no member's role could be read")
+        reasons.extend(problems(False))
+    elif spec.mode is Mode.ACTIVE_ACTIVE:
+        found = problems(True)
         if not active:
-            state = PairState.DOWN
-            reasons.append("no member active")
-        elif problems:
+            state = _no_active(obs, readable, reasons)
+        elif found:
             state = PairState.DEGRADED
         else:
             state = PairState.HEALTHY
-        reasons.extend(problems)
+        reasons.extend(found)
     elif len(active) >= 2:
         assert dual_since is not None
-        held = now - dual_since
-        if held >= spec.split_brain_debounce:
+        held = max(min(o.at for o in active_obs) - dual_since, 0.0)
+        who = " and ".join(active)
+        if simultaneous and held >= spec.split_brain_debounce:
             state = PairState.SPLIT_BRAIN
-            reasons.append(f"{' and '.join(active)} claim active for {held:.1f}s")
+            reasons.append(f"{who} claim active for {held:.1f}s")
         else:
             # Within the debounce: hold the previous verdict (a normal switchover looks like
             # this for tens of ms); the poller re-checks once the debounce has passed.
             state = previous.state if previous else PairState.UNKNOWN
-            reasons.append(f"{' and '.join(active)} both claim active (within debounce)")
+            if simultaneous:
+                reasons.append(f"{who} both claim active (within debounce)")
+            else:
+                spread = max(o.at for o in active_obs) - min(o.at for o in active_obs)
+                reasons.append(f"{who} both claim active, in readings {spread:.1f}s apart")
     elif not active:
-        state = PairState.DOWN
-        reasons.append("no member active")
-        reasons.extend(
-            p
-            for o in obs
-            for p in _member_problems(o, active_expected=False, thresholds=spec.thresholds)
-        )
+        state = _no_active(obs, readable, reasons)
+        reasons.extend(problems(False))
     else:
-        problems = [
-            p
-            for o in obs
-            for p in _member_problems(o, active_expected=False, thresholds=spec.thresholds)
-        ]
-        state = PairState.DEGRADED if problems else PairState.HEALTHY
-        reasons.extend(problems)
+        found = problems(False)
+        state = PairState.DEGRADED if found else PairState.HEALTHY
+        reasons.extend(found)
 
     # -- failovers: the single active member changed since the last one seen.
     last_active = previous.last_active if previous else None
@@ -205,7 +281,9 @@ def transition(previous: PairStatus | None, current: PairStatus) -> Transition |
 
 def needs_recheck(status: PairStatus, spec: PairSpec) -> float | None:
     """Seconds until a re-poll settles a pending dual-active window, or None."""
-    if status.dual_active_since is None or status.state is PairState.SPLIT_BRAIN:
+    if status.state is PairState.SPLIT_BRAIN or len(status.active_members) < 2:
+        return None
+    if status.dual_active_since is None:
         return None
     left = spec.split_brain_debounce - (status.evaluated_at - status.dual_active_since)
     return max(left, 0.0)

@@ -366,6 +366,9 @@ class MemberObservation:
     links: tuple[InterfaceReading, ...] = ()
     uptime: int | None = None  # sysUpTime (ticks) of the reading: an agent restart resets counters
     probes: tuple[ProbeResult, ...] = ()
+    # The last role this member was read as (active, standby or fault), carried from verdict to
+    # verdict by evaluate: a row that was there and then vanished is a fault, not an unknown.
+    last_read: Role | None = None
 
 
 @dataclass(frozen=True)

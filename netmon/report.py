@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from netmon.model import ConfigStatus, MemberObservation, PairStatus, ProbeResult, Transition
+from netmon.model import (
+    ConfigStatus,
+    MemberObservation,
+    PairStatus,
+    ProbeResult,
+    Role,
+    Transition,
+)
 from netmon.store import Snapshot
 
 
@@ -23,15 +30,26 @@ def probe_json(result: ProbeResult) -> dict[str, Any]:
     }
 
 
+def member_ready(obs: MemberObservation) -> bool | None:
+    """Ready means something only for a fresh active or standby member: would it serve (or, for
+    the active, does it know a standby). A fault, unknown, unreachable or stale member is
+    neither ready nor not ready: null, so no consumer reads `ready: true` for it."""
+    if not obs.fresh or obs.view.role not in (Role.ACTIVE, Role.STANDBY):
+        return None
+    return obs.view.ready
+
+
 def member_json(obs: MemberObservation) -> dict[str, Any]:
     return {
         "member": obs.member,
         "device": obs.device,
         "role": obs.view.role.value,
-        "ready": obs.view.ready,
+        "ready": member_ready(obs),
         "fresh": obs.fresh,
         "reason": obs.view.reason,
         "raw": obs.view.raw,
+        "peer_active": obs.view.peer_active,
+        "identity": obs.view.identity,
         "at": obs.at or None,
         "probes": [probe_json(p) for p in obs.probes],
         "links": [

@@ -66,10 +66,15 @@ TRUTH = [
     ((A, U), PairState.DEGRADED),  # standby's row missing
     ((S, S), PairState.DOWN),
     ((F, S), PairState.DOWN),
-    ((X, S), PairState.DOWN),  # one answered, nobody active
+    # One member blind, the other not active and hearing no active: netmon cannot tell whether
+    # r1 serves. Redundancy is surely at risk; `down` would page on netmon's own blindness.
+    ((X, S), PairState.DEGRADED),
+    ((U, S), PairState.DEGRADED),
+    ((X, F), PairState.DEGRADED),
     ((F, F), PairState.DOWN),
     ((X, X), PairState.UNKNOWN),
-    ((U, U), PairState.DOWN),  # answered, but nobody says active
+    ((U, U), PairState.UNKNOWN),  # every answer unreadable: the monitor cannot tell
+    ((X, U), PairState.UNKNOWN),
 ]
 
 
@@ -106,7 +111,8 @@ def test_link_down_is_degraded_on_either_member() -> None:
 @pytest.mark.parametrize(
     ("roles", "expected"),
     [((A, A), PairState.HEALTHY), ((A, S), PairState.DEGRADED), ((A, X), PairState.DEGRADED),
-     ((S, F), PairState.DOWN), ((X, X), PairState.UNKNOWN)],
+     ((S, F), PairState.DOWN), ((X, X), PairState.UNKNOWN), ((U, U), PairState.UNKNOWN),
+     ((X, S), PairState.DEGRADED)],
 )  # fmt: skip
 def test_active_active_truth_table(roles: tuple[Role, ...], expected: PairState) -> None:
     assert evaluate(spec(Mode.ACTIVE_ACTIVE), obs(*roles), None, T0).state is expected
@@ -234,3 +240,114 @@ def test_transition_only_on_state_change() -> None:
     change = transition(st2, st3)
     assert change is not None
     assert (change.old, change.new) == (PairState.HEALTHY, PairState.DEGRADED)
+
+
+def _hears(observations: list[MemberObservation], i: int, who: str) -> list[MemberObservation]:
+    """Member i reports `who` as the active one it hears (an HSRP standby, a VRRP backup)."""
+    out = list(observations)
+    out[i] = replace(out[i], view=replace(out[i].view, peer_active=who))
+    return out
+
+
+def test_standby_that_hears_the_unreachable_active_is_degraded_not_down() -> None:
+    """HSRP standby names a live active router that only netmon cannot reach: serving."""
+    status = evaluate(spec(), _hears(obs(X, S), 1, "10.99.0.11"), None, T0)
+    assert status.state is PairState.DEGRADED
+    assert any(
+        "active unreachable from netmon (r1); r2 hears 10.99.0.11 as active" in r
+        for r in status.reasons
+    ), status.reasons
+    # The same with r1 stale (no fresh answer) or its row unreadable.
+    stale_r1 = _hears(obs(A, S), 1, "10.99.0.11")
+    stale_r1[0] = replace(stale_r1[0], at=T0 - 100)
+    assert evaluate(spec(), stale_r1, None, T0).state is PairState.DEGRADED
+    assert evaluate(spec(), _hears(obs(U, S), 1, "x"), None, T0).state is PairState.DEGRADED
+
+
+def test_all_answered_none_active_but_one_hears_an_active_is_not_down() -> None:
+    status = evaluate(spec(), _hears(obs(S, S), 1, "10.99.0.99"), None, T0)
+    assert status.state is PairState.DEGRADED
+    assert any("not a member of this pair?" in r for r in status.reasons), status.reasons
+
+
+def test_down_needs_every_member_read_and_nobody_heard() -> None:
+    status = evaluate(spec(), obs(F, S), None, T0)
+    assert status.state is PairState.DOWN
+    assert status.reasons[0] == "no member active"
+    three = evaluate(spec(members=3), obs(S, F, X), None, T0)
+    assert three.state is PairState.DEGRADED
+    assert any("cannot tell whether r3 serves" in r for r in three.reasons), three.reasons
+
+
+def _missing(observations: list[MemberObservation], i: int) -> list[MemberObservation]:
+    out = list(observations)
+    view = MemberView(U, reason="vrrpOperState: noSuchInstance", raw="noSuchInstance", missing=True)
+    out[i] = replace(out[i], view=view)
+    return out
+
+
+def test_row_that_vanished_stays_fault() -> None:
+    """A stopped VRRP process takes its row with it: after being read, its absence is a fault."""
+    s = spec()
+    st = evaluate(s, obs(A, S), None, T0)
+    st = evaluate(s, _missing(obs(A, S, at=T0 + 10), 1), st, T0 + 10)
+    assert st.members[1].view.role is F
+    assert "its row vanished (was standby" in (st.members[1].view.reason or "")
+    assert st.state is PairState.DEGRADED
+    # Still gone next cycle: still fault, the same words.
+    st2 = evaluate(s, _missing(obs(A, S, at=T0 + 20), 1), st, T0 + 20)
+    assert st2.members[1].view.role is F
+    assert st2.members[1].view.reason == st.members[1].view.reason
+    # Both processes stopped: every member read (fault), none active: down, on evidence.
+    both = evaluate(s, _missing(_missing(obs(A, S, at=T0 + 30), 0), 1), st2, T0 + 30)
+    assert both.state is PairState.DOWN, both.reasons
+    # Back: read again.
+    back = evaluate(s, obs(A, S, at=T0 + 40), both, T0 + 40)
+    assert back.state is PairState.HEALTHY
+
+
+def test_row_missing_from_the_start_is_unknown_not_fault() -> None:
+    st = evaluate(spec(), _missing(_missing(obs(A, S), 0), 1), None, T0)
+    assert [m.view.role for m in st.members] == [U, U]
+    assert st.state is PairState.UNKNOWN
+
+
+def test_rejudging_old_readings_later_is_not_split_brain() -> None:
+    """A probe round that finishes after the debounce re-judges the *same* readings with a newer
+    clock: that proves no dual-active window longer than the debounce."""
+    s = spec()
+    healthy = evaluate(s, obs(A, S), None, T0)
+    both = evaluate(s, obs(A, A, at=T0 + 10), healthy, T0 + 10)
+    assert both.state is PairState.HEALTHY
+    rejudged = evaluate(s, both.members, both, T0 + 13)
+    assert rejudged.state is PairState.HEALTHY, rejudged.reasons
+    assert needs_recheck(rejudged, s) is not None
+    # A fresh re-poll still dual-active past the debounce is split-brain.
+    after = evaluate(s, obs(A, A, at=T0 + 12.5), rejudged, T0 + 12.5)
+    assert after.state is PairState.SPLIT_BRAIN
+
+
+def test_dual_active_in_readings_far_apart_is_not_split_brain() -> None:
+    """r1 read active at T0, r2 read active 5 s later (a slow SSH member): not at the same time."""
+    s = spec()
+    healthy = evaluate(s, obs(A, S), None, T0 - 10)
+    apart = [*obs(A, at=T0), *obs(S, A, at=T0 + 5)[1:]]
+    status = evaluate(s, apart, healthy, T0 + 5)
+    assert status.state is PairState.HEALTHY
+    assert any("in readings 5.0s apart" in r for r in status.reasons), status.reasons
+    later = evaluate(s, [*obs(A, at=T0 + 8), *obs(S, A, at=T0 + 14)[1:]], status, T0 + 14)
+    assert later.state is PairState.HEALTHY
+    assert needs_recheck(later, s) is not None
+
+
+def test_row_vanishing_after_an_unknown_cycle_is_still_fault() -> None:
+    """keepalived answers unknown(4) while it stops, then its row is gone: the last role read
+    (standby) is carried across the unknown cycle and across an unreachable one."""
+    s = spec()
+    st = evaluate(s, obs(A, S), None, T0)
+    st = evaluate(s, obs(A, U, at=T0 + 10), st, T0 + 10)
+    assert st.members[1].last_read is S
+    st = evaluate(s, obs(A, X, at=T0 + 20), st, T0 + 20)
+    st = evaluate(s, _missing(obs(A, S, at=T0 + 30), 1), st, T0 + 30)
+    assert st.members[1].view.role is F, st.members[1].view
+    assert "was standby" in (st.members[1].view.reason or "")

@@ -273,6 +273,57 @@ def test_both_snmpd_stopped_unknown_then_healthy(lab: Lab, baseline: Daemon) -> 
     wait_for(baseline.healthy, 45, "healthy after snmpd restart")
 
 
+def test_active_unreachable_from_netmon_is_degraded_never_down(lab: Lab, baseline: Daemon) -> None:
+    """r1 (the master) keeps routing but its snmpd stops: netmon is blind to r1, while r2's agent
+    says it is a backup hearing r1 as master. That is a serving pair, never a page for `down`."""
+    listen = baseline.listen
+    t0 = time.monotonic()
+    lab.stop("r1", "snmpd")
+    try:
+        wait_for(lambda: pair_states(listen, SNMP_PAIRS) == {"degraded"}, 15, "degraded", step=0.05)
+        DELAYS.append(("active's snmpd stopped -> degraded (r2 vouches)", time.monotonic() - t0))
+        seen: set[str] = set()
+        end = time.monotonic() + 3 * POLL_INTERVAL  # a few polls: never `down` on the way
+        while time.monotonic() < end:
+            seen |= pair_states(listen, SNMP_PAIRS)
+            time.sleep(0.1)
+        assert seen == {"degraded"}, seen
+        assert states(listen)["lab-ssh"] == "healthy"  # r1 still serves: SSH sees its VIP
+        pairs = {p["pair"]: p for p in json.loads(get(f"http://{listen}/api/v1/pairs"))["pairs"]}
+        for name in ("lab-v2", "lab-v3"):
+            reasons = " ".join(pairs[name]["reasons"])
+            assert "active unreachable from netmon (r1); r2 hears 10.99.0.11 as active" in reasons
+            r2 = next(m for m in pairs[name]["members"] if m["member"] == "r2")
+            assert (r2["role"], r2["ready"], r2["peer_active"]) == ("standby", True, "10.99.0.11")
+            r1 = next(m for m in pairs[name]["members"] if m["member"] == "r1")
+            assert (r1["role"], r1["ready"]) == ("unreachable", None)
+    finally:
+        lab.start("r1", "snmpd")
+    wait_for(baseline.healthy, 45, "healthy after snmpd restart")
+
+
+def test_both_vrrp_processes_stopped_is_down_on_evidence(lab: Lab, baseline: Daemon) -> None:
+    """keepalived stopped on both routers: their rows leave the agents after being read, which is
+    evidence (fault), so the pair is `down`: the page a person must get."""
+    listen = baseline.listen
+    t0 = time.monotonic()
+    lab.stop("r2", "keepalived")
+    wait_for(lambda: pair_states(listen) == {"degraded"}, 10, "degraded", step=0.05)
+    lab.stop("r1", "keepalived")
+    try:
+        wait_for(lambda: pair_states(listen, SNMP_PAIRS) == {"down"}, 15, "down", step=0.05)
+        DELAYS.append(("both keepalived stopped -> down", time.monotonic() - t0))
+        pairs = {p["pair"]: p for p in json.loads(get(f"http://{listen}/api/v1/pairs"))["pairs"]}
+        for name in SNMP_PAIRS:
+            roles = {m["member"]: m["role"] for m in pairs[name]["members"]}
+            assert roles == {"r1": "fault", "r2": "fault"}, (name, pairs[name]["reasons"])
+            assert any("its row vanished" in r for r in pairs[name]["reasons"])
+    finally:
+        lab.start("r1", "keepalived")
+        lab.start("r2", "keepalived")
+    wait_for(baseline.healthy, 30, "healthy after keepalived restart")
+
+
 def test_large_packet_loss_with_the_link_up(lab: Lab, baseline: Daemon) -> None:
     """The failure of November 2023, for real: r1's interface drops every frame over 1,400 bytes
     while its link stays up and small packets (SNMP among them) pass."""
