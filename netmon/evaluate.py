@@ -116,7 +116,7 @@ def _no_active(
         if blind:
             reasons.append(f"active unreachable from netmon ({', '.join(blind)}); {hears}")
         else:
-            reasons.append(f"no member active, but {hears} (not a member of this pair?)")
+            reasons.append(f"no member reads as active, but {hears}")
         return PairState.DEGRADED
     if blind:
         reasons.append(

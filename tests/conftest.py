@@ -16,8 +16,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from netmon.lab import Lab
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
@@ -147,6 +151,32 @@ def _wait_snmp(
             decoder.decode(data, asn1Spec=v2c.Message())
             return
     pytest.fail(f"snmpd on port {port} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """The real lab (root), built once per session: tests/test_lab.py pulls its levers and
+    tests/test_discover.py reads it; both restore what they change."""
+    from netmon.lab import Lab
+
+    from .helpers import DELAYS
+
+    require(os.geteuid() == 0, "the lab needs root")
+    for tool in ("keepalived", "snmpd", "sshd", "ip", "bridge"):
+        require(
+            shutil.which(tool) is not None or Path(f"/usr/sbin/{tool}").exists(),
+            f"{tool} is not installed (make test installs it)",
+        )
+    lab = Lab()
+    started = time.monotonic()
+    lab.up()
+    DELAYS.append(
+        ("lab up (namespaces, snmpd, keepalived, sshd, VRRP converged)", time.monotonic() - started)
+    )
+    try:
+        yield lab
+    finally:
+        lab.down()
 
 
 @pytest.fixture(scope="session")

@@ -64,11 +64,13 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float =
     pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last})")
 
 
-def start_demo_agents(env: dict[str, str]) -> subprocess.Popen[str]:
+def start_demo_agents(env: dict[str, str], base_port: int | None = None) -> subprocess.Popen[str]:
     """The demo network's simulated agents (`python -m netmon.sim`), ready to answer. They exit
-    with this process (their stdin pipe) even if a test dies without cleaning up."""
+    with this process (their stdin pipe) even if a test dies without cleaning up. `base_port`:
+    the first of their ten ports (default the demo's 16101)."""
+    ports = ["--base-port", str(base_port)] if base_port is not None else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "netmon.sim", "--exit-with-parent"],
+        [sys.executable, "-m", "netmon.sim", "--exit-with-parent", *ports],
         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdout is not None

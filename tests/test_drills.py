@@ -97,6 +97,44 @@ def test_pair_without_drill_block_is_refused() -> None:
     )
 
 
+def test_units_named_local_and_peer_of_one_agent_are_refused() -> None:
+    """`local` follows the agent, which moves with the active unit: after a switchover `local`
+    is active again, so a drill could never see the takeover by name (it would abort and switch
+    the chassis back). Units named by unit_id, or each on its own device, are fine."""
+    from netmon.kinds.cisco_rf import CiscoRfParams
+    from netmon.kinds.paloalto import PaloAltoHaParams
+
+    drill = DrillSpec("cisco-rf-switch", PriorityParams())
+    shared = PairSpec(
+        "p", "cisco-rf",
+        (MemberSpec("sup-a", "chassis", CiscoRfParams(unit="local")),
+         MemberSpec("sup-b", "chassis", CiscoRfParams(unit="peer"))),
+        drill=drill,
+    )  # fmt: skip
+    checks = prechecks(shared, status(), None, other_drill=None, last_failover_at=None, now=T0)
+    assert failed(checks) == ["members keep their names across a takeover"]
+    by_id = PairSpec(
+        "p", "cisco-rf",
+        (MemberSpec("sup-a", "chassis", CiscoRfParams(unit_id=1)),
+         MemberSpec("sup-b", "chassis", CiscoRfParams(unit_id=2))),
+        drill=drill,
+    )  # fmt: skip
+    assert (
+        failed(prechecks(by_id, status(), None, other_drill=None, last_failover_at=None, now=T0))
+        == []
+    )
+    own = PairSpec(
+        "p", "paloalto-ha",
+        (MemberSpec("fw-a", "fw-a", PaloAltoHaParams("local")),
+         MemberSpec("fw-b", "fw-b", PaloAltoHaParams("local"))),
+        drill=drill,
+    )  # fmt: skip
+    assert (
+        failed(prechecks(own, status(), None, other_drill=None, last_failover_at=None, now=T0))
+        == []
+    )
+
+
 def test_actuator_table_lists_choices() -> None:
     assert set(ACTUATORS) == {
         "keepalived-priority",

@@ -48,6 +48,11 @@ def params_for(kind_name: str, raw: dict[str, Any]) -> Any:
     return params
 
 
+def case_params(fixture: dict[str, Any], case: str) -> Any:
+    """A case's own `params:` (replacing the fixture's, not merged), else the fixture's."""
+    return fixture["cases"][case].get("params", fixture["params"])
+
+
 def cases() -> list[tuple[str, str]]:
     return [(k, c) for k in KINDS.names() for c in load_fixture(k)["cases"]]
 
@@ -64,7 +69,7 @@ def test_every_kind_has_recorded_cases_for_each_role(kind_name: str) -> None:
 def test_recorded_case(kind_name: str, case: str) -> None:
     fixture = load_fixture(kind_name)
     spec = fixture["cases"][case]
-    params = params_for(kind_name, fixture["params"])
+    params = params_for(kind_name, case_params(fixture, case))
     kind = KINDS.get(kind_name)
     pair = PairSpec("p", kind_name, (MemberSpec("m", "d", params),))
     if kind.transport == "ssh":
@@ -81,6 +86,18 @@ def test_recorded_case(kind_name: str, case: str) -> None:
     assert obs.view.ready is spec.get("ready", True), obs.view
     if obs.view.role not in (Role.ACTIVE, Role.STANDBY) or not obs.view.ready:
         assert obs.view.reason, "a member that is not plainly active/standby must say why"
+    # Optional expectations: text the reason, the identity shown to operators and the active
+    # peer the member hears must contain (null: must be absent).
+    for key in ("reason", "identity", "peer_active"):
+        if key in spec:
+            got = getattr(obs.view, key)
+            if spec[key] is None:
+                assert got is None, (key, got)
+            else:
+                assert got is not None and spec[key] in got, (key, got)
+    if "peer_active" not in spec:
+        # Evidence of a live active peer is never invented: a case that records none hears none.
+        assert obs.view.peer_active is None, obs.view
 
 
 @pytest.mark.parametrize("kind_name", KINDS.names())
@@ -119,6 +136,15 @@ def test_documented_in_kinds_md(kind_name: str) -> None:
         assert row.role.value in body
 
 
+# Kinds whose first probe is the member's own state in their role table (the fuzz test checks
+# that peer evidence only follows from a value of that table).
+STATE_FIRST_KINDS = ("hsrp", "vrrp", "vrrpv3", "keepalived", "cisco-asa", "paloalto-ha")
+
+PLAUSIBLE: list[Value] = [
+    "10.99.0.11", "0.0.0.0", "dc12", "\n\x63\x00\x0b", "active-passive", "active-active",
+    "disabled", "Active unit", "Failover Off", 9, 6,
+]  # fmt: skip
+
 values_strategy = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**64),
     st.text(max_size=30),
@@ -132,7 +158,11 @@ values_strategy = st.one_of(
 def test_interpret_never_raises(kind_name: str, data: st.DataObject) -> None:
     kind = KINDS.get(kind_name)
     params = params_for(kind_name, load_fixture(kind_name)["params"])
-    values = {p.key: data.draw(values_strategy) for p in kind.probes(params)}
+    # Random values, and values a device of the kind really sends (its states, addresses), so
+    # that the paths that read a peer are reached too.
+    real = st.sampled_from([*getattr(kind, "roles", {}), *PLAUSIBLE])
+    strategy = st.one_of(values_strategy, real)
+    values = {p.key: data.draw(strategy) for p in kind.probes(params)}
     view = kind.interpret(params, values)
     assert isinstance(view.role, Role)
     if view.role is Role.ACTIVE:
@@ -147,6 +177,17 @@ def test_interpret_never_raises(kind_name: str, data: st.DataObject) -> None:
             or (isinstance(main, str) and main.strip().lower() in getattr(kind, "roles", {}))
             or view.raw == "mode disabled (standalone)"
         )
+    if view.peer_active is not None:
+        # Evidence of a live active peer comes only from a member read as a standby or in fault
+        # (an active member vouches for itself; an unknown one says nothing), bounded text...
+        assert view.role in (Role.STANDBY, Role.FAULT), view
+        assert len(view.peer_active) <= 100, view
+        if kind_name in STATE_FIRST_KINDS:
+            # ...and from a state of the kind's own table, never from a value outside it.
+            main = values.get(kind.probes(params)[0].key)
+            state = main.strip().lower() if isinstance(main, str) else main
+            table = getattr(kind, "roles", {})
+            assert not isinstance(state, bool) and state in table, (main, view)
 
 
 SSH_KINDS = [name for name in KINDS.names() if KINDS.get(name).transport == "ssh"]
@@ -213,9 +254,10 @@ def assert_pair_state(
     values: dict[tuple[int, ...] | str, Value],
     state: str,
     reason: str | None,
+    active: tuple[str, ...] | None = None,
 ) -> None:
     """Judge a one-agent pair (every member on device "d") from one reading: its state, and a
-    reason containing `reason` (or no reason at all)."""
+    reason containing `reason` (or no reason at all); and, when given, its active members."""
     from netmon.evaluate import evaluate
     from netmon.model import PairState
     from netmon.observe import observe
@@ -228,6 +270,8 @@ def assert_pair_state(
         assert status.reasons == ()
     else:
         assert any(reason in r for r in status.reasons), status.reasons
+    if active is not None:
+        assert status.active_members == active, status.members
 
 
 @pytest.mark.parametrize(
@@ -309,6 +353,254 @@ def test_fortigate_cluster_judged_as_a_pair(
     assert_pair_state("fortigate-ha", members, values, state, reason)
 
 
+@pytest.mark.parametrize(
+    ("local", "peer", "extra", "state", "reason", "active"),
+    [
+        (14, 9, {}, "healthy", None, ("sup-a",)),
+        (9, 14, {}, "healthy", None, ("sup-b",)),  # the agent runs on the standby unit
+        (14, 5, {}, "degraded", "standbyCold", ("sup-a",)),
+        (14, 1, {}, "degraded", "peer absent", ("sup-a",)),
+        # A simplex chassis as agents report it: unit ids 0, peer disabled, duplex false.
+        (14, 2, {"ids": 0, "duplex": 2}, "degraded", "redundancy not configured", ("sup-a",)),
+        (14, 9, {"ids": 0, "duplex": 2}, "degraded", "redundancy not configured", ("sup-a",)),
+    ],
+)
+def test_cisco_rf_units_named_local_and_peer_judged_as_a_pair(
+    local: int, peer: int, extra: dict[str, int], state: str, reason: str | None,
+    active: tuple[str, ...],
+) -> None:  # fmt: skip
+    """RF units addressed as the MIB describes them (this unit, its peer): no unit ids needed."""
+    from netmon.kinds import cisco_rf as rf
+
+    members = (
+        MemberSpec("sup-a", "d", rf.CiscoRfParams(unit="local")),
+        MemberSpec("sup-b", "d", rf.CiscoRfParams(unit="peer")),
+    )
+    values: dict[tuple[int, ...] | str, Value] = {
+        rf.UNIT_STATE: local,
+        rf.PEER_UNIT_STATE: peer,
+        rf.UNIT_ID: extra.get("ids", Missing.NO_SUCH_INSTANCE),
+        rf.PEER_UNIT_ID: extra.get("ids", Missing.NO_SUCH_INSTANCE),
+    }
+    if "duplex" in extra:
+        values[rf.DUPLEX_MODE] = extra["duplex"]
+    assert_pair_state("cisco-rf", members, values, state, reason, active)
+
+
+def test_cisco_rf_params_name_exactly_one_unit() -> None:
+    from netmon.kinds.cisco_rf import CiscoRfParams
+
+    kind = KINDS.get("cisco-rf")
+    assert kind.check(CiscoRfParams(unit="peer")) == []
+    assert kind.check(CiscoRfParams(unit_id=2)) == []
+    ((field, both),) = kind.check(CiscoRfParams(unit_id=2, unit="peer"))
+    assert field == "unit"
+    assert "not both" in both
+    ((field, neither),) = kind.check(CiscoRfParams())
+    assert "unit: local" in neither
+    assert "unit_id" in neither
+
+
+JNX = (1, 3, 6, 1, 4, 1, 2636, 3, 1, 14, 1)
+
+
+def jnx_rows(*rows: tuple[int, str, int]) -> dict[tuple[int, ...] | str, Value]:
+    """jnxRedundancyTable rows (L1 index, jnxRedundancyDescr, jnxRedundancyState) under 9.x.0.0."""
+    values: dict[tuple[int, ...] | str, Value] = {}
+    for slot, descr, state in rows:
+        values[(*JNX, 5, 9, slot, 0, 0)] = descr
+        values[(*JNX, 7, 9, slot, 0, 0)] = state
+        values[(*JNX, 6, 9, slot, 0, 0)] = state
+    return values
+
+
+EX_VC = ((1, "Routing Engine 1", 2), (2, "Routing Engine 0", 3))  # row 9.1.0.0 is RE1, master
+
+
+@pytest.mark.parametrize(
+    ("names", "rows", "state", "reason", "active"),
+    [
+        ([{"re": 0}, {"re": 1}], EX_VC, "healthy", None, ("re1",)),
+        (
+            [{"descr": "Routing Engine 0"}, {"descr": "routing engine 1"}],
+            EX_VC,
+            "healthy",
+            None,
+            ("re1",),
+        ),
+        ([{"slot": 2}, {"slot": 1}], EX_VC, "healthy", None, ("re1",)),
+        (
+            [{"re": 0}, {"re": 1}],
+            ((1, "Routing Engine 0", 2),),
+            "degraded",
+            "peer absent: no row described 'Routing Engine 1'; rows: 9.1.0.0 'Routing Engine 0' master",
+            ("re0",),
+        ),
+        (
+            [{"re": 0}, {"re": 1}],
+            ((1, "Routing Engine 0", 2), (2, "Routing Engine 1", 4)),
+            "degraded",
+            "disabled",
+            ("re0",),
+        ),
+        # No row answered (noSuchObject everywhere): netmon cannot tell, never `down`.
+        ([{"re": 0}, {"re": 1}], (), "unknown", "no routing engine row answered", ()),
+    ],
+)
+def test_junos_routing_engines_found_by_what_the_device_says(
+    names: list[dict[str, Any]], rows: tuple[tuple[int, str, int], ...], state: str,
+    reason: str | None, active: tuple[str, ...],
+) -> None:  # fmt: skip
+    """The EX virtual chassis case: row 9.1.0.0 is "Routing Engine 1" and it is the master; the
+    member named RE1 (by `re`, `descr` or `slot`) is the active one, whatever the row position."""
+    from netmon.kinds.junos_re import JunosReParams
+
+    members = tuple(
+        MemberSpec(f"re{i}", "d", params_for("junos-re", name)) for i, name in enumerate(names)
+    )
+    assert all(isinstance(m.params, JunosReParams) for m in members)
+    values = jnx_rows(*rows)
+    if not rows:
+        values = {(*JNX, c, 9, s, 0, 0): Missing.NO_SUCH_OBJECT for c in (5, 7) for s in (1, 2)}
+    assert_pair_state("junos-re", members, values, state, reason, active)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("{}", "exactly one of 're: N'"),
+        ("{re: 1, slot: 2}", "got re and slot"),
+        ("{descr: ' '}", "description must not be empty"),
+        ("{slot: -1}", "slot (jnxRedundancyL1Index) must be 0 or more"),
+        ("{hostname: fw-a, serial: FGT-A}", "not both"),
+    ],
+)
+def test_identity_params_name_exactly_one_unit(tmp_path: Path, params: str, message: str) -> None:
+    from netmon.errors import ConfigError
+    from netmon.inventory import load_inventory
+
+    kind = "fortigate-ha" if "hostname" in params else "junos-re"
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\ndevices:\n  d: {address: 10.99.0.9, snmp: {community: {env: HOME}}}\n"
+        f"pairs:\n  - name: p\n    kind: {kind}\n    members:\n"
+        f"      - {{name: a, device: d, params: {params}}}\n"
+        f"      - {{name: b, device: d, params: {params}}}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path)
+    assert message in str(caught.value), str(caught.value)
+
+
+FGT_MODE = (1, 3, 6, 1, 4, 1, 12356, 101, 13, 1, 1, 0)
+FGT_SERIAL = (1, 3, 6, 1, 4, 1, 12356, 100, 1, 1, 1, 0)
+SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+
+
+def fgt_rows(
+    rows: list[tuple[str | None, str | None, int, str | None]],
+) -> dict[tuple[int, ...] | str, Value]:
+    """fgHaStatsTable rows: (serial, hostname, sync status, master serial); None: not answered."""
+    from netmon.kinds.fortigate import HA_STATS
+
+    values: dict[tuple[int, ...] | str, Value] = {}
+    for i, (serial, hostname, sync, primary) in enumerate(rows, start=1):
+        values[(*HA_STATS, 2, i)] = serial if serial is not None else Missing.NO_SUCH_INSTANCE
+        values[(*HA_STATS, 11, i)] = hostname if hostname is not None else Missing.NO_SUCH_INSTANCE
+        values[(*HA_STATS, 12, i)] = sync
+        values[(*HA_STATS, 16, i)] = primary if primary is not None else Missing.NO_SUCH_INSTANCE
+    return values
+
+
+NO = Missing.NO_SUCH_INSTANCE
+HOSTS_ONLY = [(None, "fw-a", 1, "FGT-A"), (None, "fw-b", 1, "FGT-A")]
+
+
+@pytest.mark.parametrize(
+    ("by", "scalars", "rows", "state", "reason", "active"),
+    [
+        # Rows with hostnames, no serials: linked through the agent's own unit (sysName, serial).
+        ("hostname", (3, "FGT-A", "fw-a"), HOSTS_ONLY, "healthy", None, ("fgt-a",)),
+        ("hostname", (3, "FGT-B", "fw-b"), HOSTS_ONLY, "healthy", None, ("fgt-a",)),
+        # By serial: the primary's serial says who is active; the other serial cannot be
+        # matched to a row (is the other row FGT-B?): unknown, with the fix in its reason.
+        (
+            "serial",
+            (3, "FGT-A", "fw-a"),
+            HOSTS_ONLY,
+            "degraded",
+            "name the member by hostname",
+            ("fgt-a",),
+        ),
+        # No fgHaSystemMode at all, two synchronized members and a primary: a cluster.
+        (
+            "serial",
+            (NO, "FGT-A", NO),
+            [("FGT-A", "fw-a", 1, "FGT-A"), ("FGT-B", "fw-b", 1, "FGT-A")],
+            "healthy",
+            None,
+            ("fgt-a",),
+        ),
+        (
+            "hostname",
+            (NO, NO, NO),
+            [("FGT-A", "fw-a", 1, "FGT-A"), ("FGT-B", "fw-b", 0, "FGT-A")],
+            "degraded",
+            "configuration not synchronized",
+            ("fgt-a",),
+        ),
+        # Standalone, the agent's own serial unknown: serving without redundancy (needs the
+        # evaluate rule: no active member, but members hear a live active one -> degraded).
+        ("serial", (1, NO, NO), [], "degraded", "redundancy not configured", ()),
+        ("hostname", (1, NO, NO), [], "degraded", "redundancy not configured", ()),
+        # Rows with hostnames only and nothing linking a hostname to the primary's serial:
+        # netmon does not guess the primary. All members unknown: the pair is unknown.
+        ("hostname", (3, NO, NO), HOSTS_ONLY, "unknown", "cannot tell whether fw-a", ()),
+    ],
+)
+def test_fortigate_members_named_as_the_device_reports_them(
+    by: str, scalars: tuple[Value, Value, Value], rows: list[tuple[str | None, str | None, int, str | None]],
+    state: str, reason: str | None, active: tuple[str, ...],
+) -> None:  # fmt: skip
+    from netmon.kinds.fortigate import FortigateHaParams
+
+    names = {"serial": ("FGT-A", "FGT-B"), "hostname": ("fw-a", "fw-b")}[by]
+    members = tuple(
+        MemberSpec(f"fgt-{n[-1].lower()}", "d", FortigateHaParams(**{by: n})) for n in names
+    )
+    values = fgt_rows(rows)
+    values.update({FGT_MODE: scalars[0], FGT_SERIAL: scalars[1], SYS_NAME: scalars[2]})
+    assert_pair_state("fortigate-ha", members, values, state, reason, active)
+
+
+def case_param_variants() -> list[tuple[str, str]]:
+    """(kind, case) for every case whose own `params` differ from its fixture's."""
+    out = []
+    for k in KINDS.names():
+        fixture = load_fixture(k)
+        seen: list[Any] = [fixture["params"]]
+        for case in fixture["cases"]:
+            params = case_params(fixture, case)
+            if params not in seen:
+                seen.append(params)
+                out.append((k, case))
+    return out
+
+
+@pytest.mark.parametrize(("kind_name", "case"), case_param_variants())
+@settings(max_examples=fuzz_examples(100), deadline=None)
+@given(data=st.data())
+def test_case_params_never_raise_and_no_answer_is_unknown(
+    kind_name: str, case: str, data: st.DataObject
+) -> None:
+    """The fuzz and no-answer contracts, for the params the cases name themselves."""
+    kind = KINDS.get(kind_name)
+    params = params_for(kind_name, case_params(load_fixture(kind_name), case))
+    assert kind.interpret(params, {}).role is Role.UNKNOWN
+    values = {p.key: data.draw(values_strategy) for p in kind.probes(params)}
+    assert isinstance(kind.interpret(params, values).role, Role)
+
+
 def test_cisco_rf_shows_the_last_switchover() -> None:
     fixture = load_fixture("cisco-rf")
     case = fixture["cases"]["active_after_a_failure"]
@@ -367,3 +659,162 @@ def test_redundancy_kind_params_are_checked_by_the_inventory(
     text = str(caught.value)
     assert "pairs[0].members[0].params" in text, text
     assert message in text, text
+
+
+# ---- What a member hears about its peer, judged as a pair ----------------------------------
+
+HSRP = "1.3.6.1.4.1.9.9.106.1.2.1.1"
+VRRP = "1.3.6.1.2.1.68.1.3.1"
+VRRPV3 = "1.3.6.1.2.1.207.1.1.1.1"
+KA = "1.3.6.1.4.1.9586.100.5.2.3.1"
+ASA = "1.3.6.1.4.1.9.9.147.1.2.1.1.1"
+PAN = "1.3.6.1.4.1.25461.2.1.2.1"
+IOS_HSRP_STANDBY = """\
+Interface   Grp  Pri P State   Active          Standby         Virtual IP
+Gi0/1       1    100 P Standby 10.99.1.2       local           10.99.1.1
+"""
+CRM_MON_ON_B = """\
+<pacemaker-result><nodes>
+  <node name="web-a" online="true" standby="false"/><node name="web-b" online="true" standby="false"/>
+</nodes><resources><group id="web">
+  <resource id="vip" active="true"><node name="web-b"/></resource>
+</group></resources></pacemaker-result>
+"""
+
+
+def judge_two(
+    kind_name: str,
+    params: tuple[dict[str, Any], dict[str, Any]],
+    second: dict[str, Any],
+    first: dict[str, Any] | None = None,
+) -> tuple[str, tuple[str, ...]]:
+    """A pair r1 (device a), r2 (device b): r1's device answers `first` or times out, r2's answers
+    `second` (SNMP values by OID, or CLI outputs by probe key). Returns (state, reasons)."""
+    from netmon.evaluate import evaluate
+    from netmon.observe import observe
+
+    kind = KINDS.get(kind_name)
+    members = tuple(
+        MemberSpec(name, device, params_for(kind_name, p))
+        for name, device, p in (("r1", "a", params[0]), ("r2", "b", params[1]))
+    )
+    pair = PairSpec("p", kind_name, members)
+
+    def reading(device: str, member: MemberSpec, raw: dict[str, Any] | None) -> DeviceReading:
+        if raw is None:
+            return DeviceReading(device, kind.transport, at=1.0, ok=False, reason="timeout")
+        if kind.transport == "ssh":
+            values: dict[tuple[int, ...] | str, Value] = {
+                p.ident: raw[p.key] for p in kind.probes(member.params) if p.key in raw
+            }
+        else:
+            values = recorded(raw)
+        return DeviceReading(device, kind.transport, at=1.0, ok=True, values=values)
+
+    readings = {
+        ("a", kind.transport): reading("a", members[0], first),
+        ("b", kind.transport): reading("b", members[1], second),
+    }
+    status = evaluate(pair, observe(pair, readings, {}), None, 1.0)
+    return status.state.value, status.reasons
+
+
+# (kind, params of r1 and r2, what r2's device answers: a standby that hears r1, r1's name)
+HEARD_CASES = [
+    ("hsrp", ({"if_index": 5, "group": 10},) * 2,
+     {f"{HSRP}.15.5.10": 5, f"{HSRP}.13.5.10": "10.99.0.11", f"{HSRP}.14.5.10": "10.99.0.12"},
+     "10.99.0.11"),
+    ("vrrp", ({"if_index": 2, "vrid": 51},) * 2,
+     {f"{VRRP}.3.2.51": 2, f"{VRRP}.7.2.51": "10.99.0.11", f"{VRRP}.8.2.51": "10.99.0.12"},
+     "10.99.0.11"),
+    # The lab's keepalived: 10.99.0.11 as 4 raw bytes, as the collectors decode them.
+    ("vrrpv3", ({"if_index": 2, "vrid": 52},) * 2,
+     {f"{VRRPV3}.6.2.52.1": 2, f"{VRRPV3}.3.2.52.1": "\n\x63\x00\x0b",
+      f"{VRRPV3}.4.2.52.1": "\n\x63\x00\x0c"},
+     "10.99.0.11"),
+    ("keepalived", ({"instance": 1},) * 2, {f"{KA}.4.1": 1, f"{KA}.2.1": "VI_v2"}, "a VRRP master"),
+    ("cisco-asa", ({"unit": "primary"}, {"unit": "secondary"}),
+     {f"{ASA}.3.7": 10, f"{ASA}.4.7": "Standby unit", f"{ASA}.3.6": 9, f"{ASA}.4.6": "Active unit"},
+     "the primary unit"),
+    # Each firewall's own agent, both `local`: fw-b hears its HA peer active.
+    ("paloalto-ha", ({"unit": "local"},) * 2,
+     {f"{PAN}.11.0": "passive", f"{PAN}.12.0": "active", f"{PAN}.13.0": "active-passive"},
+     "the peer firewall"),
+    ("cisco-ios-hsrp", ({"interface": "Gi0/1", "group": 1},) * 2, {"table": IOS_HSRP_STANDBY},
+     "10.99.1.2"),
+    ("pacemaker", ({"resource": "web", "node": "web-a"}, {"resource": "web", "node": "web-a"}),
+     {"crm_mon": CRM_MON_ON_B}, "node web-b"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind_name", "params", "second", "heard"), HEARD_CASES)
+def test_active_unreachable_while_the_standby_names_it_is_degraded_never_down(
+    kind_name: str,
+    params: tuple[dict[str, Any], dict[str, Any]],
+    second: dict[str, Any],
+    heard: str,
+) -> None:
+    """The issue's case: the active member is unreachable from netmon while the other member,
+    read as a standby, names it as the live active one: the pair serves (degraded, with the
+    reason saying so), never `down`. Needs the evaluation of issue 14 (down on evidence only)."""
+    state, reasons = judge_two(kind_name, params, second)
+    assert state == "degraded", reasons
+    assert any(
+        "active unreachable from netmon (r1)" in r and f"r2 hears {heard}" in r for r in reasons
+    ), reasons
+
+
+def test_a_standby_that_hears_no_active_vouches_for_nobody() -> None:
+    """0.0.0.0 is no evidence: with the active unreachable the pair is still not `down` (netmon
+    is blind to r1), but the reason does not claim anyone hears r1."""
+    silent = {f"{HSRP}.15.5.10": 5, f"{HSRP}.13.5.10": "0.0.0.0", f"{HSRP}.14.5.10": "10.99.0.12"}
+    state, reasons = judge_two("hsrp", ({"if_index": 5, "group": 10},) * 2, silent)
+    assert state == "degraded", reasons
+    assert not any("hears" in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "state", "reason"),
+    [
+        # Both read, none active, nobody hears an active: evidence the pair is down.
+        ({f"{HSRP}.15.5.10": 1}, {f"{HSRP}.15.5.10": 5, f"{HSRP}.13.5.10": "0.0.0.0"},
+         "down", "no member active"),
+        # A value outside the table is no evidence: r2 is unknown, r1 in fault: not down either.
+        ({f"{HSRP}.15.5.10": 1}, {f"{HSRP}.15.5.10": 9, f"{HSRP}.13.5.10": "10.99.0.11"},
+         "degraded", "cannot tell"),
+        # Both read, none active, but r2 hears an active router: someone serves the group.
+        ({f"{HSRP}.15.5.10": 1}, {f"{HSRP}.15.5.10": 5, f"{HSRP}.13.5.10": "10.99.0.99"},
+         "degraded", "r2 hears 10.99.0.99 as active"),
+    ],
+)  # fmt: skip
+def test_down_only_when_every_member_is_read_and_none_hears_an_active(
+    first: dict[str, Any], second: dict[str, Any], state: str, reason: str
+) -> None:
+    got, reasons = judge_two("hsrp", ({"if_index": 5, "group": 10},) * 2, second, first)
+    assert got == state, reasons
+    assert any(reason in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    ("value", "version", "address"),
+    [
+        ("\n\x63\x00\x0b", 4, "10.99.0.11"),  # the lab's master, decoded as the collectors do
+        ("dc12", 4, "100.99.49.50"),
+        ("\x00\x00\x00\x00", 4, None),  # all zeros: none heard
+        ("\ufffd\ufffd\x01\x01", 4, None),  # 192.168.1.1's bytes were not UTF-8: lost
+        ("\udcc0\udca8\x01\x01", 4, "192.168.1.1"),  # a reversible (surrogate-escape) decoding
+        ("\xc0\xa8\x01\x01", 4, "192.168.1.1"),  # a Latin-1 decoding
+        ("abc", 4, None),  # wrong length
+        ("10.99.0.11", 4, None),  # text is not an InetAddress
+        ("\xfe\x80" + "\x00" * 13 + "\x01", 6, "fe80::1"),
+        ("\n\x63\x00\x0b", 6, None),  # an IPv4 length in an IPv6 row
+        (7, 4, None),
+        (Missing.NO_SUCH_INSTANCE, 4, None),
+    ],
+)
+def test_inet_address_decoding_never_guesses(
+    value: Value, version: int, address: str | None
+) -> None:
+    from netmon.kinds.evidence import reported_inet
+
+    assert reported_inet(value, version) == address

@@ -42,24 +42,7 @@ POLL_INTERVAL = 2.0
 NETMON = [sys.executable, "-m", "netmon"]
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    require(os.geteuid() == 0, "the lab needs root")
-    for tool in ("keepalived", "snmpd", "sshd", "ip", "bridge"):
-        require(
-            shutil.which(tool) is not None or Path(f"/usr/sbin/{tool}").exists(),
-            f"{tool} is not installed (make test installs it)",
-        )
-    lab = Lab()
-    started = time.monotonic()
-    lab.up()
-    DELAYS.append(
-        ("lab up (namespaces, snmpd, keepalived, sshd, VRRP converged)", time.monotonic() - started)
-    )
-    try:
-        yield lab
-    finally:
-        lab.down()
+# The `lab` fixture (one lab for the session, shared with tests/test_discover.py) is in conftest.py.
 
 
 def lab_inventory(tmp: Path, *, traps: bool, interval: float) -> Path:

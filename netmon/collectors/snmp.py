@@ -258,6 +258,11 @@ class SnmpCollector:
         """SET one INTEGER (a drill or demo lever). Raises CollectorError on any failure."""
         await self._request(device, "set", [(oid, value)])
 
+    async def get_next(self, device: Device, oids: Sequence[Oid]) -> list[tuple[Oid, Value]]:
+        """One GETNEXT PDU: for each OID, the next OID the agent has and its value, in order
+        (netmon/collectors/walk.py walks whole columns with it). Raises CollectorError."""
+        return await self._request_pairs(device, "next", [(oid, None) for oid in oids])
+
     # -- internals ------------------------------------------------------------------------
 
     async def _read(

@@ -76,6 +76,18 @@ def prechecks(
                     "in sync" if config.in_sync else "members differ: see `netmon diff`",
                 )
             )
+    moving = _units_that_follow_the_agent(pair)
+    checks.append(
+        Check(
+            "members keep their names across a takeover",
+            not moving,
+            "yes"
+            if not moving
+            else f"{', '.join(moving)} named as unit local/peer of one agent: after a takeover "
+            "'local' is still the active unit, so netmon cannot time the takeover by name; "
+            "name the units by unit_id (or one device each)",
+        )
+    )
     checks.append(Check("no other drill on this pair", other_drill is None, other_drill or "none"))
     if spec is not None:
         window = in_freeze(spec.freeze, now)
@@ -95,3 +107,18 @@ def prechecks(
             )
         )
     return checks
+
+
+def _units_that_follow_the_agent(pair: PairSpec) -> list[str]:
+    """Members addressed as `unit: local|peer` on a device they share with another member.
+
+    `local` is whichever unit the agent runs on, and the agent moves with the active unit: after
+    a switchover the member called `local` is active again. A drill watching for the standby
+    *by name* would never see it take over, abort and restore, switching the chassis twice.
+    """
+    devices = [m.device for m in pair.members]
+    return [
+        m.name
+        for m in pair.members
+        if getattr(m.params, "unit", None) in ("local", "peer") and devices.count(m.device) > 1
+    ]

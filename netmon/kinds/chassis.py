@@ -11,7 +11,7 @@ Both members of a pair name the same device; each member's `params` names its un
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
@@ -19,6 +19,8 @@ from netmon.model import MemberView, Missing, Probe, Role, Value
 
 ENT_STATE = (1, 3, 6, 1, 2, 1, 131, 1, 1, 1)
 ENT_OPER, ENT_STANDBY = 3, 6
+ENT_NAME = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 7)  # ENTITY-MIB entPhysicalName
+NAME_MAX = 60  # a reported name is shown to operators: bounded
 STANDBY_ROLES: RoleTable = {
     1: RoleRow(Role.UNKNOWN, "unknown"),
     2: RoleRow(Role.STANDBY, "hotStandby"),
@@ -55,9 +57,18 @@ class EntityStandbyKind:
         return (
             Probe("entStateStandby", (*ENT_STATE, ENT_STANDBY, params.physical_index)),
             Probe("entStateOper", (*ENT_STATE, ENT_OPER, params.physical_index)),
+            Probe("entPhysicalName", (*ENT_NAME, params.physical_index)),
         )
 
     def interpret(self, params: EntityStandbyParams, values: Mapping[str, Value]) -> MemberView:
+        # The name the device gives the entity, so an operator sees which unit the index is.
+        name = values.get("entPhysicalName")
+        identity = f"entPhysicalIndex {params.physical_index}" + (
+            f" {name.strip()[:NAME_MAX]!r}" if isinstance(name, str) and name.strip() else ""
+        )
+        return replace(self._view(params, values), identity=identity)
+
+    def _view(self, params: EntityStandbyParams, values: Mapping[str, Value]) -> MemberView:
         standby = values.get("entStateStandby")
         if standby is Missing.NO_SUCH_INSTANCE:
             return _absent(f"entity {params.physical_index}")
@@ -71,6 +82,9 @@ PROTOCOL_OPER = (*ARISTA, 2, 0)
 UNIT_STATE = (*ARISTA, 3, 1, 2)
 LAST_REASON = (*ARISTA, 4, 0)
 PROTOCOLS = {0: "unknown", 1: "simplex", 2: "rpr", 3: "sso"}
+# Supervisor unit ids a modular Arista switch reports: both are read, so a member hears the
+# other supervisor and the identity lists both.
+SUPERVISORS = (1, 2)
 ARISTA_ROLES: RoleTable = {
     0: RoleRow(Role.UNKNOWN, "unknown"),
     1: RoleRow(Role.STANDBY, "standby"),
@@ -98,13 +112,38 @@ class AristaRedundancyKind:
         return in_range("unit_id", params.unit_id, 0, None, "unit id")
 
     def probes(self, params: AristaRedundancyParams) -> tuple[Probe, ...]:
+        others = [u for u in SUPERVISORS if u != params.unit_id]
         return (
             Probe("aristaRedundancyUnitState", (*UNIT_STATE, params.unit_id)),
             Probe("aristaRedundancyProtocolOper", PROTOCOL_OPER),
             Probe("aristaRedundancyLastSwOverReason", LAST_REASON),
+            *(Probe(f"aristaRedundancyUnitState.{u}", (*UNIT_STATE, u)) for u in others),
         )
 
     def interpret(self, params: AristaRedundancyParams, values: Mapping[str, Value]) -> MemberView:
+        states = {params.unit_id: values.get("aristaRedundancyUnitState")}
+        states |= {
+            u: values.get(f"aristaRedundancyUnitState.{u}")
+            for u in SUPERVISORS
+            if u != params.unit_id
+        }
+        shown = [
+            f"unit {u} {ARISTA_ROLES[v].meaning}"
+            for u, v in sorted(states.items())
+            if isinstance(v, int) and v in ARISTA_ROLES
+        ]
+        view = self._view(params, values)
+        heard = None
+        if view.role in (Role.STANDBY, Role.FAULT):
+            # Only a standby or a unit in fault hears another supervisor as the active one.
+            heard = next(
+                (f"unit {u} active (aristaRedundancyUnitState)"
+                 for u, v in sorted(states.items()) if u != params.unit_id and v == 2),
+                None,
+            )  # fmt: skip
+        return replace(view, identity=", ".join(shown) or None, peer_active=heard)
+
+    def _view(self, params: AristaRedundancyParams, values: Mapping[str, Value]) -> MemberView:
         state = values.get("aristaRedundancyUnitState")
         protocol = values.get("aristaRedundancyProtocolOper")
         if state is Missing.NO_SUCH_INSTANCE:

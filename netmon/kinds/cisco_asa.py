@@ -8,21 +8,28 @@ may name the same device (one agent tells about both units), or each its own.
 
 Failover off where a pair is configured: the primary unit runs alone (`active`) and the
 secondary is `fault` with "redundancy not configured", so the pair reads `degraded`.
+
+Each member also reads the other unit's row: the agent reporting the other unit active(9) while
+this one is a standby or in fault is evidence the pair serves, even when netmon cannot reach the
+other firewall.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, missing_view, view_from_table
+from netmon.kinds.evidence import bounded
 from netmon.model import MemberView, Probe, Role, Value
 
 HW_STATUS = (1, 3, 6, 1, 4, 1, 9, 9, 147, 1, 2, 1, 1, 1)
 STATUS_VALUE = (*HW_STATUS, 3)
 STATUS_DETAIL = (*HW_STATUS, 4)
 UNIT_INDEX = {"primary": 6, "secondary": 7}
+OTHER_UNIT = {"primary": "secondary", "secondary": "primary"}
+ACTIVE = 9
 
 NOT_READY = "would not take over now"
 ROLES: RoleTable = {
@@ -57,12 +64,37 @@ class CiscoAsaKind:
 
     def probes(self, params: CiscoAsaParams) -> tuple[Probe, ...]:
         index = UNIT_INDEX[params.unit]
+        other = UNIT_INDEX[OTHER_UNIT[params.unit]]
         return (
             Probe("cfwHardwareStatusValue", (*STATUS_VALUE, index)),
             Probe("cfwHardwareStatusDetail", (*STATUS_DETAIL, index)),
+            # The other unit's row: what this member hears about its peer.
+            Probe("otherStatusValue", (*STATUS_VALUE, other)),
+            Probe("otherStatusDetail", (*STATUS_DETAIL, other)),
         )
 
     def interpret(self, params: CiscoAsaParams, values: Mapping[str, Value]) -> MemberView:
+        view = self._own_view(params, values)
+        if view.role not in (Role.ACTIVE, Role.STANDBY, Role.FAULT):
+            return view
+        other = OTHER_UNIT[params.unit]
+        rows = {
+            params.unit: values.get("cfwHardwareStatusDetail"),
+            other: values.get("otherStatusDetail"),
+        }
+        identity = ", ".join(
+            f"{unit}: {bounded(text)}"
+            for unit in ("primary", "secondary")
+            if isinstance(text := rows[unit], str) and text.strip()
+        )
+        view = replace(view, identity=identity or None)
+        if view.role is not Role.ACTIVE and values.get("otherStatusValue") == ACTIVE:
+            # The agent reports the other unit active(9): evidence the pair serves, whether or
+            # not netmon reaches that unit. Only the table's value counts, never the free text.
+            return replace(view, peer_active=f"the {other} unit (cfwHardwareStatusValue active)")
+        return view
+
+    def _own_view(self, params: CiscoAsaParams, values: Mapping[str, Value]) -> MemberView:
         value = values.get("cfwHardwareStatusValue")
         bad = missing_view("cfwHardwareStatusValue", value)
         if bad is not None:

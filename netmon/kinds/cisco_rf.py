@@ -1,15 +1,16 @@
 """CISCO-RF-MIB: redundant supervisors/route processors of one chassis.
 
-One agent reports both units: this unit (cRFStatusUnitId/UnitState) and its peer
-(cRFStatusPeerUnitId/PeerUnitState). Each member names its unit id; the kind finds which of the
-two rows describes it.
+One agent reports both units: *this unit* (the one the agent runs on: cRFStatusUnitId/UnitState)
+and *its peer* (cRFStatusPeerUnitId/PeerUnitState). A member names its unit the way the MIB
+describes it, `unit: local` or `unit: peer`, or by `unit_id` where the agent reports unit ids
+(not every agent answers cRFStatusUnitId/PeerUnitId, and operators rarely know the numbers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal
 
 from netmon.kinds.base import (
     ParamProblem,
@@ -62,12 +63,22 @@ ROLES: RoleTable = {
     16: RoleRow(Role.ACTIVE, "activeHandback"),
     17: RoleRow(Role.STANDBY, f"standbyWarm; {COLD}", ready=False),
 }
+NOT_KNOWN = 1
+
+# The two rows of the MIB: (state key, id key) for this unit and for its peer.
+ROWS = {
+    "local": ("cRFStatusUnitState", "cRFStatusUnitId"),
+    "peer": ("cRFStatusPeerUnitState", "cRFStatusPeerUnitId"),
+}
+OTHER: dict[str, Literal["local", "peer"]] = {"local": "peer", "peer": "local"}
+HOW = "address the members as unit: local and unit: peer"
 
 
 @dataclass(frozen=True)
 class CiscoRfParams:
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
-    unit_id: int
+    unit_id: int | None = None  # the id the agent reports (cRFStatusUnitId or PeerUnitId)
+    unit: Literal["local", "peer"] | None = None  # the unit the agent runs on, or its peer
 
 
 class CiscoRfKind:
@@ -78,7 +89,20 @@ class CiscoRfKind:
     roles = ROLES
 
     def check(self, params: CiscoRfParams) -> list[ParamProblem]:
-        return in_range("unit_id", params.unit_id, 1, None, "unit id")
+        if params.unit is not None and params.unit_id is not None:
+            return [("unit", "give either 'unit' (local or peer) or 'unit_id', not both")]
+        if params.unit is None and params.unit_id is None:
+            return [
+                (
+                    "unit",
+                    "name the member's unit: 'unit: local' (the unit the agent runs on) or "
+                    "'unit: peer' (its redundant peer), or 'unit_id: N' where the agent reports "
+                    "unit ids (`netmon discover` shows them)",
+                )
+            ]
+        if params.unit_id is not None:
+            return in_range("unit_id", params.unit_id, 1, None, "unit id")
+        return []
 
     def probes(self, params: CiscoRfParams) -> tuple[Probe, ...]:
         return (
@@ -93,40 +117,108 @@ class CiscoRfKind:
         )
 
     def interpret(self, params: CiscoRfParams, values: Mapping[str, Value]) -> MemberView:
-        unit_id = values.get("cRFStatusUnitId")
-        bad = missing_view("cRFStatusUnitId", unit_id)
-        if bad is not None:
-            return bad
-        if unit_id == params.unit_id:
-            view = view_from_table("cRFStatusUnitState", values.get("cRFStatusUnitState"), ROLES)
-            return _with_last_switchover(view, values)
-        oper_mode = values.get("cRFCfgRedundancyOperMode")
-        if isinstance(oper_mode, int) and oper_mode in NON_REDUNDANT:
-            return MemberView(
-                Role.FAULT,
-                reason=f"redundancy not configured (cRFCfgRedundancyOperMode {NON_REDUNDANT[oper_mode]})",
-                raw=f"oper mode {oper_mode}",
-            )
-        if values.get("cRFStatusDuplexMode") == 2:  # false: simplex, no peer in the chassis
-            return MemberView(
-                Role.FAULT,
-                reason="redundancy not configured: the chassis runs simplex, no peer unit (cRFStatusDuplexMode false)",
-                raw="duplex false",
-            )
-        peer_id = values.get("cRFStatusPeerUnitId")
-        if peer_id == params.unit_id:
-            view = view_from_table(
-                "cRFStatusPeerUnitState",
-                values.get("cRFStatusPeerUnitState"),
-                ROLES,
-            )
-            return _with_last_switchover(view, values)
-        # The agent describes other units: this one is absent from the chassis (or misnamed).
+        identity = _identity(values)
+        which = _which_unit(params, values)
+        if isinstance(which, MemberView):
+            return replace(which, identity=identity)
+        view = _with_last_switchover(_unit_view(which, values), values)
+        return replace(view, identity=identity, peer_active=_heard(view, OTHER[which], values))
+
+
+def _which_unit(
+    params: CiscoRfParams, values: Mapping[str, Value]
+) -> Literal["local", "peer"] | MemberView:
+    """Which row of the MIB describes the member, or the view saying why none can."""
+    if params.unit is not None:
+        return params.unit
+    local_id, peer_id = values.get("cRFStatusUnitId"), values.get("cRFStatusPeerUnitId")
+    if isinstance(local_id, int) and local_id == params.unit_id:
+        return "local"
+    bad = missing_view("cRFStatusUnitId", local_id)
+    if bad is not None:
+        if bad.missing and isinstance(values.get("cRFStatusUnitState"), int):
+            # The agent speaks RF but does not number its units: only local|peer can name them.
+            return replace(bad, reason=f"{bad.reason}: the agent reports no unit ids; {HOW}")
+        return bad
+    if _not_redundant(values) is not None:
+        # No peer to look for: which unit is meant no longer matters; judged as the peer.
+        return "peer"
+    if isinstance(peer_id, int) and peer_id == params.unit_id:
+        return "peer"
+    # The agent describes other units: this one is absent from the chassis (or misnamed).
+    return MemberView(
+        Role.FAULT,
+        reason=f"unit {params.unit_id} absent: agent reports units {local_id} and {peer_id}",
+        raw=f"unit {local_id}, peer {peer_id}",
+        peer_active=_hears_active("local", values),
+    )
+
+
+def _heard(
+    view: MemberView, other: Literal["local", "peer"], values: Mapping[str, Value]
+) -> str | None:
+    """Who the member hears as active: only a standby or a member in fault hears a peer (an
+    active member vouches for itself; an unknown one says nothing)."""
+    if view.role not in (Role.STANDBY, Role.FAULT):
+        return None
+    return _hears_active(other, values)
+
+
+def _not_redundant(values: Mapping[str, Value]) -> MemberView | None:
+    """The peer's view when the chassis runs without redundancy (no peer to read), else None."""
+    oper_mode = values.get("cRFCfgRedundancyOperMode")
+    if isinstance(oper_mode, int) and oper_mode in NON_REDUNDANT:
         return MemberView(
             Role.FAULT,
-            reason=f"unit {params.unit_id} absent: agent reports units {unit_id} and {peer_id}",
-            raw=f"unit {unit_id}, peer {peer_id}",
+            reason=f"redundancy not configured (cRFCfgRedundancyOperMode {NON_REDUNDANT[oper_mode]})",
+            raw=f"oper mode {oper_mode}",
         )
+    if values.get("cRFStatusDuplexMode") == 2:  # false: simplex, no peer in the chassis
+        return MemberView(
+            Role.FAULT,
+            reason="redundancy not configured: the chassis runs simplex, no peer unit (cRFStatusDuplexMode false)",
+            raw="duplex false",
+        )
+    return None
+
+
+def _unit_view(which: Literal["local", "peer"], values: Mapping[str, Value]) -> MemberView:
+    state_key = ROWS[which][0]
+    if which == "peer":
+        alone = _not_redundant(values)
+        if alone is not None:
+            return alone
+        state = values.get(state_key)
+        if state == NOT_KNOWN and _hears_active("local", values):
+            # The active unit does not know its peer: no unit stands ready to take over. (While
+            # this unit is not active itself, notKnown says nothing: left unknown.)
+            return MemberView(
+                Role.FAULT,
+                reason="peer absent: the active unit reports its peer's state notKnown (cRFStatusPeerUnitState 1)",
+                raw="1 (notKnown)",
+            )
+    return view_from_table(state_key, values.get(state_key), ROLES)
+
+
+def _hears_active(which: Literal["local", "peer"], values: Mapping[str, Value]) -> str | None:
+    """'local unit active (cRFStatusUnitState active)' when the agent reports `which` active."""
+    state_key = ROWS[which][0]
+    state = values.get(state_key)
+    row = ROLES.get(state) if isinstance(state, int) and not isinstance(state, bool) else None
+    if row is None or row.role is not Role.ACTIVE:
+        return None
+    return f"{which} unit active ({state_key} {row.meaning})"
+
+
+def _identity(values: Mapping[str, Value]) -> str | None:
+    """The unit ids the agent reports, so an operator sees what `unit_id` could say."""
+    ids = [values.get(ROWS[w][1]) for w in ("local", "peer")]
+    if not any(isinstance(i, int) for i in ids):
+        if not any(isinstance(values.get(ROWS[w][0]), int) for w in ("local", "peer")):
+            return None  # no RF here at all: nothing to name
+        return f"unit ids not reported (cRFStatusUnitId/PeerUnitId); {HOW}"
+    local, peer = (str(i) if isinstance(i, int) else "not reported" for i in ids)
+    return f"local unit {local}, peer unit {peer}"
 
 
 def _with_last_switchover(view: MemberView, values: Mapping[str, Value]) -> MemberView:
@@ -137,5 +229,4 @@ def _with_last_switchover(view: MemberView, values: Mapping[str, Value]) -> Memb
     at = values.get("cRFStatusFailoverTime")
     when = f" at uptime {at / 100:.0f}s" if isinstance(at, int) and at > 0 else ""
     text = f"last switchover: {SWACT_REASONS.get(reason, str(reason))}{when}"
-    raw = f"{view.raw}; {text}" if view.raw else text
-    return MemberView(view.role, view.reason, raw, view.ready)
+    return replace(view, raw=f"{view.raw}; {text}" if view.raw else text)

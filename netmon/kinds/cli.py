@@ -4,13 +4,19 @@ ntc-templates supplies the template where one exists (Cisco IOS `show vrrp brief
 `show standby brief`); netmon ships its own for the rest (NX-OS `show vrrp`, Junos
 `show vrrp summary`, Arista EOS `show vrrp brief`) in netmon/kinds/templates. Output a
 template cannot parse (a different OS, an error message) reads as `unknown`, never `active`.
+
+What a standby hears about its peer: where the table has a column naming the active router or
+master (IOS `show standby brief` Active, IOS `show vrrp brief` Master addr), an address there is
+the evidence and nothing else is ("local", "unknown", 0.0.0.0: none). Where the table has no such
+column (NX-OS, Junos, EOS), a VRRP `backup` state is the evidence by the protocol's rule: a router
+stays backup only while a master's advertisements arrive.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +24,7 @@ import ntc_templates
 import textfsm
 
 from netmon.kinds.base import ParamProblem, RoleRow, in_range
+from netmon.kinds.evidence import HEARS_A_VRRP_MASTER, MAX_IDENTITY, bounded, reported_ip
 from netmon.model import MemberView, Missing, Probe, Role, Value, ssh_probe
 
 OWN_TEMPLATES = Path(__file__).parent / "templates"
@@ -65,6 +72,8 @@ class CliTableKind:
         group_field: str,
         roles: Mapping[str, RoleRow],
         max_group: int = 255,
+        active_field: str | None = None,
+        address_fields: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.command = command
@@ -73,6 +82,10 @@ class CliTableKind:
         self.group_field = group_field
         self.roles = roles
         self.max_group = max_group
+        # The column naming the active router / master a standby hears (None: the table has none).
+        self.active_field = active_field
+        # Columns shown in the member's identity: {field: label}.
+        self.address_fields = address_fields or {}
         self.mib = f"SSH: `{command}` (TextFSM: {template.name})"
 
     def check(self, params: CliGroupParams) -> list[ParamProblem]:
@@ -122,10 +135,31 @@ class CliTableKind:
             raw=state,
             ready=found.ready,
         )
-        return self.refine(view, row)
+        view = self.refine(view, row)
+        return replace(view, identity=self.identity(row), peer_active=self.heard(view, state, row))
 
     def refine(self, view: MemberView, row: Mapping[str, str]) -> MemberView:
         return view
+
+    def identity(self, row: Mapping[str, str]) -> str:
+        """The interface and group as the device printed them, with its addresses."""
+        parts = [f"{row.get('INTERFACE', '?')} group {row.get(self.group_field, '?')}"]
+        parts += [
+            f"{label} {row[field]}"
+            for field, label in self.address_fields.items()
+            if row.get(field)
+        ]
+        return bounded("; ".join(parts), MAX_IDENTITY)
+
+    def heard(self, view: MemberView, state: str, row: Mapping[str, str]) -> str | None:
+        """Who this member hears as active: evidence only for a standby (see the module doc)."""
+        if view.role is not Role.STANDBY:
+            return None
+        if self.active_field is not None:
+            return reported_ip(row.get(self.active_field))
+        if state.lower() == "backup":
+            return HEARS_A_VRRP_MASTER
+        return None
 
 
 class IosHsrpKind(CliTableKind):
@@ -171,13 +205,16 @@ EOS_ROLES: dict[str, RoleRow] = {
 def vendor_kinds() -> list[CliTableKind]:
     return [
         CliTableKind("cisco-ios-vrrp", "show vrrp brief", NTC_TEMPLATES / "cisco_ios_show_vrrp_brief.textfsm",
-                     "STATE", "GROUP", VRRP_ROLES),
+                     "STATE", "GROUP", VRRP_ROLES, active_field="MASTER_IP_ADDRESS",
+                     address_fields={"VIRTUAL_IP_ADDRESS": "virtual IP", "MASTER_IP_ADDRESS": "master"}),
         IosHsrpKind("cisco-ios-hsrp", "show standby brief", NTC_TEMPLATES / "cisco_ios_show_standby_brief.textfsm",
-                    "STATE", "GROUP", HSRP_ROLES, max_group=4095),
+                    "STATE", "GROUP", HSRP_ROLES, max_group=4095, active_field="ACTIVE",
+                    address_fields={"VIRTUAL_IP_ADDRESS": "virtual IP", "ACTIVE": "active",
+                                    "STANDBY": "standby"}),
         CliTableKind("cisco-nxos-vrrp", "show vrrp", OWN_TEMPLATES / "cisco_nxos_show_vrrp.textfsm",
-                     "STATE", "GROUP", VRRP_ROLES),
+                     "STATE", "GROUP", VRRP_ROLES, address_fields={"VIRTUAL_IP": "virtual IP"}),
         CliTableKind("junos-vrrp", "show vrrp summary", OWN_TEMPLATES / "juniper_junos_show_vrrp_summary.textfsm",
                      "STATE", "GROUP", JUNOS_ROLES),
         CliTableKind("arista-eos-vrrp", "show vrrp brief", OWN_TEMPLATES / "arista_eos_show_vrrp_brief.textfsm",
-                     "STATE", "GROUP", EOS_ROLES),
+                     "STATE", "GROUP", EOS_ROLES, address_fields={"VIRTUAL_IP": "virtual IP"}),
     ]  # fmt: skip

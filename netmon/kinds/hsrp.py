@@ -1,4 +1,5 @@
-"""CISCO-HSRP-MIB: cHsrpGrpStandbyState per (ifIndex, group), and whether the active knows a standby."""
+"""CISCO-HSRP-MIB: cHsrpGrpStandbyState per (ifIndex, group), the active router a standby hears,
+and whether the active knows a standby."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
-from netmon.model import MemberView, Probe, Role, Value
+from netmon.kinds.evidence import heard_active, reported_ipv4
+from netmon.model import MemberView, Missing, Probe, Role, Value
 
 GRP_ENTRY = (1, 3, 6, 1, 4, 1, 9, 9, 106, 1, 2, 1, 1)
+ACTIVE_ROUTER = (*GRP_ENTRY, 13)
 STANDBY_ROUTER = (*GRP_ENTRY, 14)
 STANDBY_STATE = (*GRP_ENTRY, 15)
 
@@ -48,12 +51,28 @@ class HsrpKind:
         return (
             Probe("cHsrpGrpStandbyState", (*STANDBY_STATE, *index)),
             Probe("cHsrpGrpStandbyRouter", (*STANDBY_ROUTER, *index)),
+            Probe("cHsrpGrpActiveRouter", (*ACTIVE_ROUTER, *index)),
         )
 
     def interpret(self, params: HsrpParams, values: Mapping[str, Value]) -> MemberView:
-        view = view_from_table("cHsrpGrpStandbyState", values.get("cHsrpGrpStandbyState"), ROLES)
+        state = values.get("cHsrpGrpStandbyState")
+        view = view_from_table("cHsrpGrpStandbyState", state, ROLES)
+        if state is None or isinstance(state, Missing):
+            return view  # no row: the device reported nothing about this group
+        active_router = reported_ipv4(values.get("cHsrpGrpActiveRouter"))
+        standby_router = reported_ipv4(values.get("cHsrpGrpStandbyRouter"))
+        identity = f"ifIndex {params.if_index} group {params.group}"
+        if active_router or standby_router:
+            identity += f"; active {active_router or 'none'}, standby {standby_router or 'none'}"
+        view = replace(view, identity=identity)
         # The active router names its standby; 0.0.0.0 means it knows none: redundancy is gone
         # even if the other member looks fine from here.
         if view.role is Role.ACTIVE and values.get("cHsrpGrpStandbyRouter") == "0.0.0.0":
             return replace(view, ready=False, reason="active reports no standby router (0.0.0.0)")
+        if view.role is Role.STANDBY:
+            # A standby, listen or speak router keeps its state only while hellos from the active
+            # arrive (holdtime), and names that router: evidence it serves. On the elected
+            # standby cHsrpGrpStandbyRouter is its own address: an active router equal to it is
+            # the member naming itself, no evidence.
+            return replace(view, peer_active=heard_active(active_router, standby_router))
         return view

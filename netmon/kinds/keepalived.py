@@ -1,4 +1,10 @@
-"""KEEPALIVED-MIB: vrrpInstanceState of one VRRP instance, with its priorities for operators."""
+"""KEEPALIVED-MIB: vrrpInstanceState of one VRRP instance, with its priorities for operators.
+
+KEEPALIVED-MIB has no master-address column in vrrpInstanceTable (checked against the MIB that
+Debian's keepalived installs), so a BACKUP instance's own state is the evidence that a master
+lives: VRRP holds a backup in BACKUP only while the master's advertisements arrive, and makes it
+MASTER after Master_Down_Interval (about three advertisement intervals) without them.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,20 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
-from netmon.model import MemberView, Probe, Role, Value
+from netmon.kinds.evidence import HEARS_A_VRRP_MASTER, bounded
+from netmon.model import MemberView, Missing, Probe, Role, Value
 
 VRRP_INSTANCE = (1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3, 1)
+NAME = (*VRRP_INSTANCE, 2)  # the vrrp_instance's name in keepalived.conf: what operators know
 STATE = (*VRRP_INSTANCE, 4)
 BASE_PRIORITY = (*VRRP_INSTANCE, 7)  # read-write: a drill lever
 EFFECTIVE_PRIORITY = (*VRRP_INSTANCE, 8)  # shows a track_file/track_script drop
 
+BACKUP = 1
+
 ROLES: RoleTable = {
     0: RoleRow(Role.FAULT, "init"),
-    1: RoleRow(Role.STANDBY, "backup"),
+    BACKUP: RoleRow(Role.STANDBY, "backup"),
     2: RoleRow(Role.ACTIVE, "master"),
     3: RoleRow(Role.FAULT, "fault"),
     # keepalived reports unknown(4) while its VRRP process stops (seen in the lab on SIGTERM).
@@ -48,12 +58,26 @@ class KeepalivedKind:
             Probe("vrrpInstanceState", (*STATE, n)),
             Probe("vrrpInstanceBasePriority", (*BASE_PRIORITY, n)),
             Probe("vrrpInstanceEffectivePriority", (*EFFECTIVE_PRIORITY, n)),
+            Probe("vrrpInstanceName", (*NAME, n)),
         )
 
     def interpret(self, params: KeepalivedParams, values: Mapping[str, Value]) -> MemberView:
-        view = view_from_table("vrrpInstanceState", values.get("vrrpInstanceState"), ROLES)
+        state = values.get("vrrpInstanceState")
+        view = view_from_table("vrrpInstanceState", state, ROLES)
+        if state is None or isinstance(state, Missing):
+            return view  # no row: the device reported nothing about this instance
         base = values.get("vrrpInstanceBasePriority")
         effective = values.get("vrrpInstanceEffectivePriority")
         if isinstance(base, int) and isinstance(effective, int) and view.raw is not None:
-            return replace(view, raw=f"{view.raw}, priority {effective}/{base}")
+            view = replace(view, raw=f"{view.raw}, priority {effective}/{base}")
+        name = values.get("vrrpInstanceName")
+        identity = f"instance {params.instance}"
+        if isinstance(name, str) and name.strip():
+            identity += f" ({bounded(name)})"
+        view = replace(view, identity=identity)
+        if state == BACKUP and view.role is Role.STANDBY:
+            # No address to name, but BACKUP itself is the evidence (see the module docstring).
+            # The one window where it is not: for up to Master_Down_Interval after keepalived
+            # starts, BACKUP before any advertisement was heard; the next poll shows MASTER.
+            return replace(view, peer_active=HEARS_A_VRRP_MASTER)
         return view

@@ -1,14 +1,21 @@
 """Pacemaker/Corosync server clusters over SSH: `crm_mon` XML says which node runs the resource
-group, and whether each node is online and not in standby."""
+group, and whether each node is online and not in standby.
+
+What a node hears about its peer: the cluster status names the node that runs the group. A
+member not running it, whose view shows every resource of the group started on one other node
+that is online (and the partition quorate, where crm_mon says), hears that node as active:
+evidence the pair serves even when netmon cannot reach that node.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from netmon.kinds.base import ParamProblem
+from netmon.kinds.evidence import MAX_IDENTITY, bounded
 from netmon.model import MemberView, Missing, Probe, Role, Value, ssh_probe
 
 MAX_XML = 4_000_000  # bytes; a cluster status larger than this is not crm_mon's
@@ -24,6 +31,27 @@ class PacemakerParams:
 
 def _true(element: ET.Element, attribute: str) -> bool:
     return element.get(attribute, "false").lower() == "true"
+
+
+def _runs_on(resource: ET.Element) -> set[str]:
+    return {n.get("name", "") for n in resource.iter("node")} - {""}
+
+
+def _heard(root: ET.Element, node: str, members: list[ET.Element]) -> str | None:
+    """The one other node this view shows running the whole group, online; else None."""
+    quorum = next(root.iter("current_dc"), None)
+    if quorum is not None and quorum.get("with_quorum", "true").lower() != "true":
+        return None  # a partition without quorum: its picture of the other nodes is not news
+    if not members or not all(_true(r, "active") for r in members):
+        return None
+    hosts = set.intersection(*(_runs_on(r) for r in members))
+    if len(hosts) != 1 or node in hosts:
+        return None
+    (host,) = hosts
+    seen = next((n for n in root.iter("node") if n.get("name") == host and n.get("online")), None)
+    if seen is None or not _true(seen, "online") or _true(seen, "unclean"):
+        return None
+    return f"node {bounded(host)}"
 
 
 class PacemakerKind:
@@ -86,8 +114,25 @@ class PacemakerKind:
             for r in members
             if _true(r, "active") and any(n.get("name") == params.node for n in r.iter("node"))
         ]
+        view = self._view(
+            node,
+            members,
+            here,
+            raw=f"{len(here)}/{len(members)} of {params.resource} on {params.node}",
+        )
+        # The node names the cluster reports: what an operator writes as `node`.
+        names = sorted({n.get("name", "") for n in root.iter("node") if n.get("online")} - {""})
+        identity = f"{params.resource} on nodes {', '.join(names)}"
+        view = replace(view, identity=bounded(identity, MAX_IDENTITY))
+        if view.role in (Role.STANDBY, Role.FAULT):
+            return replace(view, peer_active=_heard(root, params.node, members))
+        return view
+
+    @staticmethod
+    def _view(
+        node: ET.Element, members: list[ET.Element], here: list[ET.Element], raw: str
+    ) -> MemberView:
         failed = [r.get("id", "?") for r in members if _true(r, "failed")]
-        raw = f"{len(here)}/{len(members)} of {params.resource} on {params.node}"
         if not _true(node, "online"):
             return MemberView(Role.FAULT, reason="node offline", raw=raw)
         if here and len(here) == len(members):

@@ -8,21 +8,27 @@ firewall, both `local` (each speaks for itself).
 
 HA mode `disabled` where a pair is configured: the local unit runs alone (`active`) and the peer
 unit is `fault` with "redundancy not configured", so the pair reads `degraded`, never `healthy`.
+
+Each unit reads both states: what the agent says of the *other* unit is what this member hears
+about its peer. The other unit reported active (while this one is a standby or in fault) is
+evidence the pair serves, even when netmon cannot reach the other firewall.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 from netmon.kinds.base import ParamProblem, RoleRow
+from netmon.kinds.evidence import bounded
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 PAN_SYS = (1, 3, 6, 1, 4, 1, 25461, 2, 1, 2, 1)
 HA_STATE = (*PAN_SYS, 11, 0)
 HA_PEER_STATE = (*PAN_SYS, 12, 0)
 HA_MODE = (*PAN_SYS, 13, 0)
+OIDS = {"panSysHAState": HA_STATE, "panSysHAPeerState": HA_PEER_STATE}
 
 NOT_READY = "would not take over now"
 # The states PAN-OS reports (lower case, as the agent sends them).
@@ -37,7 +43,8 @@ ROLES: Mapping[str, RoleRow] = {
     "non-functional": RoleRow(Role.FAULT, "non-functional: a monitored link or path failed"),
     "unknown": RoleRow(Role.UNKNOWN, "unknown: the peer is not heard (HA1 down or peer gone)"),
 }  # fmt: skip
-MODES = ("active-passive", "active-active", "disabled")
+HA_MODES = ("active-passive", "active-active")
+MODES = (*HA_MODES, "disabled")
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,19 @@ def _text(key: str, value: Value | None) -> str | MemberView:
     if value is None:
         value = Missing.NOT_RETURNED
     if isinstance(value, Missing):
-        return MemberView(Role.UNKNOWN, reason=f"{key}: {value.value}", raw=value.value)
+        return MemberView(
+            Role.UNKNOWN, reason=f"{key}: {value.value}", raw=value.value, missing=True
+        )
     if not isinstance(value, str):
         return MemberView(Role.UNKNOWN, reason=f"{key}: expected text, got {value!r}"[:80])
     return value.strip().lower()
+
+
+def _keys(params: PaloAltoHaParams) -> tuple[str, str]:
+    """(the state of this member's unit, the state of the other unit), as probe keys."""
+    if params.unit == "local":
+        return "panSysHAState", "panSysHAPeerState"
+    return "panSysHAPeerState", "panSysHAState"
 
 
 class PaloAltoHaKind:
@@ -68,13 +84,41 @@ class PaloAltoHaKind:
         return []
 
     def probes(self, params: PaloAltoHaParams) -> tuple[Probe, ...]:
-        state = HA_STATE if params.unit == "local" else HA_PEER_STATE
+        own, other = _keys(params)
         return (
-            Probe("panSysHAState" if params.unit == "local" else "panSysHAPeerState", state),
+            Probe(own, OIDS[own]),
             Probe("panSysHAMode", HA_MODE),
+            Probe(other, OIDS[other]),  # what this member hears about its peer
         )
 
     def interpret(self, params: PaloAltoHaParams, values: Mapping[str, Value]) -> MemberView:
+        view = self._own_view(params, values)
+        if view.role not in (Role.ACTIVE, Role.STANDBY, Role.FAULT):
+            return view
+        _, other = _keys(params)
+        states = {k: values.get(k) for k in ("panSysHAState", "panSysHAPeerState")}
+        shown = {k: v.strip().lower() for k, v in states.items() if isinstance(v, str)}
+        mode = values.get("panSysHAMode")
+        identity = ", ".join(
+            f"{unit} {bounded(shown[key])}"
+            for unit, key in (("local", "panSysHAState"), ("peer", "panSysHAPeerState"))
+            if key in shown
+        )
+        if isinstance(mode, str):
+            identity += f" ({bounded(mode.strip().lower())})"
+        view = replace(view, identity=identity or None)
+        heard = ROLES.get(shown.get(other, ""))
+        in_ha = isinstance(mode, str) and mode.strip().lower() in HA_MODES
+        vouched = in_ha and heard is not None and heard.role is Role.ACTIVE
+        if view.role is not Role.ACTIVE and vouched:
+            # The agent reports the other unit active: evidence the pair serves, whether or not
+            # netmon reaches that firewall. Only a state of the table counts, never free text;
+            # with HA disabled there is no peer to vouch for.
+            unit = "peer" if params.unit == "local" else "local"
+            return replace(view, peer_active=f"the {unit} firewall ({other} {shown[other]})")
+        return view
+
+    def _own_view(self, params: PaloAltoHaParams, values: Mapping[str, Value]) -> MemberView:
         key = "panSysHAState" if params.unit == "local" else "panSysHAPeerState"
         mode = _text("panSysHAMode", values.get("panSysHAMode"))
         if isinstance(mode, MemberView):

@@ -1,19 +1,25 @@
-"""VRRP-MIB (RFC 2787), VRRPv2: vrrpOperState per (ifIndex, VRID).
+"""VRRP-MIB (RFC 2787), VRRPv2: vrrpOperState per (ifIndex, VRID), and the master a backup hears.
 
 keepalived 2.2.7 answers an exact GET on this row with noSuchInstance, and a GETNEXT from a partial
-index jumps to the next column, so the probe walks the column from its start ("walk").
+index jumps to the next column, so every probe walks its column from its start ("walk").
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
-from netmon.model import MemberView, Probe, Role, Value
+from netmon.kinds.evidence import heard_active, reported_ipv4
+from netmon.model import MemberView, Missing, Probe, Role, Value
 
-VRRP_OPER_STATE = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1, 3)
+VRRP_OPER_ENTRY = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1)
+VRRP_OPER_STATE = (*VRRP_OPER_ENTRY, 3)
+# The source address of the last advertisement heard (a backup: its master). keepalived
+# reports 0.0.0.0 on the master itself.
+VRRP_OPER_MASTER_IP = (*VRRP_OPER_ENTRY, 7)
+VRRP_OPER_PRIMARY_IP = (*VRRP_OPER_ENTRY, 8)  # this router's own address on the interface
 
 ROLES: RoleTable = {
     1: RoleRow(Role.FAULT, "initialize"),
@@ -42,8 +48,32 @@ class VrrpKind:
         )
 
     def probes(self, params: VrrpParams) -> tuple[Probe, ...]:
-        oid = (*VRRP_OPER_STATE, params.if_index, params.vrid)
-        return (Probe("vrrpOperState", oid, "walk", column=VRRP_OPER_STATE),)
+        index = (params.if_index, params.vrid)
+        return tuple(
+            Probe(key, (*column, *index), "walk", column=column)
+            for key, column in (
+                ("vrrpOperState", VRRP_OPER_STATE),
+                ("vrrpOperMasterIpAddr", VRRP_OPER_MASTER_IP),
+                ("vrrpOperPrimaryIpAddr", VRRP_OPER_PRIMARY_IP),
+            )
+        )
 
     def interpret(self, params: VrrpParams, values: Mapping[str, Value]) -> MemberView:
-        return view_from_table("vrrpOperState", values.get("vrrpOperState"), ROLES)
+        state = values.get("vrrpOperState")
+        view = view_from_table("vrrpOperState", state, ROLES)
+        if state is None or isinstance(state, Missing):
+            return view  # no row: the device reported nothing about this router
+        master = reported_ipv4(values.get("vrrpOperMasterIpAddr"))
+        own = reported_ipv4(values.get("vrrpOperPrimaryIpAddr"))
+        identity = f"ifIndex {params.if_index} VRID {params.vrid}"
+        if own:
+            identity += f"; own address {own}"
+        if master:
+            identity += f"; master {master}"
+        view = replace(view, identity=identity)
+        if view.role is Role.STANDBY:
+            # A backup stays backup only while its master's advertisements arrive (else it takes
+            # over after Master_Down_Interval), and names that master: evidence the pair serves.
+            # 0.0.0.0 (none heard), a missing or malformed value, or its own address: no evidence.
+            return replace(view, peer_active=heard_active(master, own))
+        return view

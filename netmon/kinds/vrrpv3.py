@@ -1,15 +1,22 @@
-"""VRRPv3-MIB (RFC 6527): vrrpv3OperationsStatus per (ifIndex, VRID, inet version)."""
+"""VRRPv3-MIB (RFC 6527): vrrpv3OperationsStatus per (ifIndex, VRID, inet version), and the
+master a backup hears."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
-from netmon.model import MemberView, Probe, Role, Value
+from netmon.kinds.evidence import heard_active, reported_inet
+from netmon.model import MemberView, Missing, Probe, Role, Value
 
-VRRPV3_OPERATIONS_STATUS = (1, 3, 6, 1, 2, 1, 207, 1, 1, 1, 1, 6)
+VRRPV3_OPERATIONS_ENTRY = (1, 3, 6, 1, 2, 1, 207, 1, 1, 1, 1)
+# InetAddress (OCTET STRING, 4 or 16 bytes): on a backup the source of the last advertisement
+# heard, its master; the master reports its own primary address here.
+VRRPV3_OPERATIONS_MASTER_IP = (*VRRPV3_OPERATIONS_ENTRY, 3)
+VRRPV3_OPERATIONS_PRIMARY_IP = (*VRRPV3_OPERATIONS_ENTRY, 4)  # this router's own address
+VRRPV3_OPERATIONS_STATUS = (*VRRPV3_OPERATIONS_ENTRY, 6)
 
 # keepalived reports its FAULT state as initialize (1).
 ROLES: RoleTable = {
@@ -46,8 +53,29 @@ class Vrrpv3Kind:
 
     def probes(self, params: Vrrpv3Params) -> tuple[Probe, ...]:
         index = (params.if_index, params.vrid, INET_VERSION.get(params.inet_version, 1))
-        return (Probe("vrrpv3OperationsStatus", (*VRRPV3_OPERATIONS_STATUS, *index)),)
+        return (
+            Probe("vrrpv3OperationsStatus", (*VRRPV3_OPERATIONS_STATUS, *index)),
+            Probe("vrrpv3OperationsMasterIpAddr", (*VRRPV3_OPERATIONS_MASTER_IP, *index)),
+            Probe("vrrpv3OperationsPrimaryIpAddr", (*VRRPV3_OPERATIONS_PRIMARY_IP, *index)),
+        )
 
     def interpret(self, params: Vrrpv3Params, values: Mapping[str, Value]) -> MemberView:
-        value = values.get("vrrpv3OperationsStatus")
-        return view_from_table("vrrpv3OperationsStatus", value, ROLES)
+        status = values.get("vrrpv3OperationsStatus")
+        view = view_from_table("vrrpv3OperationsStatus", status, ROLES)
+        if status is None or isinstance(status, Missing):
+            return view  # no row: the device reported nothing about this router
+        version = params.inet_version
+        master = reported_inet(values.get("vrrpv3OperationsMasterIpAddr"), version)
+        own = reported_inet(values.get("vrrpv3OperationsPrimaryIpAddr"), version)
+        identity = f"ifIndex {params.if_index} VRID {params.vrid} IPv{version}"
+        if own:
+            identity += f"; own address {own}"
+        if master and master != own:
+            identity += f"; master {master}"
+        view = replace(view, identity=identity)
+        if view.role is Role.STANDBY:
+            # A backup stays backup only while its master's advertisements arrive, and names
+            # that master: evidence the pair serves. A value that is absent, of the wrong
+            # length, garbled in decoding, all zeros or the member's own address: no evidence.
+            return replace(view, peer_active=heard_active(master, own))
+        return view

@@ -38,6 +38,8 @@ def encode_value(value: Scalar) -> Any:
             return rfc1902.Gauge32(int(raw))
         if tag == "ip":
             return rfc1902.IpAddress(str(raw))
+        if tag == "hex":
+            return rfc1902.OctetString(hexValue=str(raw))
         return rfc1902.ObjectName(str(raw))
     if isinstance(value, int):
         return rfc1902.Integer32(value)

@@ -17,12 +17,14 @@ SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)
-VRRP_OPER = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1)  # .3 state, .5 priority
-VRRPV3_OPER = (1, 3, 6, 1, 2, 1, 207, 1, 1, 1, 1)  # .6 status
+VRRP_OPER = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1)  # .3 state, .5 priority, .7 master, .8 primary
+VRRPV3_OPER = (1, 3, 6, 1, 2, 1, 207, 1, 1, 1, 1)  # .3 master, .4 primary (bytes), .6 status
 KA_INSTANCE = (1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3, 1)  # .2 name .4 state .7 base .8 effective
-HSRP_GRP = (1, 3, 6, 1, 4, 1, 9, 9, 106, 1, 2, 1, 1)  # .14 standby router .15 state
+HSRP_GRP = (1, 3, 6, 1, 4, 1, 9, 9, 106, 1, 2, 1, 1)  # .13 active, .14 standby router, .15 state
+NO_ADDRESS = "0.0.0.0"
 
-Scalar = int | str | tuple[str, int | str]  # ("ticks"|"counter"|"gauge"|"ip"|"oid", value)
+# ("ticks"|"counter"|"gauge"|"ip"|"oid"|"hex", value); "hex": an OCTET STRING of raw bytes.
+Scalar = int | str | tuple[str, int | str]
 
 
 @dataclass
@@ -70,6 +72,12 @@ class SimNetwork:
         best = max(running, key=lambda m: (m.priority, [-ord(c) for c in m.router]))
         return {best.router}
 
+    def address(self, pair: SimPair, router: str) -> str:
+        """The router's own (simulated) address on the pair's segment, as its agent reports it.
+        Every byte stays below 0x80: the collectors decode an OCTET STRING (VRRPv3-MIB's
+        InetAddress) as UTF-8, which keeps such bytes, so the demo's backups can name a master."""
+        return f"10.99.{pair.vrid % 128}.{1 + self.routers[router].port % 126}"
+
     def member_of(self, router: str) -> list[tuple[SimPair, SimMember]]:
         return [(p, m) for p in self.pairs for m in p.members if m.router == router]
 
@@ -106,25 +114,46 @@ class SimNetwork:
             is_master = running and router.name in masters
             idx = (pair.if_index, pair.vrid)
             n = member.instance
+            own = self.address(pair, router.name)
+            # What a backup hears: the master whose advertisements reach it (none when it runs
+            # no VRRP, or when the pair is partitioned and it hears nobody).
+            heard = NO_ADDRESS
+            if running and not is_master and len(masters) == 1 and not pair.partitioned:
+                heard = self.address(pair, next(iter(masters)))
             values[(*KA_INSTANCE, 2, n)] = f"VI_{pair.name}"
             values[(*KA_INSTANCE, 4, n)] = 2 if is_master else (1 if running else 3)
             values[(*KA_INSTANCE, 7, n)] = member.priority
             values[(*KA_INSTANCE, 8, n)] = member.priority
             values[(*VRRP_OPER, 3, *idx)] = 3 if is_master else (2 if running else 1)
             values[(*VRRP_OPER, 5, *idx)] = member.priority
+            # As keepalived serves VRRP-MIB: 0.0.0.0 on the master itself.
+            values[(*VRRP_OPER, 7, *idx)] = ("ip", heard)
+            values[(*VRRP_OPER, 8, *idx)] = ("ip", own)
             values[(*VRRPV3_OPER, 6, *idx, 1)] = 3 if is_master else (2 if running else 1)
+            # VRRPv3-MIB InetAddress (raw bytes): the master reports its own primary address.
+            values[(*VRRPV3_OPER, 3, *idx, 1)] = ("hex", _hex(own if is_master else heard))
+            values[(*VRRPV3_OPER, 4, *idx, 1)] = ("hex", _hex(own))
             values[(*HSRP_GRP, 15, *idx)] = 6 if is_master else (5 if running else 1)
-            standby = "0.0.0.0"
+            # HSRP: the active names its standby (0.0.0.0: none); a standby names the active
+            # router it hears and itself as the standby.
+            standby = NO_ADDRESS
             if is_master:
                 others = [
-                    self.routers[m.router]
+                    m.router
                     for m in pair.members
                     if m.router != router.name and self.routers[m.router].vrrp_running
                 ]
                 if others and not pair.partitioned:
-                    standby = f"10.99.{pair.vrid}.{others[0].port % 250}"
+                    standby = self.address(pair, others[0])
+            elif running:
+                standby = own
+            values[(*HSRP_GRP, 13, *idx)] = ("ip", own if is_master else heard)
             values[(*HSRP_GRP, 14, *idx)] = ("ip", standby)
         return values
+
+
+def _hex(address: str) -> str:
+    return "".join(f"{int(part):02x}" for part in address.split("."))
 
 
 @dataclass(frozen=True)

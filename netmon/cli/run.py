@@ -1,0 +1,59 @@
+"""`netmon run`: the daemon (also what `netmon demo` runs over its simulated network)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from netmon.cli.common import (
+    DEFAULT_LISTEN,
+    EXIT_CONFIG,
+    EXIT_OK,
+    InventoryOpt,
+    ListenOpt,
+    err,
+    setup_logging,
+)
+from netmon.errors import ConfigError
+
+
+def run(
+    inventory: InventoryOpt,
+    listen: ListenOpt = DEFAULT_LISTEN,
+    web_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--web-config",
+            help="TLS and basic auth for /metrics and /api (exporter-toolkit web config file).",
+        ),
+    ] = None,
+    log_level: str = "info",
+) -> None:
+    """Run the daemon: poll on schedule, serve /metrics and /api/v1/pairs."""
+    setup_logging(log_level)
+    raise typer.Exit(run_daemon(inventory, listen, web_config))
+
+
+def run_daemon(inventory: Path, listen: str, web_config: Path | None = None) -> int:
+    from netmon.daemon import Daemon, parse_listen
+
+    try:
+        address = parse_listen(listen)
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        return EXIT_CONFIG
+    try:
+        daemon = Daemon(inventory, address, web_config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(daemon.run())
+    except OSError as exc:
+        err.print(f"cannot listen on {listen}: {exc.strerror or exc}", markup=False)
+        return EXIT_CONFIG
+    return EXIT_OK

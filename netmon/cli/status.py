@@ -1,0 +1,62 @@
+"""`netmon status`: what the running daemon sees, read from its /api/v1/status."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import ssl
+import urllib.error
+import urllib.request
+from typing import Any
+
+import typer
+
+from netmon.cli.check import pairs_table
+from netmon.cli.common import DEFAULT_LISTEN, EXIT_CONFIG, JsonOpt, ListenOpt, err, exit_for, out
+from netmon.errors import DaemonUnavailable
+
+
+def fetch_status(listen: str, timeout: float = 3.0) -> dict[str, Any]:
+    """The running daemon's /api/v1/status. A daemon behind a web config is reached with
+    NETMON_WEB_CA (its CA file: https) and NETMON_WEB_USER / NETMON_WEB_PASSWORD (basic auth);
+    the password comes from the environment, never argv, which other users can read."""
+    ca = os.environ.get("NETMON_WEB_CA")
+    url = f"{'https' if ca else 'http'}://{listen}/api/v1/status"
+    request = urllib.request.Request(url)  # noqa: S310 - the scheme is http(s), set above
+    user, password = os.environ.get("NETMON_WEB_USER"), os.environ.get("NETMON_WEB_PASSWORD")
+    if user and password is not None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        context = ssl.create_default_context(cafile=ca) if ca else None
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
+            data: dict[str, Any] = json.loads(response.read())
+            return data
+    except urllib.error.HTTPError as exc:
+        why = (
+            " (it asks for a password: set NETMON_WEB_USER and NETMON_WEB_PASSWORD)"
+            if exc.code == 401
+            else ""
+        )
+        raise DaemonUnavailable(
+            f"the netmon daemon at {url} refused: HTTP {exc.code}{why}"
+        ) from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DaemonUnavailable(f"no netmon daemon answers at {url}: {exc}") from None
+
+
+def status(listen: ListenOpt = DEFAULT_LISTEN, as_json: JsonOpt = False) -> None:
+    """What the running daemon sees now (exit 1 if any pair is not healthy)."""
+    try:
+        data = fetch_status(listen)
+    except DaemonUnavailable as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    if as_json:
+        out.print_json(json.dumps(data))
+    else:
+        out.print(pairs_table(data["pairs"]))
+        if data.get("pending"):
+            out.print(f"not polled yet: {', '.join(data['pending'])}")
+    raise typer.Exit(exit_for(data["pairs"]))

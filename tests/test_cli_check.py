@@ -1,0 +1,47 @@
+"""The `netmon check` / `netmon status` table: what each device reported about its units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from netmon.cli.check import identity, pairs_table
+
+
+def pair(name: str, *identities: str | None) -> dict[str, Any]:
+    members = [
+        {"member": f"m{i}", "role": "active" if i == 0 else "standby", "identity": text}
+        for i, text in enumerate(identities)
+    ]
+    return {"pair": name, "kind": "cisco-rf", "state": "healthy", "active_members": ["m0"],
+            "on_preferred": None, "reasons": [], "members": members}  # fmt: skip
+
+
+def render(pairs: list[dict[str, Any]]) -> str:
+    console = Console(record=True, width=240)
+    console.print(pairs_table(pairs))
+    return console.export_text()
+
+
+def test_identity_once_when_members_share_it_else_per_member() -> None:
+    assert identity(pair("p", "local unit 1, peer unit 2", "local unit 1, peer unit 2")) == (
+        "local unit 1, peer unit 2"
+    )
+    assert identity(pair("p", "agent on pa-1", "agent on pa-2")) == (
+        "m0: agent on pa-1; m1: agent on pa-2"
+    )
+    assert identity(pair("p", None, None)) == ""
+
+
+def test_table_shows_identities_only_when_a_device_reported_some() -> None:
+    plain = render([pair("a", None, None)])
+    assert "IDENTITY" not in plain
+    shown = render([pair("a", None, None), pair("rf", "local unit 1, peer unit 2", None)])
+    assert "IDENTITY" in shown
+    assert "local unit 1, peer unit 2" in shown
+
+
+def test_identity_is_never_markup() -> None:
+    shown = render([pair("rf", "[bold red]Routing Engine 1[/]", None)])
+    assert "[bold red]Routing Engine 1[/]" in shown
