@@ -818,3 +818,36 @@ def test_inet_address_decoding_never_guesses(
     from netmon.kinds.evidence import reported_inet
 
     assert reported_inet(value, version) == address
+
+
+def test_a_cli_group_that_vanished_after_being_read_is_a_fault() -> None:
+    """`show vrrp brief` lost the group after listing it (VRRP unconfigured, its process gone):
+    the row is absent (missing), so the member that was read as a standby is now `fault`, as a
+    vanished SNMP row is, and the pair `degraded`, not blind."""
+    from netmon.evaluate import evaluate
+    from netmon.observe import observe
+
+    fixture = load_fixture("cisco-ios-vrrp")
+    kind = KINDS.get("cisco-ios-vrrp")
+    params = params_for("cisco-ios-vrrp", fixture["params"])
+    members = (MemberSpec("r1", "a", params), MemberSpec("r2", "b", params))
+    pair = PairSpec("p", "cisco-ios-vrrp", members)
+    (command,) = (p.ident for p in kind.probes(params))
+
+    def cycle(at: float, r2_case: str) -> dict[tuple[str, str], DeviceReading]:
+        outputs = {"a": "master", "b": r2_case}
+        return {
+            (d, "ssh"): DeviceReading(
+                d, "ssh", at=at, ok=True,
+                values={command: fixture["cases"][case]["outputs"]["table"]},
+            )
+            for d, case in outputs.items()
+        }  # fmt: skip
+
+    first = evaluate(pair, observe(pair, cycle(1.0, "backup"), {}), None, 1.0)
+    assert first.state.value == "healthy", first.reasons
+    gone = observe(pair, cycle(2.0, "group_absent"), {})
+    assert gone[1].view.missing, gone[1].view
+    second = evaluate(pair, gone, first, 2.0)
+    assert second.state.value == "degraded", second.reasons
+    assert second.members[1].view.role is Role.FAULT, second.members[1].view

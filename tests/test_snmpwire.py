@@ -228,3 +228,21 @@ def test_endpoint_takes_only_the_matching_reply(noisy_agent: tuple[int, list[byt
             wire.close()
 
     asyncio.run(go())
+
+
+def test_binary_octet_strings_keep_every_byte() -> None:
+    """A VRRPv3 master address (InetAddress, 4 raw bytes) with bytes of 0x80 or more is not UTF-8:
+    both SNMP paths keep its bytes (Latin-1), so the kind reads 192.168.1.1, not U+FFFD."""
+    from pysnmp.proto import rfc1902
+
+    from netmon.collectors.snmp import to_value
+    from netmon.collectors.snmpwire import octets_text
+    from netmon.kinds.evidence import reported_inet
+
+    raw = bytes([192, 168, 1, 1])
+    for text in (octets_text(raw), to_value(rfc1902.OctetString(raw))):
+        assert isinstance(text, str) and "\ufffd" not in text
+        assert reported_inet(text, 4) == "192.168.1.1"
+    assert octets_text("Routing Engine 1 é".encode()) == "Routing Engine 1 é"  # UTF-8 as before
+    v6 = bytes.fromhex("fe800000000000000000000000000001")
+    assert reported_inet(octets_text(v6), 6) == "fe80::1"

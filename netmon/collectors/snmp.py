@@ -42,6 +42,7 @@ from netmon.collectors.snmpwire import (
     WireError,
     WireStats,
     WireTimeout,
+    octets_text,
 )
 from netmon.errors import CollectorError, DeviceAuthError, DeviceReplyError, DeviceTimeout
 from netmon.links import SYS_UPTIME
@@ -113,7 +114,7 @@ def to_value(obj: Any) -> Value:
         if isinstance(obj, rfc1902.IpAddress):
             return ".".join(str(b) for b in bytes(obj.asOctets()))
         if isinstance(obj, rfc1902.OctetString):
-            return bytes(obj.asOctets()).decode("utf-8", errors="replace")
+            return octets_text(bytes(obj.asOctets()))
         if isinstance(obj, rfc1902.ObjectIdentifier):
             return ".".join(str(a) for a in obj)
         if isinstance(obj, rfc1902.Null) or not obj.isValue:

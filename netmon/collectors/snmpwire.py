@@ -180,7 +180,7 @@ def _value(tag: int, body: bytes) -> Value:
             raise WireError(f"empty value of type 0x{tag:02x}")
         return int.from_bytes(body, "big")
     if tag in (_OCTETS, _OPAQUE):
-        return body.decode("utf-8", errors="replace")
+        return octets_text(body)
     if tag == _IPADDRESS:
         if len(body) != 4:
             raise WireError(f"IpAddress of {len(body)} bytes")
@@ -191,6 +191,18 @@ def _value(tag: int, body: bytes) -> Value:
     if missing is not None:
         return missing
     return Missing.NOT_RETURNED  # NULL, or a type this reader does not know: no value
+
+
+def octets_text(body: bytes) -> str:
+    """An OCTET STRING as text: UTF-8 where it is valid, else Latin-1 (one character per byte).
+
+    Device strings are mostly ASCII/UTF-8, but binary OCTET STRINGs (a VRRPv3 master's
+    InetAddress: 192.168.1.1 is c0 a8 01 01) are not: decoding them with replacement would
+    lose the bytes, Latin-1 keeps every byte recoverable (`text.encode("latin-1")`)."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("latin-1")
 
 
 def decode_response(data: bytes) -> Response:

@@ -118,8 +118,12 @@ class CliTableKind:
         except textfsm.TextFSMError:
             return MemberView(Role.UNKNOWN, reason=f"{self.command}: output not recognised")
         if row is None:
+            # The table was read and lacks the group: absent, as an SNMP row is (a group that
+            # was there and vanished, e.g. VRRP unconfigured or its process gone, is a fault).
             return MemberView(
-                Role.UNKNOWN, reason=f"no row for {params.interface} group {params.group}"
+                Role.UNKNOWN,
+                reason=f"no row for {params.interface} group {params.group}",
+                missing=True,
             )
         state = row[self.state_field]
         found = self.roles.get(state.lower())

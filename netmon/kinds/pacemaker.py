@@ -93,7 +93,7 @@ class PacemakerKind:
         )
         if node is None:
             return MemberView(
-                Role.UNKNOWN, reason=f"node {params.node!r} not in the cluster status"
+                Role.UNKNOWN, reason=f"node {params.node!r} not in the cluster status", missing=True
             )
         target = next(
             (
@@ -105,8 +105,11 @@ class PacemakerKind:
             None,
         )
         if target is None:
+            # Absent from a status that was read: a node or resource removed from the cluster.
             return MemberView(
-                Role.UNKNOWN, reason=f"resource {params.resource!r} not in the cluster status"
+                Role.UNKNOWN,
+                reason=f"resource {params.resource!r} not in the cluster status",
+                missing=True,
             )
         members = [target] if target.tag == "resource" else list(target.iter("resource"))
         here = [
