@@ -34,34 +34,57 @@ def stale(observation: MemberObservation, spec: PairSpec, now: float) -> MemberO
 
 # Roles a member can be read as: what it says about itself. Unreachable and unknown say nothing.
 READABLE = (Role.ACTIVE, Role.STANDBY, Role.FAULT)
+# Readings of one poll round start microseconds apart (each device's own clock call): readings
+# this close are one round, whatever the pair's debounce (0 included).
+SAME_ROUND = 1.0
 
 
 def _readable(obs: MemberObservation) -> bool:
+    """The member answered with a role it can be read as."""
     return obs.fresh and obs.view.role in READABLE
 
 
-def vanished(obs: MemberObservation, before: MemberObservation | None) -> MemberObservation:
+def _evidence(obs: MemberObservation) -> bool:
+    """The member's answer is evidence of what it does. A `fault` that only says its objects are
+    absent ("peer absent", a unit not in the table) is not: a wrong index or a chassis that
+    renumbered its units reads the same. A row that vanished after it was read is."""
+    return _readable(obs) and (not obs.view.missing or obs.vanished)
+
+
+def vanished(
+    obs: MemberObservation, before: MemberObservation | None, own_agent: bool
+) -> MemberObservation:
     """A row that was there and vanished is `fault`, not `unknown`.
 
-    A member whose VRRP process stops loses its row in the agent: on its own that reads as
+    A member whose VRRP process stops loses its row in its agent: on its own that reads as
     "unknown" (the row may never have existed: a wrong ifIndex), but once the same member was
-    read active, standby or fault, the row's absence is evidence the process serving it stopped.
+    read active, standby or fault, the row's absence (noSuchInstance, noSuchObject: what the
+    agent says, not a reply netmon failed to get) is evidence the process serving it stopped.
     The last role read is carried across cycles (`last_read`), so an "unknown" or unreachable
     cycle in between (keepalived says unknown(4) while it stops) does not lose it.
+
+    Only for a member with its own agent (`own_agent`): where one agent reports every unit
+    (routing engines, firewall units), an absent table blinds netmon to all of them at once,
+    and that is no evidence about any one unit.
     """
     prior = before.last_read if before else None
-    if before is not None and prior is None and before.fresh and before.view.role in READABLE:
-        prior = before.view.role  # a status built before last_read was carried
-    if prior is not None and obs.fresh and obs.view.role is Role.UNKNOWN and obs.view.missing:
+    if (
+        own_agent
+        and prior is not None
+        and obs.fresh
+        and obs.view.role is Role.UNKNOWN
+        and obs.view.missing
+    ):
         assert before is not None
-        if before.view.role is Role.FAULT and before.view.missing and before.view.reason:
+        if before.vanished and before.view.reason:
             reason = before.view.reason  # still gone: keep the words of the first cycle
         else:
             reason = f"its row vanished (was {prior.value}; now {obs.view.reason})"
-        return replace(obs, view=replace(obs.view, role=Role.FAULT, reason=reason), last_read=prior)
-    if obs.fresh and obs.view.role in READABLE:
-        return replace(obs, last_read=obs.view.role)
-    return replace(obs, last_read=prior)
+        view = replace(obs.view, role=Role.FAULT, reason=reason)
+        return replace(obs, view=view, last_read=prior, vanished=True)
+    if obs.fresh and obs.view.role in READABLE and not obs.view.missing:
+        return replace(obs, last_read=obs.view.role, vanished=False)
+    return replace(obs, last_read=prior, vanished=False)
 
 
 def _member_problems(
@@ -109,7 +132,7 @@ def _no_active(
     (an HSRP standby naming the active router, a VRRP backup naming its master) is evidence the
     pair serves, whoever netmon can reach.
     """
-    blind = [o.member for o in obs if o not in readable]
+    blind = [o.member for o in obs if not _evidence(o)]
     heard = [o for o in readable if o.view.peer_active]
     if heard:
         hears = "; ".join(f"{o.member} hears {o.view.peer_active} as active" for o in heard)
@@ -135,12 +158,14 @@ def evaluate(
     vip_probes: tuple[ProbeResult, ...] = (),
 ) -> PairStatus:
     before = {o.member: o for o in previous.members} if previous else {}
+    devices = [m.device for m in spec.members]
     obs = tuple(
         vanished(
             stale(
                 with_rates(o, before.get(o.member), spec.thresholds) if o.fresh else o, spec, now
             ),
             before.get(o.member),
+            own_agent=devices.count(o.device) == 1,
         )
         for o in observations
     )
@@ -167,13 +192,15 @@ def evaluate(
     if spec.mode is Mode.ACTIVE_STANDBY and len(active_obs) >= 2:
         first = min(o.at for o in active_obs)
         last = max(o.at for o in active_obs)
-        simultaneous = last - first <= spec.split_brain_debounce
+        simultaneous = last - first <= max(spec.split_brain_debounce, SAME_ROUND)
         if dual_since is None:
             dual_since = last
     else:
         dual_since = None
 
-    if not readable:
+    # Nothing to go on: no member gave evidence of its role (rows absent, values unreadable, no
+    # answer), and none vouches for an active one.
+    if not any(_evidence(o) for o in obs) and not any(o.view.peer_active for o in readable):
         state = PairState.UNKNOWN
         if not any(o.fresh and o.view.role is not Role.UNREACHABLE for o in obs):
             reasons.append("no fresh answer from any member")

@@ -369,6 +369,8 @@ class MemberObservation:
     # The last role this member was read as (active, standby or fault), carried from verdict to
     # verdict by evaluate: a row that was there and then vanished is a fault, not an unknown.
     last_read: Role | None = None
+    # This member's `fault` is its own row having vanished after it was read (see evaluate).
+    vanished: bool = False
 
 
 @dataclass(frozen=True)

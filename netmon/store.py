@@ -103,6 +103,7 @@ class StateStore:
     def set_inventory(self, inventory: Inventory) -> None:
         """After a reload: forget pairs and devices that are gone (their metrics disappear)."""
         with self._lock:
+            old_specs = self._specs
             self._specs = {p.name: p for p in inventory.pairs}
             self._devices_known = set(inventory.devices)
             self._addresses = {d.name: d.address for d in inventory.devices.values()}
@@ -110,6 +111,10 @@ class StateStore:
                 spec = self._specs.get(name)
                 if spec is None or spec.kind != self._pairs[name].kind:
                     del self._pairs[name]
+                    continue
+                old = old_specs.get(name)
+                if old is not None and old.members != spec.members:
+                    self._pairs[name] = _forget_reads(self._pairs[name], old, spec)
             for name in list(self._devices):
                 if name not in self._devices_known:
                     del self._devices[name]
@@ -211,3 +216,16 @@ class StateStore:
             lag,
             missed,
         )
+
+
+def _forget_reads(status: PairStatus, old: PairSpec, new: PairSpec) -> PairStatus:
+    """A member whose device or params changed in a reload reads another row: what the old row
+    was (`last_read`) says nothing about the new one. Without this, a typo in a reloaded VRID
+    would read as the old row having vanished (fault), and two of them as `down`."""
+    before = {m.name: m for m in old.members}
+    changed = {m.name for m in new.members if before.get(m.name) != m}
+    members = tuple(
+        replace(o, last_read=None, vanished=False) if o.member in changed else o
+        for o in status.members
+    )
+    return replace(status, members=members)

@@ -351,3 +351,90 @@ def test_row_vanishing_after_an_unknown_cycle_is_still_fault() -> None:
     st = evaluate(s, _missing(obs(A, S, at=T0 + 30), 1), st, T0 + 30)
     assert st.members[1].view.role is F, st.members[1].view
     assert "was standby" in (st.members[1].view.reason or "")
+
+
+def test_an_unreadable_value_after_a_read_stays_unknown() -> None:
+    """Only an *absent* row vanishes: a value outside the table (not missing) stays unknown."""
+    s = spec()
+    st = evaluate(s, obs(A, S), None, T0)
+    st = evaluate(s, obs(A, U, at=T0 + 10), st, T0 + 10)
+    assert st.members[1].view.role is U
+    assert not st.members[1].vanished
+
+
+def test_rows_absent_on_one_shared_agent_are_blindness_not_a_fault() -> None:
+    """Routing engines (or firewall units) reported by one agent: its table missing for a cycle
+    blinds netmon to both at once. That is `unknown`, never `down`."""
+    s = replace(spec(), members=tuple(replace(m, device="chassis") for m in spec().members))
+    seen = [replace(o, device="chassis") for o in obs(A, S)]
+    st = evaluate(s, seen, None, T0)
+    gone = [replace(o, device="chassis") for o in _missing(_missing(obs(A, S, at=T0 + 10), 0), 1)]
+    st = evaluate(s, gone, st, T0 + 10)
+    assert [m.view.role for m in st.members] == [U, U]
+    assert st.state is PairState.UNKNOWN, st.reasons
+
+
+def test_a_fault_that_only_says_absent_is_no_evidence_of_down() -> None:
+    """Two units whose indexes are both wrong (a chassis renumbered after a reload): the kind
+    says fault ("peer absent"), but absence is not evidence that nothing serves."""
+    absent = MemberView(F, reason="peer absent: no entity 22", raw="noSuchInstance", missing=True)
+    both = [replace(o, view=absent) for o in obs(F, F)]
+    assert evaluate(spec(), both, None, T0).state is PairState.UNKNOWN
+    one = [obs(S)[0], replace(obs(F, F)[1], view=absent)]
+    status = evaluate(spec(), one, None, T0)
+    assert status.state is PairState.DEGRADED
+    assert any("cannot tell whether r2 serves" in r for r in status.reasons), status.reasons
+
+
+def test_a_stale_members_old_word_vouches_for_nobody() -> None:
+    s = spec()
+    seen = _hears(obs(S, S), 1, "10.99.0.11")
+    seen[1] = replace(seen[1], at=T0 - 100)  # r2's answer is stale: what it heard is old news
+    status = evaluate(s, seen, None, T0)
+    assert status.state is PairState.DEGRADED
+    assert not any("hears" in r for r in status.reasons), status.reasons
+    assert any("cannot tell whether r2 serves" in r for r in status.reasons), status.reasons
+
+
+def test_debounce_is_timed_from_the_readings_not_the_verdict() -> None:
+    """Readings at T0+10, judged at T0+10.5; the re-poll reads at T0+12.1: held 2.1 s from the
+    first *reading*, so split-brain (timed from the verdict it would be 1.6 s)."""
+    s = spec()
+    healthy = evaluate(s, obs(A, S), None, T0)
+    first = evaluate(s, obs(A, A, at=T0 + 10), healthy, T0 + 10.5)
+    assert first.dual_active_since == T0 + 10
+    after = evaluate(s, obs(A, A, at=T0 + 12.1), first, T0 + 12.2)
+    assert after.state is PairState.SPLIT_BRAIN, after.reasons
+
+
+def test_zero_debounce_flags_readings_of_one_round_at_once() -> None:
+    """Each device's reading has its own clock call, microseconds apart: still one round."""
+    s = spec(split_brain_debounce=0.0)
+    seen = [*obs(A, at=T0), *obs(S, A, at=T0 + 0.000_37)[1:]]
+    assert evaluate(s, seen, None, T0 + 0.001).state is PairState.SPLIT_BRAIN
+
+
+def test_a_reload_that_changes_a_members_row_forgets_the_old_read() -> None:
+    """A reloaded inventory with a typo in a VRID: the new row was never there, so its absence
+    is `unknown` (a ticket), not the old row vanishing (`fault`, and two of them `down`)."""
+    from netmon.model import Inventory
+    from netmon.store import StateStore
+
+    before = spec()
+    store = StateStore(Inventory({}, (before,)))
+    store.record_status(evaluate(before, obs(A, S), None, T0))
+    typo = replace(
+        before, members=tuple(replace(m, params=VrrpParams(2, 15)) for m in before.members)
+    )
+    store.set_inventory(Inventory({}, (typo,)))
+    previous = store.previous("p")
+    assert previous is not None
+    gone = _missing(_missing(obs(A, S, at=T0 + 10), 0), 1)
+    after = evaluate(typo, gone, previous, T0 + 10)
+    assert [m.view.role for m in after.members] == [U, U]
+    assert after.state is PairState.UNKNOWN, after.reasons
+    # A reload that changes nothing keeps what the members were read as.
+    store.record_status(evaluate(typo, obs(A, S, at=T0 + 20), after, T0 + 20))
+    store.set_inventory(Inventory({}, (typo,)))
+    kept = store.previous("p")
+    assert kept is not None and [m.last_read for m in kept.members] == [A, S]

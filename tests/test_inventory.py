@@ -202,3 +202,29 @@ def test_snmp_v3_shape_rules(tmp_path: Path) -> None:
         "devices:\n  r1:\n    address: 10.99.0.1\n    snmp: {version: '3', user: u, priv_protocol: AES, priv_key: {env: HOME}}\n",
     )
     assert "privacy (priv_*) needs authentication (auth_*) too" in problems(path)[0]
+
+
+def test_two_members_reading_the_same_unit_are_refused(tmp_path: Path) -> None:
+    """The same device and the same params: both members would always agree (a split-brain
+    forever, or a standby that is the active one). A typo, said where it is."""
+    path = write(
+        tmp_path,
+        "version: 1\ndevices:\n  fw: {address: 10.99.0.9, snmp: {community: {env: HOME}}}\n"
+        "pairs:\n  - name: p\n    kind: fortigate-ha\n    members:\n"
+        "      - {name: a, device: fw, params: {hostname: FW1}}\n"
+        "      - {name: b, device: fw, params: {hostname: FW1}}\n",
+    )
+    found = problems(path)
+    assert any(
+        "pairs[0].members[1]" in p and "reads the same unit as 'a'" in p for p in found
+    ), found
+
+
+def test_a_binary_secret_file_is_a_config_error_without_its_bytes(tmp_path: Path) -> None:
+    from netmon.inventory.secrets import SecretError, resolve
+
+    secret = tmp_path / "community"
+    secret.write_bytes(b"\xff\xfeS3cr\xe9t")
+    with pytest.raises(SecretError, match="is not UTF-8 text") as caught:
+        resolve(None, str(secret), tmp_path)
+    assert "S3cr" not in str(caught.value)

@@ -114,13 +114,16 @@ def test_every_snmp_kind_read_end_to_end_by_netmon_check(agents: tuple[int, Path
     devices, pairs = [], []
     for i, (kind, case, spec) in enumerate(cases):
         name = agent_name(kind, case)
-        devices.append(
-            f"  d{i}: {{address: 127.0.0.1, snmp: {{port: {port}, community: {{env: C{i}}}}}}}"
-        )
+        # Two device names for the one simulated agent: both members read the same case (the
+        # inventory refuses two members reading one unit of one device).
+        for dev in (f"d{i}", f"e{i}"):
+            devices.append(
+                f"  {dev}: {{address: 127.0.0.1, snmp: {{port: {port}, community: {{env: C{i}}}}}}}"
+            )
         params = json.dumps(spec["params"])
         pairs.append(
             f"  - {{name: {name}, kind: {kind}, members: [{{name: m, device: d{i}, params: {params}}},"
-            f" {{name: n, device: d{i}, params: {params}}}]}}"
+            f" {{name: n, device: e{i}, params: {params}}}]}}"
         )
     inventory = work / "kinds.yaml"
     inventory.write_text(

@@ -293,10 +293,13 @@ class SnmpCollector:
                 column = walks[target]
                 if oid == target:
                     found[target] = value
+                elif value is Missing.NOT_RETURNED:
+                    found[target] = Missing.NOT_RETURNED  # a NULL or unreadable answer: blind
                 elif isinstance(value, Missing) or oid[: len(column)] != column or oid > target:
                     found[target] = Missing.NO_SUCH_INSTANCE  # passed it, or left the column
                 elif oid <= cursors[target]:
-                    found[target] = Missing.NO_SUCH_INSTANCE  # an agent going backwards: stop
+                    # An agent going backwards: stop. What it holds is unknown, not absent.
+                    found[target] = Missing.NOT_RETURNED
                 else:
                     cursors[target] = oid
                     continue

@@ -358,6 +358,23 @@ class _Loader:
             )
             if params is not None:
                 members.append(MemberSpec(member.name, device_name, params, links))
+        for j, member_spec in enumerate(members):
+            # Two members reading the same unit of the same device would always agree: a pair
+            # that is never healthy (two actives: split-brain) or never down. A typo, mostly.
+            twin = next(
+                (
+                    m
+                    for m in members[:j]
+                    if (m.device, m.params) == (member_spec.device, member_spec.params)
+                ),
+                None,
+            )
+            if twin is not None:
+                self.add(
+                    (*where, "members", names.index(member_spec.name)),
+                    f"member {member_spec.name!r} reads the same unit as {twin.name!r} "
+                    f"(device {member_spec.device!r}, the same params): name each member's own unit",
+                )
         if cfg.mode is Mode.ACTIVE_STANDBY and len(raw_members) < 2:
             self.add((*where, "members"), "an active_standby pair needs at least two members")
         all_named = len(names) == len(raw_members)

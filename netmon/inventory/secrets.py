@@ -28,6 +28,9 @@ def resolve(env: str | None, file: str | None, base: Path) -> Secret:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise SecretError(f"cannot read secret file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            # Never show the bytes: they are the secret, or part of it.
+            raise SecretError(f"secret file {path} is not UTF-8 text") from None
         if not value:
             raise SecretError(f"secret file {path} is empty")
         return Secret(f"file:{path}", value)

@@ -51,8 +51,13 @@ def missing_view(key: str, value: Value | None) -> MemberView | None:
     if value is None:
         value = Missing.NOT_RETURNED
     if isinstance(value, Missing):
+        # `missing` only for what the agent says is absent: NOT_RETURNED is a reply netmon did
+        # not get (a walk cut short, a value dropped), which is blindness, not evidence.
         return MemberView(
-            Role.UNKNOWN, reason=f"{key}: {value.value}", raw=value.value, missing=True
+            Role.UNKNOWN,
+            reason=f"{key}: {value.value}",
+            raw=value.value,
+            missing=value is not Missing.NOT_RETURNED,
         )
     if not isinstance(value, int) or isinstance(value, bool):
         shown = repr(value)[:40]
