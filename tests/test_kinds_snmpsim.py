@@ -38,6 +38,8 @@ def snmprec_line(oid: str, value: Any) -> str:
         raise TypeError(f"{oid}: cannot record {value!r}")
     if isinstance(value, int):
         return f"{oid}|2|{value}"
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", value):
+        return f"{oid}|64|{value}"  # an IpAddress, as agents send cHsrpGrpActiveRouter & co.
     return f"{oid}|4|{value}"
 
 
@@ -155,3 +157,71 @@ def test_every_snmp_kind_read_end_to_end_by_netmon_check(agents: tuple[int, Path
                 wrong.append((kind, case, key, want, member[key]))
     assert not wrong, wrong
     assert len(cases) >= 60  # every SNMP kind, several cases each
+
+
+def test_pairs_judged_on_evidence_never_on_blindness(agents: tuple[int, Path]) -> None:
+    """Recorded agents judged as pairs by `netmon check`: a standby that names the active router
+    while that router is unreachable from netmon is `degraded` with the reason that says so; two
+    members whose rows are absent are `unknown`; only two members that answer and say "not
+    active" are `down`."""
+    port, work = agents
+    dead = free_udp_port()  # nothing listens here: that member is unreachable from netmon
+    hsrp = load_fixture("hsrp")
+    vrrp = load_fixture("vrrp")
+    heard = hsrp["cases"]["standby_hears_active"]["peer_active"]
+    heard_v = vrrp["cases"]["backup_hears_master"]["peer_active"]
+    agent = {
+        "hsrp-standby": agent_name("hsrp", "standby_hears_active"),
+        "vrrp-backup": agent_name("vrrp", "backup_hears_master"),
+        "vrrp-absent": agent_name("vrrp", "row_absent"),
+        "vrrp-init": agent_name("vrrp", "initialize"),
+    }
+    env = {**os.environ, "C_DEAD": "public"}
+    devices = [
+        f"  dead: {{address: 127.0.0.1, snmp: {{port: {dead}, community: {{env: C_DEAD}}}}}}"
+    ]
+    for i, (dev, community) in enumerate(agent.items()):
+        env[f"C_{i}"] = community
+        for copy in ("a", "b"):
+            devices.append(
+                f"  {dev}-{copy}: {{address: 127.0.0.1, snmp: {{port: {port}, community: {{env: C_{i}}}}}}}"
+            )
+    hp, vp = json.dumps(hsrp["params"]), json.dumps(vrrp["params"])
+
+    def pair(name: str, kind: str, params: str, a: str, b: str) -> str:
+        return (
+            f"  - {{name: {name}, kind: {kind}, params: {params}, members: "
+            f"[{{name: a, device: {a}}}, {{name: b, device: {b}}}]}}"
+        )
+
+    inventory = work / "evidence.yaml"
+    inventory.write_text(
+        "version: 1\ndefaults:\n  snmp: {timeout: 0.5, retries: 0}\n"
+        "  pair: {probes: {enabled: false}}\n"
+        "devices:\n" + "\n".join(devices) + "\npairs:\n" + "\n".join([
+            pair("hsrp-blind", "hsrp", hp, "dead", "hsrp-standby-a"),
+            pair("vrrp-blind", "vrrp", vp, "dead", "vrrp-backup-a"),
+            pair("vrrp-unread", "vrrp", vp, "vrrp-absent-a", "vrrp-absent-b"),
+            pair("vrrp-down", "vrrp", vp, "vrrp-init-a", "vrrp-init-b"),
+        ]) + "\n"
+    )  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "netmon", "check", "-i", str(inventory), "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr[-3000:]
+    pairs = {p["pair"]: p for p in json.loads(run.stdout)["pairs"]}
+    assert {n: p["state"] for n, p in pairs.items()} == {
+        "hsrp-blind": "degraded",
+        "vrrp-blind": "degraded",
+        "vrrp-unread": "unknown",
+        "vrrp-down": "down",
+    }, {n: p["reasons"] for n, p in pairs.items()}
+    for name, ip in (("hsrp-blind", heard), ("vrrp-blind", heard_v)):
+        assert f"active unreachable from netmon (a); b hears {ip} as active" in " ".join(
+            pairs[name]["reasons"]
+        ), pairs[name]["reasons"]
+        a, b = pairs[name]["members"]
+        assert (a["role"], a["ready"]) == ("unreachable", None)
+        assert (b["role"], b["peer_active"]) == ("standby", ip)
+    assert [m["ready"] for m in pairs["vrrp-unread"]["members"]] == [None, None]
