@@ -45,3 +45,26 @@ def test_table_shows_identities_only_when_a_device_reported_some() -> None:
 def test_identity_is_never_markup() -> None:
     shown = render([pair("rf", "[bold red]Routing Engine 1[/]", None)])
     assert "[bold red]Routing Engine 1[/]" in shown
+
+
+def test_reasons_and_device_text_are_never_markup() -> None:
+    # Reasons carry what devices say: a Junos description, a FortiGate hostname.
+    why = ["re0: peer absent: no row described 'Routing Engine 0'; rows: 9.1.0.0 'RE 0 [/x]'",
+           "fw [bold]b[/bold] [on red]x"]  # fmt: skip
+    p = {**pair("re", "9.1.0.0 'RE [/x]' master", None), "state": "degraded", "reasons": why}
+    shown = render([p])  # rich raised MarkupError on "[/x]" when WHY was a plain string
+    flat = "".join(shown.split())
+    for text in (*why, "9.1.0.0 'RE [/x]' master"):
+        assert "".join(text.split()) in flat
+    console = Console(record=True, width=400, color_system="truecolor")
+    console.print(pairs_table([p]))
+    styled = console.export_text(styles=True)
+    assert "\x1b[1mb" not in styled  # "[bold]" did not make the hostname bold
+    assert "41m" not in styled  # "[on red]" did not restyle the row
+
+
+def test_control_characters_from_devices_are_shown_escaped() -> None:
+    p = {**pair("re", None, None), "reasons": ["descr 'RE 0\x00\x1b[2J'"]}
+    shown = render([p])
+    assert "\x1b" not in shown
+    assert "\\x00\\x1b[2J" in shown

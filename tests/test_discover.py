@@ -21,24 +21,29 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
 from ruamel.yaml import YAML
 
 from netmon.cli.discover import UsageProblem, parse_address, snmp_settings
 from netmon.collectors.snmp import SnmpCollector
-from netmon.collectors.walk import walk_columns
-from netmon.discover import LOOKED_FOR, Report, build, device_names, read_report
-from netmon.errors import DeviceReplyError
+from netmon.collectors.walk import Walked, walk_columns
+from netmon.discover import LOOKED_FOR, Report, build, device_names, read_report, units
+from netmon.discover.pairing import yaml_string
+from netmon.errors import DeviceReplyError, DeviceTimeout
 from netmon.inventory import load_inventory
+from netmon.kinds import KINDS
 from netmon.lab import Lab
-from netmon.model import Device, Missing, Oid, Value, parse_oid
+from netmon.model import Device, Missing, Oid, Secret, SnmpSettings, SnmpV2c, Value, parse_oid
 
 from .conftest import free_udp_port, require, stop_process
-from .helpers import start_demo_agents, stop_demo_agents
+from .helpers import fuzz_examples, start_demo_agents, stop_demo_agents
 
 NETMON = [sys.executable, "-m", "netmon"]
 COMMUNITY = "d1scover-S3cret-xq"
@@ -179,6 +184,8 @@ RF = "1.3.6.1.4.1.9.9.176.1.1"
         ((1, 2), [{"unit_id": 1}, {"unit_id": 2}], "local unit 1, peer unit 2"),
         ((None, None), [{"unit": "local"}, {"unit": "peer"}], "unit ids not reported"),
         ((0, 0), [{"unit": "local"}, {"unit": "peer"}], "unit ids not reported"),
+        # Equal ids do not tell the units apart: local and peer, not unit_id twice.
+        ((2, 2), [{"unit": "local"}, {"unit": "peer"}], "unit ids not reported"),
     ],
 )
 def test_rf_units_by_id_where_numbered_else_local_and_peer(
@@ -197,6 +204,10 @@ def test_rf_units_by_id_where_numbered_else_local_and_peer(
     assert all(m["device"] == "10.0.4.1" for m in pair["members"])
     assert identity in found.text
     assert "active; standbyHot" in found.text
+    # The reader itself, looked up when called (as every reader of netmon.discover.units is).
+    cluster, note = units.rf(rec(values))
+    assert cluster is not None and note is None
+    assert [u.params for u in cluster.units] == params
 
 
 def test_rf_simplex_is_no_pair_and_says_so() -> None:
@@ -390,6 +401,263 @@ def test_secret_file_is_referred_to_absolutely_and_never_written(
     assert COMMUNITY not in repr(settings)
 
 
+# -- what devices say, exactly as the kinds will match it (YAML round trips) ------------------
+
+
+def kind_roles(pair: Mapping[str, Any], values: Mapping[str, Value]) -> dict[str, str]:
+    """Each member's role as the pair's kind reads `values` (probe key -> value) with the params
+    discover wrote: discover named the units the way the kind finds them again."""
+    kind = KINDS.get(pair["kind"])
+    adapter: TypeAdapter[Any] = TypeAdapter(kind.params_type)
+    return {
+        m["name"]: kind.interpret(adapter.validate_python(m["params"]), values).role.value
+        for m in pair["members"]
+    }
+
+
+def junos_values(rows: Mapping[int, tuple[Value, int]]) -> dict[str, Value]:
+    """jnxRedundancyTable rows (slot -> (descr, state)) as the junos-re kind's probes read them."""
+    out: dict[str, Value] = {}
+    for slot, (descr, state) in rows.items():
+        out[f"jnxRedundancyDescr.{slot}"] = descr
+        out[f"jnxRedundancyState.{slot}"] = state
+    return out
+
+
+def junos_answers(rows: Mapping[int, tuple[Value, int]], name: str = "ex") -> dict[Oid, Value]:
+    values: dict[str, Value] = {"1.3.6.1.2.1.1.5.0": name}
+    for slot, (descr, state) in rows.items():
+        values |= {f"{JNX}.5.9.{slot}.0.0": descr, f"{JNX}.7.9.{slot}.0.0": state}
+    return rec(values)
+
+
+def test_junos_descriptions_are_written_as_the_kind_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # C agents that send the terminator: discover read "Routing Engine 0", the kind matched
+    # "Routing Engine 0\x00" and found no row ("peer absent" on a healthy chassis).
+    nul = {1: ("Routing Engine 0\x00", 2), 2: ("Routing Engine 1\x00", 3)}
+    found = build([read_report("10.0.6.1", 161, junos_answers(nul), {})], SNMP, "x")
+    (pair,) = load(found.text, tmp_path, monkeypatch)["pairs"]
+    assert [m["params"] for m in pair["members"]] == [
+        {"descr": "Routing Engine 0"},
+        {"descr": "Routing Engine 1"},
+    ]
+    assert kind_roles(pair, junos_values(nul)) == {"ex-re0": "active", "ex-re1": "standby"}
+    # Unique as reported, the same as the kind compares them: named by slot.
+    alike = {1: ("Routing Engine 0", 2), 2: ("routing  engine 0\x00", 3)}
+    found = build([read_report("10.0.6.1", 161, junos_answers(alike), {})], SNMP, "x")
+    (pair,) = load(found.text, tmp_path, monkeypatch)["pairs"]
+    assert [m["params"] for m in pair["members"]] == [{"slot": 1}, {"slot": 2}]
+    assert kind_roles(pair, junos_values(alike)) == {"ex-slot1": "active", "ex-slot2": "standby"}
+    # A row without a description (or one that is only control characters): every RE by slot.
+    blank = {1: ("Routing Engine 0", 2), 2: ("\x00 ", 3)}
+    cluster, _ = units.junos(junos_answers(blank))
+    assert cluster is not None
+    assert [u.params for u in cluster.units] == [{"slot": 1}, {"slot": 2}]
+    # A row the kind does not read by description (slots 1-10): every RE by slot.
+    far = {1: ("Routing Engine 0", 2), 12: ("Routing Engine 1", 3)}
+    found = build([read_report("10.0.6.1", 161, junos_answers(far), {})], SNMP, "x")
+    (pair,) = load(found.text, tmp_path, monkeypatch)["pairs"]
+    assert [m["params"] for m in pair["members"]] == [{"slot": 1}, {"slot": 12}]
+    assert kind_roles(pair, junos_values(far)) == {"ex-slot1": "active", "ex-slot12": "standby"}
+
+
+def test_text_beyond_the_bmp_loads_back_as_the_device_sent_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # json.dumps wrote "\ud83d\ude00", which YAML loads as two stray surrogates.
+    emoji = {1: ("RE 0 \U0001f600", 2), 2: ("RE 1 \U0001f600", 3)}
+    found = build([read_report("10.0.6.1", 161, junos_answers(emoji), {})], SNMP, "x")
+    assert '"RE 0 \\U0001F600"' in found.text
+    (pair,) = load(found.text, tmp_path, monkeypatch)["pairs"]
+    assert pair["members"][0]["params"] == {"descr": "RE 0 \U0001f600"}
+    assert set(kind_roles(pair, junos_values(emoji)).values()) == {"active", "standby"}
+
+
+def test_member_names_are_unique_within_a_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One RE per virtual chassis member, both "Routing Engine 0": both were named vc-re0.
+    vc = {1: ("FPC0 Routing Engine 0", 2), 2: ("FPC1 Routing Engine 0", 3)}
+    found = build([read_report("10.0.6.1", 161, junos_answers(vc, "vc"), {})], SNMP, "x")
+    (pair,) = load(found.text, tmp_path, monkeypatch)["pairs"]
+    assert [m["name"] for m in pair["members"]] == ["vc-re0", "vc-re0-2"]
+    assert kind_roles(pair, junos_values(vc)) == {"vc-re0": "active", "vc-re0-2": "standby"}
+    # The preferred member is named as its unit is.
+    preferred = rec({f"{JNX}.6.9.1.0.0": 3, f"{JNX}.6.9.2.0.0": 2})
+    found = build(
+        [read_report("10.0.6.1", 161, junos_answers(vc, "vc") | preferred, {})], SNMP, "x"
+    )
+    assert load(found.text, tmp_path, monkeypatch)["pairs"][0]["preferred"] == "vc-re0-2"
+    # Hostnames that slug alike ("fw a", "fw/a").
+    fg = rec({f"{FG}.1.1.0": 3, f"{FG}.2.1.1.11.1": "fw a", f"{FG}.2.1.1.11.2": "fw/a",
+              f"{FG}.2.1.1.16.1": "S1", "1.3.6.1.2.1.1.5.0": "fw"})  # fmt: skip
+    found = build([read_report("10.0.5.1", 161, fg, {})], SNMP, "x")
+    (pair,) = load(found.text, tmp_path, monkeypatch)["pairs"]
+    assert [m["name"] for m in pair["members"]] == ["fw-fw-a", "fw-fw-a-2"]
+    assert [m["params"] for m in pair["members"]] == [{"hostname": "fw a"}, {"hostname": "fw/a"}]
+
+
+def test_fortigate_identifiers_are_written_as_the_kind_matches_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serials = {1: "FGT-A\x00", 2: " FGT-B\x00"}
+    values: dict[str, Value] = {f"{FG}.1.1.0": 3, f"{FG}.2.1.1.16.1": "FGT-A\x00"}
+    values |= {f"{FG}.2.1.1.2.{i}": s for i, s in serials.items()}
+    values |= {f"{FG}.2.1.1.12.{i}": 1 for i in serials}
+    found = build([read_report("10.0.5.1", 161, rec(values), {})], SNMP, "x")
+    (pair,) = load(found.text, tmp_path, monkeypatch)["pairs"]
+    assert [m["params"] for m in pair["members"]] == [{"serial": "FGT-A\x00"}, {"serial": "FGT-B\x00"}]  # fmt: skip
+    probes: dict[str, Value] = {"fgHaSystemMode": 3, "fgHaStatsMasterSerial.1": "FGT-A\x00"}
+    probes |= {f"fgHaStatsSerial.{i}": s for i, s in serials.items()}
+    probes |= {f"fgHaStatsSyncStatus.{i}": 1 for i in serials}
+    assert sorted(kind_roles(pair, probes).values()) == ["active", "standby"]
+    # Hostnames that read alike (case, control characters): not ones to tell members apart.
+    for a, b in (("FW", "fw"), ("fw a", "fw\x00a"), ("fw", "\x00")):
+        alike = rec({f"{FG}.1.1.0": 3, f"{FG}.2.1.1.11.1": a, f"{FG}.2.1.1.11.2": b})
+        found = build([read_report("10.0.5.1", 161, alike, {})], SNMP, "x")
+        assert found.pairs == 0, (a, b)
+        assert "without distinct serials or hostnames" in found.notes[0]
+
+
+def test_fortigate_table_listing_one_member_is_no_pair() -> None:
+    one = rec({f"{FG}.1.1.0": 3, f"{FG}.2.1.1.2.1": "FGT-A", f"{FG}.2.1.1.11.1": "fw-a",
+               f"{FG}.2.1.1.16.1": "FGT-A"})  # fmt: skip
+    cluster, note = units.fortigate(one)
+    assert cluster is None
+    assert note == "FORTINET-FORTIGATE-MIB: the cluster table lists 1 member(s): nothing to pair"
+    report = read_report("10.0.5.1", 161, one, {})
+    assert report.clusters == ()
+    found = build([report], SNMP, "x")
+    assert found.pairs == 0
+    assert found.notes == (
+        "10.0.5.1 (10.0.5.1): FORTINET-FORTIGATE-MIB: the cluster table lists 1 member(s): "
+        "nothing to pair",
+    )
+
+
+def test_device_keys_are_unique_when_address_slugs_collide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ex = junos_answers({1: ("Routing Engine 0", 2), 2: ("Routing Engine 1", 3)})
+    reports = [read_report("::1", 1161, ex, {}), read_report("::1:1161", 161, ex, {})]
+    assert [r.where for r in reports] == ["[::1]:1161", "::1:1161"]
+    found = build(reports, SNMP, "x")
+    doc = load(found.text, tmp_path, monkeypatch)
+    assert doc["devices"] == {
+        "1--1161": {"address": "::1", "snmp": {"port": 1161}},
+        "1-1161": {"address": "::1:1161"},
+    }
+    assert len(doc["pairs"]) == 2
+    same = [Report("10.0.0.1", 161, None), Report("10.0.0.1", 161, None)]
+    assert device_names(same) == ["10.0.0.1", "10.0.0.1-2"]
+    assert device_names([Report("a", 161, "x" * 2000)]) == ["x" * 63]
+
+
+@settings(max_examples=fuzz_examples(300), deadline=None)
+@given(st.text(st.characters(exclude_categories=())))
+def test_yaml_string_loads_back_as_exactly_the_text(text: str) -> None:
+    yaml = YAML(typ="rt", pure=True)  # as netmon.inventory.source loads a document
+    written = yaml_string(text)
+    assert written.isascii() or all(ord(c) <= 0xFFFF for c in written)
+    doc = yaml.load(f"a: {written}\nb: {{k: {written}}}\nc: [{written}]\n")
+    assert doc["a"] == text
+    assert doc["b"]["k"] == text
+    assert doc["c"] == [text]
+    if len(written) < 1000:  # YAML's limit for a key (device keys are 63 characters at most)
+        assert list(yaml.load(f"{written}: 1\n")) == [text]
+
+
+HOSTILE = st.one_of(
+    st.text(st.characters(exclude_categories=()), max_size=30),
+    st.sampled_from([
+        "", " ", "\x00", "Routing Engine 0", "routing engine 0\x00", "Routing Engine \u0663",
+        "yes", "~", "NULL", "1e3", "-", "..", "[/x]", "# x", ": {", "a\u2028b", "\x85",
+        "\U0001f600", "- d", "&x *x", "!!python/object:os.system", "'", '"', "\\", "\ufeff",
+        "x" * 1100, "10.0.0.1", "::1", "\t \n",
+    ]),
+)  # fmt: skip
+
+
+@st.composite
+def hostile_device(draw: st.DrawFn) -> tuple[str, int, dict[Oid, Value], dict[Oid, Value]]:
+    """(address, port, walked answers, interface names): every text the device reports drawn
+    from HOSTILE, the indexes valid."""
+
+    def text() -> str:
+        drawn: str = draw(HOSTILE)
+        return drawn
+
+    values: dict[str, Value] = {"1.3.6.1.2.1.1.5.0": text()}
+    names: dict[str, Value] = {}
+    if draw(st.booleans()):  # VRRP (and its interface's name), HSRP, keepalived
+        vrid = draw(st.integers(1, 3))
+        values |= {f"1.3.6.1.2.1.68.1.3.1.3.2.{vrid}": draw(st.sampled_from([2, 3])),
+                   f"1.3.6.1.2.1.68.1.3.1.7.2.{vrid}": text(),
+                   "1.3.6.1.4.1.9.9.106.1.2.1.1.15.2.10": 6,
+                   "1.3.6.1.4.1.9.9.106.1.2.1.1.11.2.10": text(),
+                   "1.3.6.1.4.1.9586.100.5.2.3.1.2.1": text(),
+                   "1.3.6.1.4.1.9586.100.5.2.3.1.3.1": vrid,
+                   "1.3.6.1.4.1.9586.100.5.2.3.1.4.1": 2}  # fmt: skip
+        names["1.3.6.1.2.1.31.1.1.1.1.2"] = text()
+    slots = draw(st.lists(st.integers(0, 12), min_size=0, max_size=3, unique=True))
+    for slot in slots:
+        values |= {f"{JNX}.5.9.{slot}.0.0": text(),
+                   f"{JNX}.7.9.{slot}.0.0": draw(st.sampled_from([2, 3]))}  # fmt: skip
+    if draw(st.booleans()):
+        values[f"{FG}.1.1.0"] = draw(st.sampled_from([1, 2, 3]))
+        for i in range(1, draw(st.integers(1, 3)) + 1):
+            values |= {f"{FG}.2.1.1.2.{i}": text(), f"{FG}.2.1.1.11.{i}": text(),
+                       f"{FG}.2.1.1.16.{i}": text()}  # fmt: skip
+        values["1.3.6.1.4.1.12356.100.1.1.1.0"] = text()
+    if draw(st.booleans()):
+        values |= {f"{RF}.2.0": 14, f"{RF}.4.0": 9, f"{RF}.1.0": draw(st.integers(0, 2)),
+                   f"{RF}.3.0": draw(st.integers(0, 2))}  # fmt: skip
+    if draw(st.booleans()):
+        values |= {f"{PAN}.11.0": text(), f"{PAN}.12.0": text(), f"{PAN}.13.0": text()}
+    if draw(st.booleans()):
+        values |= {f"{ASA}.3.6": 9, f"{ASA}.4.6": text(), f"{ASA}.3.7": 10, f"{ASA}.4.7": text()}
+    address = draw(HOSTILE.filter(bool))
+    return address, draw(st.sampled_from([161, 1161])), rec(values), rec(names)
+
+
+@settings(
+    max_examples=fuzz_examples(150), deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)  # fmt: skip
+@given(devices=st.lists(hostile_device(), min_size=1, max_size=2))
+def test_whatever_devices_report_the_yaml_validates(
+    devices: list[tuple[str, int, dict[Oid, Value], dict[Oid, Value]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reports = [read_report(a, p, values, names) for a, p, values, names in devices]
+    found = build(reports, SNMP, "netmon discover " + " ".join(r.where for r in reports))
+    doc = load(found.text, tmp_path, monkeypatch)  # raises ConfigError if it does not validate
+    assert len(doc["pairs"]) == found.pairs
+    assert [d["address"] for d in doc["devices"].values()] == [a for a, *_ in devices]
+    # Routing engines are named so that the kind finds each one in the same answers.
+    for (_, _, values, _), name in zip(devices, doc["devices"], strict=True):
+        rows = rows_of(values)
+        for pair in doc["pairs"]:
+            if pair["kind"] == "junos-re" and pair["members"][0]["device"] == name:
+                roles = kind_roles(pair, junos_values(rows))
+                expected = ["active" if state == 2 else "standby" for _, state in rows.values()]
+                assert list(roles.values()) == expected, (pair, rows)
+
+
+def rows_of(values: Mapping[Oid, Value]) -> dict[int, tuple[Value, int]]:
+    """The routing engines' rows in walked answers: slot -> (description, state)."""
+    jnx = parse_oid(JNX)
+    out: dict[int, tuple[Value, int]] = {}
+    for oid, state in sorted(values.items()):
+        if oid[: len(jnx) + 2] == (*jnx, 7, 9) and isinstance(state, int):
+            slot = oid[len(jnx) + 2]
+            out[slot] = (values[(*jnx, 5, 9, slot, 0, 0)], state)
+    return out
+
+
 # -- the walk (netmon/collectors/walk.py), against a fake agent ---------------------------------
 
 
@@ -443,6 +711,121 @@ def test_walk_refused_column_costs_only_itself_and_long_columns_are_cut() -> Non
     assert "genErr" in walked.refused[hsrp]
     assert walked.truncated == {(1, 3, 6, 1, 2, 1, 2, 2, 1, 2)}
     assert sum(1 for k in walked.values if k[:10] == (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)) == 4
+
+
+class ScriptedAgent:
+    """An agent whose replies a function makes from the OIDs asked; counts requests."""
+
+    def __init__(
+        self, reply: Callable[[list[Oid]], list[tuple[Oid, Value]]], delay: float = 0.0
+    ) -> None:
+        self.reply = reply
+        self.delay = delay
+        self.asked: list[list[Oid]] = []
+
+    async def get_next(self, device: Device, oids: list[Oid]) -> list[tuple[Oid, Value]]:
+        self.asked.append(list(oids))
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return self.reply(list(oids))
+
+
+def scripted(agent: ScriptedAgent, columns: list[Oid], deadline: float = 60.0) -> Walked:
+    device = Device("10.0.0.1", "10.0.0.1")
+    return asyncio.run(walk_columns(cast(SnmpCollector, agent), device, columns, deadline=deadline))
+
+
+VRRP_STATE = parse_oid("1.3.6.1.2.1.68.1.3.1.3")
+SYS_NAME = parse_oid("1.3.6.1.2.1.1.5")
+
+
+def test_walk_stops_at_once_where_an_agent_repeats_or_goes_backwards() -> None:
+    row = (*VRRP_STATE, 2, 51)
+    repeats = ScriptedAgent(lambda oids: [(row, 3) for _ in oids])
+    walked = scripted(repeats, [VRRP_STATE])
+    assert len(repeats.asked) == 2  # the row, then the same row again: stop (not 1,000 rows)
+    assert walked.values == {row: 3}
+    assert walked.backwards == {VRRP_STATE}
+    back = ScriptedAgent(lambda oids: [((*VRRP_STATE, 2, 50 - len(o)), 3) for o in oids])
+    walked = scripted(back, [VRRP_STATE])
+    assert len(back.asked) == 2
+    assert walked.values == {(*VRRP_STATE, 2, 50 - len(VRRP_STATE)): 3}
+    assert walked.backwards == {VRRP_STATE}
+    assert any("went backwards in 1.3.6.1.2.1.68.1.3.1.3" in p for p in walked.problems())
+
+
+MIB: dict[Oid, Value] = {
+    (*SYS_NAME, 0): "r1",
+    **{(*VRRP_STATE, 2, vrid): 3 for vrid in (51, 52, 53)},
+    (*VRRP_STATE[:-1], 5, 2, 51): 150,
+}
+
+
+def next_in(mib: Mapping[Oid, Value], oid: Oid) -> tuple[Oid, Value]:
+    order = sorted(mib)
+    i = bisect.bisect_right(order, oid)
+    return (order[i], mib[order[i]]) if i < len(order) else (oid, Missing.END_OF_MIB)
+
+
+def test_walk_reads_columns_an_agent_leaves_out_of_its_replies() -> None:
+    # Some agents cap the varbinds they answer instead of saying tooBig: the columns past the
+    # cap were dropped, and the device "reported nothing" for them.
+    columns = [SYS_NAME, VRRP_STATE, (*VRRP_STATE[:-1], 5)]
+    capped = ScriptedAgent(lambda oids: [next_in(MIB, oids[0])])
+    walked = scripted(capped, columns)
+    assert walked.values == MIB
+    assert walked.dropped == {VRRP_STATE, (*VRRP_STATE[:-1], 5)}
+    (problem,) = walked.problems()
+    assert "left 2 column(s) out of its replies" in problem
+    assert "1.3.6.1.2.1.68.1.3.1.3, 1.3.6.1.2.1.68.1.3.1.5" in problem
+    # After the short reply (and the two columns asked alone), one column per request.
+    assert [len(a) for a in capped.asked[:3]] == [3, 1, 1]
+    assert all(len(a) == 1 for a in capped.asked[3:])
+    # An agent that answers no varbind even when asked for one column: ended, and said so.
+    mute = ScriptedAgent(lambda oids: [next_in(MIB, o) for o in oids if o[:11] != VRRP_STATE])
+    walked = scripted(mute, [SYS_NAME, VRRP_STATE])
+    assert walked.values == {(*SYS_NAME, 0): "r1"}
+    assert walked.unanswered == {VRRP_STATE}
+    assert any("answered no varbind for 1.3.6.1.2.1.68.1.3.1.3" in p for p in walked.problems())
+
+
+def test_walk_keeps_what_was_read_at_the_deadline() -> None:
+    endless = ScriptedAgent(lambda oids: [((*o, 1), 3) for o in oids], delay=0.01)
+    walked = scripted(endless, [SYS_NAME, VRRP_STATE], deadline=0.3)
+    assert len(walked.values) >= 10  # was: DeviceTimeout, the whole device discarded
+    assert walked.unfinished == {SYS_NAME, VRRP_STATE}
+    assert any("cut at its 0.3s deadline" in p for p in walked.problems())
+    # Nothing read at all by the deadline: the device did not answer.
+    dead = ScriptedAgent(lambda oids: [], delay=5)
+    with pytest.raises(DeviceTimeout, match=r"took longer than 0\.1s"):
+        scripted(dead, [SYS_NAME], deadline=0.1)
+
+
+def test_discover_says_what_the_walk_could_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netmon discover's reading: a walk's problems reach the report, its notes and stderr."""
+    import netmon.collectors.snmp
+    import netmon.collectors.walk
+    from netmon.cli.discover import read_devices
+
+    class Capped(ScriptedAgent):
+        def __init__(self) -> None:
+            super().__init__(lambda oids: [next_in(MIB, oids[0])])
+
+        def close(self) -> None:
+            pass
+
+    async def no_names(*_: Any) -> dict[Oid, Value]:
+        return {}
+
+    monkeypatch.setattr(netmon.collectors.snmp, "SnmpCollector", Capped)
+    monkeypatch.setattr(netmon.collectors.walk, "get_values", no_names)
+    settings = SnmpSettings(SnmpV2c(Secret("env:X", "x")))
+    (report,) = asyncio.run(read_devices([Device("r1", "10.0.0.1", settings)]))
+    assert isinstance(report, Report)
+    assert report.groups  # the VRRP rows past the first varbind were read
+    assert any("left" in p and "out of its replies" in p for p in report.problems)
+    found = build([report], SNMP, "x")
+    assert any("out of its replies" in n for n in found.notes)
 
 
 # -- the demo's simulated agents ---------------------------------------------------------------

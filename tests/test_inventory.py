@@ -215,13 +215,28 @@ def test_two_members_reading_the_same_unit_are_refused(tmp_path: Path) -> None:
         "      - {name: b, device: fw, params: {hostname: FW1}}\n",
     )
     found = problems(path)
-    assert any(
-        "pairs[0].members[1]" in p and "reads the same unit as 'a'" in p for p in found
-    ), found
+    assert any("pairs[0].members[1]" in p and "reads the same unit as 'a'" in p for p in found), (
+        found
+    )
+    # As the kind matches names: ignoring case (FortiGate hostnames), "Routing Engine 1" and
+    # re 1 (Junos descriptions).
+    for kind, a, b in (
+        ("fortigate-ha", "{hostname: FW1}", "{hostname: 'fw1 '}"),
+        ("junos-re", "{re: 1}", "{descr: routing  engine 1}"),
+    ):
+        path = write(
+            tmp_path,
+            "version: 1\ndevices:\n  fw: {address: 10.99.0.9, snmp: {community: {env: HOME}}}\n"
+            f"pairs:\n  - name: p\n    kind: {kind}\n    members:\n"
+            f"      - {{name: a, device: fw, params: {a}}}\n"
+            f"      - {{name: b, device: fw, params: {b}}}\n",
+        )
+        assert any("reads the same unit as 'a'" in p for p in problems(path)), kind
 
 
 def test_a_binary_secret_file_is_a_config_error_without_its_bytes(tmp_path: Path) -> None:
-    from netmon.inventory.secrets import SecretError, resolve
+    from netmon.errors import SecretError
+    from netmon.inventory.secrets import resolve
 
     secret = tmp_path / "community"
     secret.write_bytes(b"\xff\xfeS3cr\xe9t")

@@ -851,3 +851,310 @@ def test_a_cli_group_that_vanished_after_being_read_is_a_fault() -> None:
     second = evaluate(pair, gone, first, 2.0)
     assert second.state.value == "degraded", second.reasons
     assert second.members[1].view.role is Role.FAULT, second.members[1].view
+
+
+# ---- Single-device kinds: units named as the device reports them, absent units, bounded text -
+
+SINGLE_DEVICE_KINDS = [
+    "fortigate-ha", "junos-re", "cisco-rf", "entity-standby", "arista-redundancy",
+]  # fmt: skip
+TEXT_LIMIT = 200  # reason, raw and identity: one line of at most this many characters
+
+
+def read_by_oid(kind_name: str, params: Any, values: dict[tuple[int, ...] | str, Value]) -> Any:
+    """The kind's view of values recorded by OID (as an agent answers them)."""
+    kind = KINDS.get(kind_name)
+    return kind.interpret(
+        params, {p.key: values[p.oid] for p in kind.probes(params) if p.oid in values}
+    )
+
+
+def assert_one_bounded_line(view: Any) -> None:
+    for name in ("reason", "raw", "identity", "peer_active"):
+        text = getattr(view, name)
+        if text is None:
+            continue
+        assert len(text.splitlines()) <= 1, (name, text[:120])
+        assert len(text) <= (100 if name == "peer_active" else TEXT_LIMIT), (name, len(text))
+
+
+@pytest.mark.parametrize("kind_name", SINGLE_DEVICE_KINDS)
+def test_absent_units_are_missing_faults_reported_values_are_not(kind_name: str) -> None:
+    """A fault that only says the unit's objects are absent ("peer absent", "unit absent", no
+    such entity) is marked `missing`: evaluate does not take it as evidence that the member is
+    not active (a chassis that renumbered its units after a reload reads the same). A fault the
+    device reports as a value (simplex, redundancy not configured, disabled, notKnown from the
+    active unit) stays evidence. The recorded cases say which (`missing:`)."""
+    fixture = load_fixture(kind_name)
+    seen = set()
+    for case, spec in fixture["cases"].items():
+        if "missing" not in spec:
+            continue
+        params = params_for(kind_name, case_params(fixture, case))
+        view = read_by_oid(kind_name, params, recorded(spec["values"]))
+        assert view.role is Role(spec["role"]), (case, view)
+        assert view.missing is spec["missing"], (case, view)
+        seen.add(spec["missing"])
+    assert seen == {True, False}, "record an absent unit and a fault the device reports"
+
+
+@pytest.mark.parametrize(
+    ("kind_name", "params", "extra"),
+    [
+        # entPhysicalIndex renumbered after a reload: neither index exists any more.
+        ("entity-standby", ({"physical_index": 22}, {"physical_index": 23}), {}),
+        # Unit ids the agent does not know, while it runs sso.
+        ("arista-redundancy", ({"unit_id": 3}, {"unit_id": 4}), {"protocol": 3}),
+        ("cisco-rf", ({"unit_id": 3}, {"unit_id": 4}), {"ids": (1, 2)}),
+    ],
+)
+def test_units_absent_from_the_agent_on_the_first_read_never_page_down(
+    kind_name: str, params: tuple[dict[str, Any], dict[str, Any]], extra: dict[str, Any]
+) -> None:
+    """The reviewer's A3: both members' objects absent on the first read is netmon not finding
+    the units, not evidence that none serves: `fault` views marked missing, never `down`."""
+    from netmon.evaluate import evaluate
+    from netmon.kinds import chassis, cisco_rf
+    from netmon.observe import observe
+
+    kind = KINDS.get(kind_name)
+    members = tuple(
+        MemberSpec(f"sup{i}", "d", params_for(kind_name, p)) for i, p in enumerate(params)
+    )
+    values: dict[tuple[int, ...] | str, Value] = {
+        p.oid: Missing.NO_SUCH_INSTANCE for m in members for p in kind.probes(m.params)
+    }
+    if "protocol" in extra:
+        values[chassis.PROTOCOL_OPER] = extra["protocol"]
+    if "ids" in extra:
+        values |= {cisco_rf.UNIT_ID: extra["ids"][0], cisco_rf.PEER_UNIT_ID: extra["ids"][1]}
+        values |= {cisco_rf.UNIT_STATE: 9, cisco_rf.PEER_UNIT_STATE: 9}
+    pair = PairSpec("p", kind_name, members)
+    reading = DeviceReading("d", "snmp", at=1.0, ok=True, values=values)
+    status = evaluate(pair, observe(pair, {("d", "snmp"): reading}, {}), None, 1.0)
+    assert all(m.view.role is Role.FAULT and m.view.missing for m in status.members), status
+    assert status.state.value in ("unknown", "degraded"), status.reasons
+
+
+def test_fortigate_hostnames_differing_in_case_are_two_members() -> None:
+    """The reviewer's R6: a cluster whose rows carry hostnames only, "FW1" and "fw1" (FortiOS
+    hostnames are case-sensitive). Each member reads its own row (an exact match wins); before,
+    both read the first row ignoring case and the pair was a false split-brain."""
+    from netmon.kinds.fortigate import FortigateHaParams
+
+    members = (
+        MemberSpec("fw-FW1", "d", FortigateHaParams(hostname="FW1")),
+        MemberSpec("fw-fw1", "d", FortigateHaParams(hostname="fw1")),
+    )
+    values = fgt_rows([(None, "FW1", 1, "FGT-A"), (None, "fw1", 1, "FGT-A")])
+    values.update({FGT_MODE: 3, FGT_SERIAL: "FGT-A", SYS_NAME: "FW1"})
+    assert_pair_state("fortigate-ha", members, values, "healthy", None, ("fw-FW1",))
+
+
+FGT_CASE_ROWS = [(None, "FW1", 1, "FGT-A"), (None, "fw1", 1, "FGT-A")]
+
+
+@pytest.mark.parametrize(
+    ("member", "rows", "own", "role", "reason"),
+    [
+        # Neither row says Fw1 exactly; both do ignoring case: never the first one.
+        ({"hostname": "Fw1"}, FGT_CASE_ROWS, ("FGT-A", "FW1"), "unknown",
+         "hostname Fw1 matches rows FW1 and fw1: ambiguous"),
+        # The same hostname twice.
+        ({"hostname": "fw1"}, [(None, "fw1", 1, "FGT-A"), (None, "fw1", 1, "FGT-A")],
+         ("FGT-A", "FW1"), "unknown", "hostname fw1 matches rows fw1 and fw1: ambiguous"),
+        # Serials compared the same way.
+        ({"serial": "Fgt-B"}, [("FGT-A", None, 1, "FGT-A"), ("FGT-B", None, 1, "FGT-A"),
+                               ("fgt-b", None, 1, "FGT-A")],
+         ("FGT-A", None), "unknown", "serial Fgt-B matches rows FGT-B and fgt-b: ambiguous"),
+        ({"serial": "FGT-B"}, [("FGT-X", None, 1, "Fgt-X"), ("fgt-x", None, 1, "Fgt-X"),
+                               ("FGT-B", None, 1, "Fgt-X")],
+         (None, None), "unknown", "primary serial Fgt-X matches rows FGT-X and fgt-x: ambiguous"),
+        # The agent's own unit (sysName Fw1) is one of two rows ignoring case: it links no
+        # hostname to the primary's serial, so whether FW1 is the primary is not guessed.
+        ({"hostname": "FW1"}, FGT_CASE_ROWS, ("FGT-A", "Fw1"), "unknown", "cannot tell whether"),
+        # A unique match ignoring case still counts.
+        ({"hostname": "FW-B"}, [(None, "fw-a", 1, "FGT-A"), (None, "fw-b", 0, "FGT-A")],
+         ("FGT-A", "fw-a"), "standby", "configuration not synchronized"),
+        # Device text read as discover reads it: a trailing NUL is not part of the name.
+        ({"hostname": "fw-b"}, [(None, "fw-a", 1, "FGT-A"), (None, "fw-b\x00", 0, "FGT-A")],
+         ("FGT-A", "fw-a\x00"), "standby", "configuration not synchronized"),
+    ],
+)  # fmt: skip
+def test_fortigate_names_match_exactly_or_uniquely(
+    member: dict[str, str], rows: list[tuple[str | None, str | None, int, str | None]],
+    own: tuple[str | None, str | None], role: str, reason: str,
+) -> None:  # fmt: skip
+    values = fgt_rows(rows)
+    values.update({FGT_MODE: 3, FGT_SERIAL: own[0] or NO, SYS_NAME: own[1] or NO})
+    view = read_by_oid("fortigate-ha", params_for("fortigate-ha", member), values)
+    assert view.role is Role(role), view
+    assert view.reason is not None and reason in view.reason, view
+
+
+def test_fortigate_three_members_by_hostname_never_guess_the_primary() -> None:
+    """Mutant F1: rows with hostnames only, three members. The agent runs on fw-a (FGT-A), not
+    the primary (FGT-C): with two rows the other one would be the primary, with three netmon
+    cannot tell which of fw-b and fw-c it is, and makes neither active on a guess."""
+    values = fgt_rows([(None, f"fw-{x}", 1, "FGT-C") for x in "abc"])
+    values.update({FGT_MODE: 3, FGT_SERIAL: "FGT-A", SYS_NAME: "fw-a"})
+    views = {
+        h: read_by_oid("fortigate-ha", params_for("fortigate-ha", {"hostname": h}), values)
+        for h in ("fw-a", "fw-b", "fw-c")
+    }
+    assert views["fw-a"].role is Role.STANDBY, views["fw-a"]
+    for host in ("fw-b", "fw-c"):
+        assert views[host].role is Role.UNKNOWN, views[host]
+        assert f"cannot tell whether {host} is the primary FGT-C" in (views[host].reason or "")
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        [{"re": 0}, {"re": 1}],
+        [{"descr": "Routing Engine 0"}, {"descr": "Routing Engine 1"}],  # as discover writes them
+        [{"descr": "routing engine 0"}, {"descr": "ROUTING\tENGINE  1"}],
+    ],
+)
+def test_junos_description_with_a_trailing_nul_finds_its_row(names: list[dict[str, Any]]) -> None:
+    """The reviewer's C2: an agent that ends jnxRedundancyDescr with a NUL byte. discover strips
+    it and writes `descr: Routing Engine 1`; the kind reads it the same way (normalise_descr),
+    so the member is found, not `fault` forever."""
+    members = tuple(
+        MemberSpec(f"re{i}", "d", params_for("junos-re", name)) for i, name in enumerate(names)
+    )
+    values = jnx_rows((1, "Routing Engine 1\x00", 2), (2, "Routing Engine 0\x00\x00", 3))
+    assert_pair_state("junos-re", members, values, "healthy", None, ("re1",))
+
+
+@settings(max_examples=fuzz_examples(200), deadline=None)
+@given(text=st.text())
+def test_junos_descriptions_normalised_as_discover_reads_them(text: str) -> None:
+    """One normalisation for the kind and for discover: what discover writes (as_text) finds
+    the row the device's own text names, whatever control characters or spacing it carries."""
+    from netmon.discover.facts import as_text
+    from netmon.kinds.junos_re import normalise_descr
+
+    assert normalise_descr(as_text(text) or "") == normalise_descr(text)
+    assert normalise_descr("  Routing\x00Engine\t1\x00") == "routing engine 1"
+    assert not any(not c.isprintable() for c in normalise_descr(text))
+
+
+def test_junos_two_rows_described_alike_are_ambiguous() -> None:
+    """Mutant J1: two rows whose descriptions read alike (here one ends in a NUL): which one is
+    RE0 is not guessed (the member is unknown, to be named by slot)."""
+    from netmon.kinds.junos_re import JunosReParams
+
+    values = jnx_rows((1, "Routing Engine 0", 2), (2, "routing engine 0\x00", 3))
+    view = read_by_oid("junos-re", JunosReParams(re=0), values)
+    assert view.role is Role.UNKNOWN, view
+    assert "9.1.0.0, 9.2.0.0 are all described 'Routing Engine 0'" in (view.reason or ""), view
+
+
+def test_cisco_rf_simplex_chassis_with_an_unknown_unit_id_is_not_configured() -> None:
+    """Mutant C2: a simplex chassis (duplex false) numbering its one unit 1, and the member
+    named unit 2: the device says why there is no such unit (redundancy not configured), a fault
+    it reports (not missing), not "unit 2 absent"."""
+    from netmon.kinds import cisco_rf as rf
+
+    values: dict[tuple[int, ...] | str, Value] = {
+        rf.UNIT_ID: 1, rf.UNIT_STATE: 14, rf.PEER_UNIT_ID: 0, rf.PEER_UNIT_STATE: 2,
+        rf.DUPLEX_MODE: 2,
+    }  # fmt: skip
+    view = read_by_oid("cisco-rf", rf.CiscoRfParams(unit_id=2), values)
+    assert view.role is Role.FAULT, view
+    assert view.reason is not None and "redundancy not configured" in view.reason, view
+    assert "absent" not in view.reason and not view.missing, view
+
+
+@pytest.mark.parametrize(("local", "role"), [(9, Role.UNKNOWN), (14, Role.FAULT)])
+def test_cisco_rf_peer_not_known_means_absent_only_to_the_active_unit(
+    local: int, role: Role
+) -> None:
+    """Mutant C3: peer notKnown is "peer absent" (fault) when the local unit is active; from a
+    unit that is a standby itself it says nothing: unknown."""
+    from netmon.kinds import cisco_rf as rf
+
+    values: dict[tuple[int, ...] | str, Value] = {rf.UNIT_STATE: local, rf.PEER_UNIT_STATE: 1}
+    view = read_by_oid("cisco-rf", rf.CiscoRfParams(unit="peer"), values)
+    assert view.role is role, view
+    assert not view.missing, view
+
+
+LONG = ("x" * 70 + "\n") * 40  # a long multi-line answer
+
+
+@pytest.mark.parametrize(
+    ("kind_name", "params", "values"),
+    [
+        # The primary's serial in raw; a member hears it.
+        ("fortigate-ha", {"serial": "FGT-B"},
+         {FGT_MODE: 3, FGT_SERIAL: "FGT-A", **fgt_rows([("FGT-B", "fw-b", 1, LONG)])}),
+        # Hostnames in identity, reason and peer_active.
+        ("fortigate-ha", {"hostname": "fw-c"},
+         {FGT_MODE: 3, FGT_SERIAL: LONG, SYS_NAME: LONG,
+          **fgt_rows([(LONG, LONG, 1, LONG), ("FGT-B" + LONG, "fw-b" + LONG, 1, LONG)])}),
+        ("fortigate-ha", {"hostname": "fw-c"}, {FGT_MODE: 1, FGT_SERIAL: LONG, SYS_NAME: LONG}),
+        # The last switchover reason in raw.
+        ("arista-redundancy", {"unit_id": 2},
+         {(1, 3, 6, 1, 4, 1, 30065, 3, 8, 0, 0, 3, 1, 2, 2): 1,
+          (1, 3, 6, 1, 4, 1, 30065, 3, 8, 0, 0, 2, 0): 3,
+          (1, 3, 6, 1, 4, 1, 30065, 3, 8, 0, 0, 4, 0): "Supervisor 1 was reloaded\n" + LONG}),
+        # A peer unit id sent as text, in the reason and raw.
+        ("cisco-rf", {"unit_id": 2},
+         {(1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 1, 1, 0): 1, (1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 1, 3, 0): LONG,
+          (1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 1, 2, 0): 14}),
+        # A state sent as text with the entity disabled; its name.
+        ("entity-standby", {"physical_index": 22},
+         {(1, 3, 6, 1, 2, 1, 131, 1, 1, 1, 6, 22): LONG, (1, 3, 6, 1, 2, 1, 131, 1, 1, 1, 3, 22): 2,
+          (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 7, 22): LONG}),
+        # Descriptions in identity, reason, raw and peer_active.
+        ("junos-re", {"slot": 2}, jnx_rows((1, LONG, 2), (2, LONG, 3))),
+        ("junos-re", {"descr": "Routing Engine 7"}, jnx_rows((1, LONG, 2), (2, LONG, 3))),
+    ],
+)  # fmt: skip
+def test_long_multiline_device_text_is_one_bounded_line(
+    kind_name: str, params: dict[str, Any], values: dict[tuple[int, ...] | str, Value]
+) -> None:
+    """The reviewer's C4: what a device reports reaches operators (netmon check, /api) only as
+    one bounded line."""
+    view = read_by_oid(kind_name, params_for(kind_name, params), values)
+    assert view.reason or view.raw or view.identity, view
+    assert_one_bounded_line(view)
+
+
+def device_text(kind_name: str) -> st.SearchStrategy[Value]:
+    """Values of the kind's recorded cases, long multi-line text (alone or around a recorded
+    value), the kind's states and the absent markers."""
+    fixture = load_fixture(kind_name)
+    words = sorted(
+        {v for c in fixture["cases"].values() for v in c["values"].values()
+         if isinstance(v, str) and not v.startswith("!")} | {"x"}
+    )  # fmt: skip
+    word = st.sampled_from(words)
+    long_text = st.builds(
+        lambda a, b, n: (a + "\n" + b + "\r\n") * n, st.text(max_size=12), word, st.integers(1, 60)
+    )
+    around = st.builds(lambda w, t: w + t, word, st.text(min_size=1, max_size=300))
+    states = st.sampled_from([*getattr(KINDS.get(kind_name), "roles", {}), 0, 1, 2, 3, 9, 14])
+    return st.one_of(word, long_text, around, states, st.sampled_from(list(Missing)))
+
+
+@pytest.mark.parametrize("kind_name", SINGLE_DEVICE_KINDS)
+@settings(max_examples=fuzz_examples(200), deadline=None)
+@given(data=st.data())
+def test_device_text_is_one_bounded_line_whatever_the_agent_sends(
+    kind_name: str, data: st.DataObject
+) -> None:
+    """Fuzz (C4): reason, raw, identity and peer_active never carry a line break and stay
+    bounded, for arbitrary long or multi-line answers, for every params a recorded case uses."""
+    kind = KINDS.get(kind_name)
+    fixture = load_fixture(kind_name)
+    variants = [
+        fixture["params"],
+        *(c["params"] for c in fixture["cases"].values() if "params" in c),
+    ]
+    params = params_for(kind_name, data.draw(st.sampled_from(variants)))
+    text = device_text(kind_name)
+    values = {p.key: data.draw(text) for p in kind.probes(params)}
+    assert_one_bounded_line(kind.interpret(params, values))

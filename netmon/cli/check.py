@@ -43,6 +43,14 @@ def identity(pair: dict[str, Any]) -> str:
     return "; ".join(f"{member}: {text}" for member, text in seen.items())
 
 
+def cell(text: str, style: str = "") -> Text:
+    """A table cell from text that may come from a device (descriptions, hostnames, reasons):
+    never markup, and a control character is shown escaped (`\\x1b`), never sent to the
+    terminal."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return Text(shown, style=style)
+
+
 def pairs_table(pairs: list[dict[str, Any]]) -> Table:
     table = Table(show_lines=False)
     # What the devices call their units, where they say: what `params` can name (docs/kinds.md).
@@ -53,21 +61,23 @@ def pairs_table(pairs: list[dict[str, Any]]) -> Table:
     for column in columns:
         table.add_column(column, overflow="fold")
     for p, ident in zip(pairs, identities, strict=True):
-        state = p["state"]
+        state = str(p["state"])
         members = ", ".join(f"{m['member']}={m['role']}" for m in p["members"])
         active = ", ".join(p["active_members"]) or "-"
         if p.get("on_preferred") is False:
             active += " (not preferred)"
-        cells: list[str | Text] = [
-            p["pair"],
-            p["kind"],
-            f"[{STATE_STYLE.get(state, '')}]{state}[/]",
-            active,
-            members,
-            "; ".join(p["reasons"]) or "-",
+        # Every cell is Text: reasons carry what devices say (a Junos description, a FortiGate
+        # hostname), and "[/x]" in one must neither crash the table nor restyle it.
+        cells = [
+            cell(str(p["pair"])),
+            cell(str(p["kind"])),
+            cell(state, STATE_STYLE.get(state, "")),
+            cell(active),
+            cell(members),
+            cell("; ".join(p["reasons"]) or "-"),
         ]
         if any(identities):
-            cells.insert(5, Text(ident or "-"))  # Text: what a device says is never markup
+            cells.insert(5, cell(ident or "-"))
         table.add_row(*cells)
     return table
 

@@ -122,10 +122,6 @@ def snmp_settings(
     return written, SnmpSettings(creds, 161, timeout, retries)
 
 
-def dotted(oid: tuple[int, ...]) -> str:
-    return ".".join(map(str, oid))
-
-
 def _where(host: str, port: int) -> str:
     """How messages name a device: its address, with the port where it is not 161."""
     if port == 161:
@@ -136,7 +132,7 @@ def _where(host: str, port: int) -> str:
 async def read_devices(devices: list[Device]) -> list[Any]:
     """Each device's report (netmon.discover.Report), or the CollectorError it raised."""
     from netmon.collectors.snmp import SnmpCollector
-    from netmon.collectors.walk import MAX_ROWS, get_values, walk_columns
+    from netmon.collectors.walk import get_values, walk_columns
     from netmon.discover import COLUMNS, if_indexes, name_oids, read_report
 
     collector = SnmpCollector()
@@ -148,10 +144,9 @@ async def read_devices(devices: list[Device]) -> list[Any]:
             names = await get_values(collector, device, name_oids(if_indexes(walked.values)))
         except CollectorError:  # names only make the YAML readable: go on without them
             names = {}
-        problems = [
-            *(f"could not read {dotted(c)}: {why}" for c, why in walked.refused.items()),
-            *(f"read only the first {MAX_ROWS} rows of {dotted(c)}" for c in walked.truncated),
-        ]
+        # What kept a column from being read in full (refused, replies short of varbinds, the
+        # deadline): said next to what was found, never read as "reports nothing".
+        problems = walked.problems()
         return read_report(device.address, device.snmp.port, walked.values, names, problems)
 
     try:
@@ -243,9 +238,12 @@ def discover(
         elif isinstance(result, BaseException):
             raise result
         elif result.empty:
+            incomplete = (
+                " in what it answered (not all of it: see below)" if result.problems else ""
+            )
             err.print(
                 f"netmon discover: {device.name} reports nothing to pair: looked for "
-                f"{LOOKED_FOR}, and found none of them",
+                f"{LOOKED_FOR}, and found none of them{incomplete}",
                 markup=False, highlight=False,
             )  # fmt: skip
     if failed:

@@ -72,7 +72,7 @@ JNX_STATES = {1: "unknown", 2: "master", 3: "backup", 4: "disabled"}
 ASA_STATES = {1: "other", 2: "up", 3: "down", 4: "error", 5: "overTemp", 6: "busy",
               7: "noMedia", 8: "backup", 9: "active", 10: "standby"}  # fmt: skip
 FG_MODES = {1: "standalone", 2: "activeActive", 3: "activePassive"}
-RE_DESCR = re.compile(r"routing\s+engine\s+(\d+)", re.IGNORECASE)
+RE_DESCR = re.compile(r"routing\s+engine\s+([0-9]+)", re.IGNORECASE | re.ASCII)
 
 
 # -- what one device reported ----------------------------------------------------------------
@@ -130,7 +130,15 @@ class Report:
 
     @property
     def where(self) -> str:
-        return self.address if self.port == 161 else f"{self.address}:{self.port}"
+        """The address as `netmon discover` takes it: with the port where it is not 161 (an
+        IPv6 address then in brackets)."""
+        if self.port == 161:
+            return self.address
+        return (
+            f"[{self.address}]:{self.port}"
+            if ":" in self.address
+            else f"{self.address}:{self.port}"
+        )
 
     @property
     def empty(self) -> bool:

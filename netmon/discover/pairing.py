@@ -3,12 +3,16 @@
 With two addresses, the halves of a group on both routers become a pair; single-device kinds
 become pairs on their device. The YAML is written line by line, so that what the devices said
 stands as a comment next to each pair; every string a device sent is quoted or made a comment
-line, so no answer can change the document's structure.
+line, so no answer can change the document's structure; a quoted string is written so that
+loading it gives back exactly what the device said (`yaml_string`).
+
+Names are made unique where the document needs them to be: device keys (two devices may share a
+sysName, and address slugs may collide), pair names, and member names within a pair (two units
+may both describe themselves "Routing Engine 0"): the later ones get -2, -3, ...
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,19 +30,28 @@ class Discovery:
     notes: tuple[str, ...]  # what could not be paired, for stderr too
 
 
-IPV4 = re.compile(r"\d+(\.\d+){3}")
+IPV4 = re.compile(r"[0-9]+(\.[0-9]+){3}")
+# A device's name is at most a hostname label's 63 characters: it is a YAML key, and YAML takes
+# no implicit key longer than 1024 characters.
+NAME_MAX = 63
 
 
 def device_names(reports: Sequence[Report]) -> list[str]:
-    """The devices' names: their sysName (host part) where distinct, else their addresses."""
+    """The devices' names: their sysName (host part) where distinct, else their addresses; each
+    unique (the document's device keys)."""
     names = []
     for r in reports:
         host = (r.sys_name or "").split()[0] if r.sys_name else ""
         short = host if IPV4.fullmatch(host) else host.split(".")[0]
-        names.append(slug(short) if short else "")
-    if all(names) and len(set(names)) == len(names):
-        return names
-    return [slug(r.where.replace(":", "-")) for r in reports]
+        names.append(_short(short) if short else "")
+    if not (all(names) and len(set(names)) == len(names)):
+        names = [_short(r.where.replace(":", "-")) for r in reports]
+    taken: set[str] = set()
+    return [_unique(name, taken) for name in names]
+
+
+def _short(text: str) -> str:
+    return slug(slug(text)[:NAME_MAX])
 
 
 @dataclass
@@ -126,13 +139,20 @@ def _link(link: tuple[int, str | None]) -> dict[str, Any]:
 
 
 def _cluster_pair(device: str, c: Cluster, taken: set[str]) -> _Pair:
+    # Unique within the pair: two units may give one name ("FPC0 Routing Engine 0" and "FPC1
+    # Routing Engine 0" are both re0; hostnames "fw a" and "fw/a" both fw-a).
+    mine: set[str] = set()
+    names = [_unique(f"{device}-{u.member}", mine) for u in c.units]
     members: list[str | dict[str, Any]] = [
-        {"name": f"{device}-{u.member}", "device": device, "params": u.params} for u in c.units
+        {"name": name, "device": device, "params": u.params}
+        for name, u in zip(names, c.units, strict=True)
     ]
     states = "; ".join(u.state for u in c.units)
     comment = [f"{c.what} on {device}: {states}" + (f"; {c.identity}" if c.identity else "")]
     pair = _Pair(_unique(f"{device}-{c.slug}", taken), c.kind, comment, members, mode=c.mode)
-    pair.preferred = next((f"{device}-{u.member}" for u in c.units if u.preferred), None)
+    pair.preferred = next(
+        (name for name, u in zip(names, c.units, strict=True) if u.preferred), None
+    )
     return pair
 
 
@@ -220,8 +240,33 @@ def _note_overlaps(pairs: Sequence[_Pair]) -> None:
 
 # -- YAML --------------------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*|\d+(\.\d+){3}")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*|[0-9]+(\.[0-9]+){3}")
 _YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+# Escaped by name in a double-quoted scalar (YAML 1.2): the quote and the backslash, and the
+# control characters devices send most (a trailing NUL, tabs, line ends) in their short form.
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0"}
+
+
+def yaml_string(text: str) -> str:
+    """`text` as a YAML double-quoted scalar that loads back as exactly `text`: printable
+    characters of the Basic Multilingual Plane as they are; every other character escaped
+    (control and format characters, line and paragraph separators, lone surrogates as \\xXX or
+    \\uXXXX; characters beyond the BMP as \\UXXXXXXXX, never as a JSON surrogate pair, which YAML
+    reads back as two stray surrogates)."""
+    out = []
+    for c in text:
+        code = ord(c)
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif code > 0xFFFF:
+            out.append(f"\\U{code:08X}")
+        elif c.isprintable():
+            out.append(c)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02X}")
+        else:
+            out.append(f"\\u{code:04X}")
+    return '"' + "".join(out) + '"'
 
 
 def _scalar(value: Any) -> str:
@@ -232,7 +277,7 @@ def _scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
         return text
-    return json.dumps(text)  # a JSON string is a valid YAML double-quoted scalar
+    return yaml_string(text)
 
 
 def _flow(value: Any) -> str:
@@ -289,6 +334,6 @@ def build(reports: Sequence[Report], snmp: Mapping[str, Any], command: str) -> D
             lines.append(f"    links: {_flow(p.links)}")
         lines.append("")
     if notes:
-        lines.append(_comment("Not paired:"))
+        lines.append(_comment("Not paired, or not read in full:"))
         lines += [_comment(f"- {n}") for n in notes]
     return Discovery("\n".join(lines).rstrip("\n") + "\n", len(pairs), tuple(notes))

@@ -27,6 +27,8 @@ from netmon.discover.facts import (
     slug,
     state_name,
 )
+from netmon.kinds.junos_re import SLOTS as JUNOS_SLOTS
+from netmon.kinds.junos_re import clean_descr, normalise_descr
 from netmon.model import Oid, Value
 
 # Each reader of a single-device kind: (the cluster, or None; a note when it makes no pair).
@@ -61,18 +63,28 @@ def junos(values: Mapping[Oid, Value]) -> Found:
     descr = rows(values, (*JNX_REDUNDANCY, 5))
     config = rows(values, (*JNX_REDUNDANCY, 6))
     states = rows(values, (*JNX_REDUNDANCY, 7))
-    # Contents index 9: the routing engines (other contents, if any, are not REs).
-    engines = sorted(i for i in states if len(i) == 4 and i[0] == 9)
+    # Contents index 9: the routing engines (other contents, if any, are not REs); the kind reads
+    # the rows 9.<slot>.0.0.
+    engines = sorted(i for i in states if len(i) == 4 and i[0] == 9 and i[2:] == (0, 0))
     if not engines:
         return None, None
-    texts = {i: as_text(descr.get(i)) for i in engines}
-    unique = len({t.lower() for t in texts.values() if t}) == len(engines) and all(texts.values())
+    # A description is written as the kind reads it (junos_re.clean_descr: a trailing NUL or a
+    # control character is a space), and names the RE only where no other row reads the same
+    # (junos_re.normalise_descr: what the kind compares) and the kind reads its row by
+    # description (slots 1-10); else every RE is named by its slot.
+    texts = {i: clean_descr(raw) if isinstance(raw := descr.get(i), str) else "" for i in engines}
+    keys = {normalise_descr(t) for t in texts.values()}
+    unique = (
+        all(texts.values())
+        and len(keys) == len(engines)
+        and all(i[1] in JUNOS_SLOTS for i in engines)
+    )
     units = []
     for index in engines:
         text = texts[index]
         # What the device says identifies an RE; the row's position does not (an EX virtual
         # chassis reports "Routing Engine 1" at row 9.1.0.0).
-        match = RE_DESCR.search(text or "")
+        match = RE_DESCR.search(text)
         name = f"re{match.group(1)}" if match and unique else f"slot{index[1]}"
         params: dict[str, Any] = {"descr": text} if unique else {"slot": index[1]}
         state = state_name(JNX_STATES, states[index])
@@ -113,23 +125,26 @@ def fortigate(values: Mapping[Oid, Value]) -> Found:
         return None, None
     if mode == 1:
         return None, "FORTINET-FORTIGATE-MIB: fgHaSystemMode standalone: no HA cluster to pair"
-    members = [(as_text(serial.get(i)), as_text(host.get(i))) for i in indexes]
+    # Serials and hostnames are written as the device reported them (ends trimmed) and named by
+    # only where no two read alike, so each member finds its own row again.
+    members = [(_exact(serial.get(i)), _exact(host.get(i))) for i in indexes]
     # Serials are unique by nature; hostnames where some firmware leaves the serials out.
-    by_serial = all(s for s, _ in members) and len({s for s, _ in members}) == len(members)
-    by_host = all(h for _, h in members) and len({h for _, h in members}) == len(members)
+    by_serial = all(s for s, _ in members) and _distinct([s for s, _ in members])
+    by_host = all(h for _, h in members) and _distinct([h for _, h in members])
     if len(members) < 2 or not (by_serial or by_host):
         return None, (
             f"FORTINET-FORTIGATE-MIB: the cluster table lists {len(members)} member(s)"
             + ("" if len(members) < 2 else " without distinct serials or hostnames")
             + ": nothing to pair"
         )
-    masters = sorted({t for i in indexes if (t := as_text(primary.get(i)))})
+    masters = sorted({t for i in indexes if (t := _exact(primary.get(i)))})
+    primaries = {m.casefold() for m in masters}
     units = []
     for s, h in members:
         key, value = ("serial", s) if by_serial else ("hostname", h)
         assert value is not None
-        role = " (primary)" if s is not None and s in masters else ""
-        shown = "/".join(x for x in (s, h) if x)
+        role = " (primary)" if s is not None and s.casefold() in primaries else ""
+        shown = "/".join(as_text(x) or "?" for x in (s, h) if x)
         units.append(Unit(slug(h if by_host and h else value), {key: value}, f"{shown}{role}"))
     own = as_text(rows(values, FN_SYS_SERIAL).get((0,)))
     identity = "; ".join(
@@ -140,6 +155,19 @@ def fortigate(values: Mapping[Oid, Value]) -> Found:
         "fortigate-ha", "FORTINET-FORTIGATE-MIB fgHaStatsTable", "ha", tuple(units),
         "active_active" if mode == 2 else "active_standby", identity,
     ), None  # fmt: skip
+
+
+def _exact(value: Value | None) -> str | None:
+    """An identifier as fortigate-ha finds it: the text as reported, its ends trimmed (the kind
+    trims it, and may read control characters as spaces too); None where nothing printable is
+    left."""
+    return value.strip() if isinstance(value, str) and as_text(value) else None
+
+
+def _distinct(texts: list[str | None]) -> bool:
+    """No two identifiers the kind could take for one another (control characters as spaces,
+    case ignored)."""
+    return len({(as_text(t) or "").casefold() for t in texts}) == len(texts)
 
 
 def paloalto(values: Mapping[Oid, Value]) -> Found:

@@ -358,17 +358,14 @@ class _Loader:
             )
             if params is not None:
                 members.append(MemberSpec(member.name, device_name, params, links))
+        # What names a member's unit as the kind matches it (case-insensitive names, say), or
+        # the params themselves.
+        unit_key = getattr(kind, "unit_key", lambda params: params)
         for j, member_spec in enumerate(members):
             # Two members reading the same unit of the same device would always agree: a pair
             # that is never healthy (two actives: split-brain) or never down. A typo, mostly.
-            twin = next(
-                (
-                    m
-                    for m in members[:j]
-                    if (m.device, m.params) == (member_spec.device, member_spec.params)
-                ),
-                None,
-            )
+            key = (member_spec.device, unit_key(member_spec.params))
+            twin = next((m for m in members[:j] if (m.device, unit_key(m.params)) == key), None)
             if twin is not None:
                 self.add(
                     (*where, "members", names.index(member_spec.name)),

@@ -6,6 +6,12 @@
   with the redundancy protocol in operation (simplex, rpr, sso) and the last switchover reason.
 
 Both members of a pair name the same device; each member's `params` names its unit.
+
+A unit the agent has no row for (noSuchInstance) is `fault`, marked `missing`: absent objects
+are not evidence that the unit is not active (entPhysicalIndex values may change when a chassis
+reloads, and a wrong index or unit id reads the same). What the device reports as a value
+(entStateOper disabled, a unit disabled, the simplex protocol) keeps `missing` unset. Text the
+device reports is shown on one bounded line.
 """
 
 from __future__ import annotations
@@ -15,12 +21,14 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
+from netmon.kinds.evidence import bounded
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 ENT_STATE = (1, 3, 6, 1, 2, 1, 131, 1, 1, 1)
 ENT_OPER, ENT_STANDBY = 3, 6
 ENT_NAME = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 7)  # ENTITY-MIB entPhysicalName
 NAME_MAX = 60  # a reported name is shown to operators: bounded
+RAW_MAX = 160
 STANDBY_ROLES: RoleTable = {
     1: RoleRow(Role.UNKNOWN, "unknown"),
     2: RoleRow(Role.STANDBY, "hotStandby"),
@@ -34,7 +42,22 @@ def _absent(what: str) -> MemberView:
         Role.FAULT,
         reason=f"peer absent or redundancy not configured: the agent has no {what}",
         raw="noSuchInstance",
+        missing=True,
     )
+
+
+def _shown(value: Value | None) -> str:
+    """A value as the agent sent it, for operators: one bounded line whatever it sent."""
+    if value is None:
+        return "not returned"
+    if isinstance(value, Missing):
+        return value.value
+    return str(value) if isinstance(value, int) else _quoted(value, 20)
+
+
+def _quoted(text: str, limit: int) -> str:
+    """Device text quoted, control characters escaped (repr), cut to one bounded line."""
+    return bounded(repr(text), limit + 2)
 
 
 @dataclass(frozen=True)
@@ -64,7 +87,7 @@ class EntityStandbyKind:
         # The name the device gives the entity, so an operator sees which unit the index is.
         name = values.get("entPhysicalName")
         identity = f"entPhysicalIndex {params.physical_index}" + (
-            f" {name.strip()[:NAME_MAX]!r}" if isinstance(name, str) and name.strip() else ""
+            f" {_quoted(name.strip(), NAME_MAX)}" if isinstance(name, str) and name.strip() else ""
         )
         return replace(self._view(params, values), identity=identity)
 
@@ -73,7 +96,9 @@ class EntityStandbyKind:
         if standby is Missing.NO_SUCH_INSTANCE:
             return _absent(f"entity {params.physical_index}")
         if values.get("entStateOper") == 2:  # disabled: not operational, whatever its role
-            return MemberView(Role.FAULT, reason="entStateOper disabled", raw=f"{standby}, oper 2")
+            return MemberView(
+                Role.FAULT, reason="entStateOper disabled", raw=f"{_shown(standby)}, oper 2"
+            )
         return view_from_table("entStateStandby", standby, STANDBY_ROLES)
 
 
@@ -165,7 +190,6 @@ class AristaRedundancyKind:
         last = values.get("aristaRedundancyLastSwOverReason")
         if isinstance(last, str) and last.strip():
             raw = f"{view.raw}; protocol {PROTOCOLS.get(protocol, '?') if isinstance(protocol, int) else '?'}"
-            view = MemberView(
-                view.role, view.reason, f"{raw}; last switchover: {last.strip()}"[:160], view.ready
-            )
+            said = bounded("".join(c if c.isprintable() else " " for c in last))
+            view = replace(view, raw=f"{raw}; last switchover: {said}"[:RAW_MAX])
         return view

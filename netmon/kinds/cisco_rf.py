@@ -4,6 +4,12 @@ One agent reports both units: *this unit* (the one the agent runs on: cRFStatusU
 and *its peer* (cRFStatusPeerUnitId/PeerUnitState). A member names its unit the way the MIB
 describes it, `unit: local` or `unit: peer`, or by `unit_id` where the agent reports unit ids
 (not every agent answers cRFStatusUnitId/PeerUnitId, and operators rarely know the numbers).
+
+A `unit_id` the agent does not report is `fault` ("unit absent"), marked `missing`: absent
+objects are not evidence that the unit is not active (a wrong id reads the same). What the
+device reports as a value keeps `missing` unset: a simplex or non-redundant chassis, a disabled
+peer, a peer the active unit reports `notKnown`. Text the agent sends (an id that arrives as a
+string) is shown on one bounded line.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from netmon.kinds.base import (
     missing_view,
     view_from_table,
 )
-from netmon.model import MemberView, Probe, Role, Value
+from netmon.kinds.evidence import bounded
+from netmon.model import MemberView, Missing, Probe, Role, Value
 
 RF_STATUS = (1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 1)
 UNIT_ID = (*RF_STATUS, 1, 0)
@@ -72,6 +79,7 @@ ROWS = {
 }
 OTHER: dict[str, Literal["local", "peer"]] = {"local": "peer", "peer": "local"}
 HOW = "address the members as unit: local and unit: peer"
+ID_MAX = 20  # a unit id the agent sent as text, as shown
 
 
 @dataclass(frozen=True)
@@ -146,12 +154,26 @@ def _which_unit(
     if isinstance(peer_id, int) and peer_id == params.unit_id:
         return "peer"
     # The agent describes other units: this one is absent from the chassis (or misnamed).
+    # Absent objects are no evidence that the unit is not active: marked missing.
+    local, peer = _shown_id(local_id), _shown_id(peer_id)
     return MemberView(
         Role.FAULT,
-        reason=f"unit {params.unit_id} absent: agent reports units {local_id} and {peer_id}",
-        raw=f"unit {local_id}, peer {peer_id}",
+        reason=f"unit {params.unit_id} absent: agent reports units {local} and {peer}",
+        raw=f"unit {local}, peer {peer}",
         peer_active=_hears_active("local", values),
+        missing=True,
     )
+
+
+def _shown_id(value: Value | None) -> str:
+    """A unit id as the agent reported it, for operators: one bounded line whatever it sent."""
+    if value is None:
+        return "not returned"
+    if isinstance(value, Missing):
+        return value.value
+    if isinstance(value, int):
+        return str(value)
+    return bounded(repr(value), ID_MAX)  # quoted, control characters escaped
 
 
 def _heard(

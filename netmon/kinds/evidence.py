@@ -60,8 +60,10 @@ def heard_active(heard: str | None, *own: str | None) -> str | None:
 
 
 def bounded(text: str, limit: int = MAX_TEXT) -> str:
-    """Device-reported text for an identity or a peer: one line, at most `limit` characters."""
-    flat = " ".join(text.split())
+    """Device-reported text for an identity or a peer: one printable line (NUL, ESC and other
+    control characters as spaces: they would reach an operator's terminal), at most `limit`
+    characters."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

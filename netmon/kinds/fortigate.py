@@ -18,18 +18,29 @@ What real devices leave out, and what is left to judge by:
   (no fnSysSerial), every member is that `fault`, hearing the standalone unit as active, so the
   pair reads `degraded` (it serves, without redundancy), never `down`.
 
+How a serial or hostname finds its row: what the device reports is read as `netmon discover`
+reads it (control characters as spaces, runs of whitespace as one, the ends trimmed). An exact
+match wins; a match ignoring case counts only when it is the only one. Two or more candidate rows
+are ambiguous and the member is `unknown` ("hostname fw1 matches rows FW1 and fw1: ambiguous"):
+two members never read one row on a guess. The same holds for the primary's serial among the
+rows and for the agent's own unit (sysName) among them.
+
 A member missing from the table (FortiOS drops a lost member from it silently) is `fault`
-("peer absent"). A secondary whose configuration is not synchronized is a standby that is not
-ready.
+("peer absent"), marked `missing`: absent objects are not evidence that the member is not
+active. A standalone unit's other member ("redundancy not configured") and a member that is not
+synchronized are faults the device reports: not `missing`. A secondary whose configuration is
+not synchronized is a standby that is not ready. Text the device reports is shown on one
+bounded line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from netmon.kinds.base import ParamProblem
+from netmon.kinds.evidence import bounded
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 SYS_SERIAL = (1, 3, 6, 1, 4, 1, 12356, 100, 1, 1, 1, 0)  # FORTINET-CORE-MIB fnSysSerial
@@ -48,7 +59,9 @@ ROWS = 4  # FortiGate clusters have at most four members
 MODES = {1: "standalone", 2: "activeActive", 3: "activePassive"}
 SYNC_STATES = {0: "unsynchronized", 1: "synchronized"}
 IDENTITY_MAX = 200
+REASON_MAX = 200  # reason and raw
 PEER_MAX = 100  # peer_active is bounded text
+NAME_MAX = 36  # a serial or hostname as shown (FortiOS hostnames have at most 35 characters)
 
 
 @dataclass(frozen=True)
@@ -58,12 +71,22 @@ class FortigateHaParams:
     hostname: str | None = None  # fgHaStatsHostname / sysName of the member
 
 
+def _clean(text: str) -> str:
+    """Reported text as `netmon discover` reads it: characters that are not printable (NUL,
+    newlines, other control characters) as spaces, runs of whitespace as one, ends trimmed."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def _text(value: Value | None) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    return (_clean(value) or None) if isinstance(value, str) else None
 
 
 def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+def _shown(text: str) -> str:
+    return bounded(text, NAME_MAX)
 
 
 @dataclass(frozen=True)
@@ -76,12 +99,38 @@ class _Member:
 
     @property
     def label(self) -> str:
-        return "/".join(x for x in (self.serial, self.hostname) if x) or "?"
+        return "/".join(_shown(x) for x in (self.serial, self.hostname) if x) or "?"
 
-    def matches(self, params: FortigateHaParams) -> bool:
-        if params.serial is not None:
-            return _same(self.serial, params.serial.strip())
-        return _same(self.hostname, (params.hostname or "").strip())
+    def value(self, column: str) -> str | None:
+        return self.serial if column == "serial" else self.hostname
+
+
+def _wanted(params: FortigateHaParams) -> tuple[str, str]:
+    """(column, value): how the member is named, read as the device's text is."""
+    if params.serial is not None:
+        return "serial", _clean(params.serial)
+    return "hostname", _clean(params.hostname or "")
+
+
+def _pick(units: Sequence[_Member], column: str, wanted: str | None) -> list[_Member]:
+    """The units whose `column` names `wanted`: those that say it exactly, else those that say it
+    ignoring case. More than one is ambiguous (the caller says so, never picks the first)."""
+    if wanted is None:
+        return []
+    exact = [u for u in units if u.value(column) == wanted]
+    return exact or [u for u in units if _same(u.value(column), wanted)]
+
+
+def _ambiguous(what: str, wanted: str, found: list[_Member], column: str, raw: str) -> MemberView:
+    """Two or more rows answer to one name: which one is the member is not guessed."""
+    names = [_shown(u.value(column) or "?") for u in found]
+    listed = f"{', '.join(names[:-1])} and {names[-1]}"
+    return MemberView(
+        Role.UNKNOWN,
+        reason=f"{what} {_shown(wanted)} matches rows {listed}: ambiguous"
+        + ("; name the members by serial" if column == "hostname" else ""),
+        raw=raw,
+    )
 
 
 def _rows(values: Mapping[str, Value]) -> list[_Member]:
@@ -107,10 +156,11 @@ def _identity(rows: list[_Member], primary: str | None, own: _Member) -> str | N
     """What the device reports about its members, in the words an inventory can use."""
     if not rows and primary is None and not (own.serial or own.hostname):
         return None  # nothing names any unit (not a FortiGate, or a blind standalone agent)
-    shown = [r.label + (" primary" if _same(r.serial, primary) else "") for r in rows]
+    primaries = _pick(rows, "serial", primary)
+    shown = [r.label + (" primary" if r in primaries else "") for r in rows]
     text = ", ".join(shown) or "no cluster member rows"
-    if primary and not any(_same(r.serial, primary) for r in rows):
-        text += f"; primary serial {primary}"
+    if primary and not primaries:
+        text += f"; primary serial {_shown(primary)}"
     if own.serial or own.hostname:
         text += f"; agent on {own.label}"
     return text[:IDENTITY_MAX]
@@ -121,6 +171,13 @@ class FortigateHaKind:
     mib = "FORTINET-FORTIGATE-MIB fgHaSystemMode, fgHaStatsTable (1.3.6.1.4.1.12356.101.13); FORTINET-CORE-MIB fnSysSerial; sysName"
     transport = "snmp"
     params_type = FortigateHaParams
+
+    def unit_key(self, params: FortigateHaParams) -> object:
+        """What names a member's unit, as the kind matches it: two members of one pair with the
+        same key would land on one row (the inventory refuses them)."""
+        if params.serial is not None:
+            return ("serial", _clean(params.serial).casefold())
+        return ("hostname", _clean(params.hostname or "").casefold())
 
     def check(self, params: FortigateHaParams) -> list[ParamProblem]:
         if params.serial is not None and params.hostname is not None:
@@ -162,9 +219,15 @@ class FortigateHaKind:
             # Only a standby or a member in fault hears an active peer: an active member
             # vouches for itself, and an unknown one says nothing.
             view = replace(view, peer_active=None)
-        elif view.peer_active is not None:
-            view = replace(view, peer_active=view.peer_active[:PEER_MAX])
-        return replace(view, identity=identity)
+        # Every text is one bounded line, whatever the device sent (its parts are bounded
+        # already; this holds the whole).
+        return replace(
+            view,
+            reason=bounded(view.reason, REASON_MAX) if view.reason else None,
+            raw=bounded(view.raw, REASON_MAX) if view.raw else None,
+            peer_active=bounded(view.peer_active, PEER_MAX) if view.peer_active else None,
+            identity=bounded(identity, IDENTITY_MAX) if identity else None,
+        )
 
     def _view(
         self,
@@ -217,16 +280,16 @@ def _standalone(
     # unit lists nobody but itself).
     if len(rows) == 1:
         own = _Member(own.serial or rows[0].serial, own.hostname or rows[0].hostname)
-    known = own.serial if params.serial is not None else own.hostname
-    if own.matches(params):
+    column, wanted = _wanted(params)
+    if _pick([own], column, wanted):
         return MemberView(Role.ACTIVE, raw=raw)
-    if known is not None:
+    if own.value(column) is not None:
         return MemberView(
             Role.FAULT, reason=reason, raw=raw, peer_active=f"{own.label} (runs standalone)"
         )
     # The agent does not say which unit it runs on: neither member can be named active, but
     # that unit serves alone, which is what each member hears.
-    what = "fnSysSerial" if params.serial is not None else "sysName"
+    what = "fnSysSerial" if column == "serial" else "sysName"
     return MemberView(
         Role.FAULT,
         reason=f"{reason}; the agent does not say which unit it runs on ({what} not returned)",
@@ -243,51 +306,66 @@ def _clustered(
     primary: str,
     own: _Member,
 ) -> MemberView:
-    raw = f"{mode_raw} ({mode_name}), primary {primary}"
-    primary_row = next((r for r in rows if _same(r.serial, primary)), None)
+    raw = f"{mode_raw} ({mode_name}), primary {_shown(primary)}"
+    primaries = _pick(rows, "serial", primary)
+    if len(primaries) > 1:
+        return _ambiguous("primary serial", primary, primaries, "serial", raw)
+    primary_row = primaries[0] if primaries else None
     if primary_row is None and _same(own.serial, primary):
         primary_row = own  # rows without serials: the agent's own unit is the primary
-    hears = f"{primary_row.label if primary_row else primary} primary (fgHaStatsMasterSerial)"
-    wanted = params.serial if params.serial is not None else params.hostname
-    column = "serial" if params.serial is not None else "hostname"
-    if params.serial is not None and _same(params.serial.strip(), primary):
+    hears = (
+        f"{primary_row.label if primary_row else _shown(primary)} primary (fgHaStatsMasterSerial)"
+    )
+    column, wanted = _wanted(params)
+    if column == "serial" and wanted == primary:
         # The device names this serial as the primary: that holds whatever the rows carry.
         return MemberView(Role.ACTIVE, raw=raw)
-    row = next((r for r in rows if r.matches(params)), None)
-    reported = any(getattr(r, column) for r in rows)
-    if row is None and not reported and own.matches(params):
+    found = _pick(rows, column, wanted)
+    if len(found) > 1:
+        return _ambiguous(column, wanted, found, column, raw)
+    row = found[0] if found else None
+    if row is None and column == "serial" and _same(wanted, primary):
+        # No row carries this serial in any case, and the primary's serial is it, but for case.
+        return MemberView(Role.ACTIVE, raw=raw)
+    reported = any(r.value(column) for r in rows)
+    if row is None and not reported and _pick([own], column, wanted):
         # The rows lack the member's identifier, but the member is the agent's own unit: its
         # row is the one carrying the agent's other identifier (sysName or fnSysSerial).
-        row = next(
-            (r for r in rows if _same(r.hostname, own.hostname) or _same(r.serial, own.serial)),
-            None,
-        )
+        other = "hostname" if column == "serial" else "serial"
+        linked = _pick(rows, other, own.value(other))
+        if len(linked) > 1:
+            return _ambiguous(
+                f"the agent's own {other}", own.value(other) or "?", linked, other, raw
+            )
+        row = linked[0] if linked else None
     if row is None:
         if not reported:
             other = "hostname" if column == "serial" else "serial"
             return MemberView(
                 Role.UNKNOWN,
                 reason=f"fgHaStats{column.capitalize()} not returned: the rows cannot be matched to "
-                f"{column} {wanted}; name the member by {other}",
+                f"{column} {_shown(wanted)}; name the member by {other}",
                 raw=raw,
                 missing=True,
                 peer_active=hears,
             )
+        # Absent objects: no evidence that the member is not active (missing).
         return MemberView(
             Role.FAULT,
-            reason=f"peer absent: {column} {wanted} is not in the cluster table",
-            raw=f"members {', '.join(r.label for r in rows)}"[:120],
+            reason=f"peer absent: {column} {_shown(wanted)} is not in the cluster table",
+            raw=f"members {', '.join(r.label for r in rows)}",
             peer_active=hears,
+            missing=True,
         )
-    is_primary = _is_primary(row, rows, primary, own)
+    is_primary = _is_primary(row, rows, primary_row, primary, own)
     if is_primary is None:
         # Rows without serials, and no link from the agent's own unit to a hostname: the
         # primary is named by serial only. netmon does not guess which hostname it is.
         return MemberView(
             Role.UNKNOWN,
-            reason=f"cannot tell whether {row.label} is the primary {primary}: the rows carry no "
-            "serials (fgHaStatsSerial) and the agent's own unit is not named (fnSysSerial, "
-            "sysName); name the members by serial",
+            reason=f"cannot tell whether {row.label} is the primary {_shown(primary)}: rows "
+            "without serials, and the agent's own unit not named or not found among them "
+            "(fnSysSerial, sysName); name the members by serial",
             raw=raw,
             missing=True,
             peer_active=hears,
@@ -314,19 +392,23 @@ def _clustered(
     )
 
 
-def _is_primary(row: _Member, rows: list[_Member], primary: str, own: _Member) -> bool | None:
+def _is_primary(
+    row: _Member, rows: list[_Member], primary_row: _Member | None, primary: str, own: _Member
+) -> bool | None:
     """Whether the member's row is the primary's, on evidence only (None: cannot tell).
 
-    The primary is named by serial. A row with a serial says it directly. A row without one is
-    linked to a serial through the agent's own unit: sysName is its hostname and fnSysSerial its
-    serial. When the agent's unit is the primary, every other row is not; when it is not and
-    the table has two rows, the other row is the primary.
+    The primary is named by serial (`primary_row`: the one row carrying it, if any). A row with a
+    serial says it directly. A row without one is linked to a serial through the agent's own
+    unit: sysName is its hostname (one row only: an ambiguous hostname links nothing) and
+    fnSysSerial its serial. When the agent's unit is the primary, every other row is not; when
+    it is not and the table has two rows, the other row is the primary.
     """
     if row.serial is not None:
-        return _same(row.serial, primary)
-    own_row = next((r for r in rows if _same(r.hostname, own.hostname)), None)
-    if own_row is None or own.serial is None:
+        return row is primary_row
+    own_rows = _pick(rows, "hostname", own.hostname)
+    if len(own_rows) != 1 or own.serial is None:
         return None
+    own_row = own_rows[0]
     own_is_primary = _same(own.serial, primary)
     if row is own_row:
         return own_is_primary

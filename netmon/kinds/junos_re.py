@@ -4,13 +4,21 @@ One agent reports every routing engine: one row each, indexed by contents index 
 engines), L1 index (the slot as the device numbers it) and 0.0. Row position is *not* the RE
 number: on a real EX virtual chassis the row 9.1.0.0 is described "Routing Engine 1" and is the
 master. So a member names its routing engine by what the device says: `re: N` (the row described
-"Routing Engine N"), `descr` (any exact description) or `slot` (the L1 index as reported); the
-kind reads the candidate rows by GET and finds the member among those that answered, never by
-index arithmetic. Both members name the same device.
+"Routing Engine N"), `descr` (its description) or `slot` (the L1 index as reported); the kind
+reads the candidate rows by GET and finds the member among those that answered, never by index
+arithmetic. Both members name the same device.
 
-A routing engine not among the rows that answered is `fault` ("peer absent"): the pair is
-`degraded`. No row answered at all (the MIB or the table absent) is `unknown`: netmon cannot
-tell, and that is never evidence that nothing serves.
+Descriptions are compared as `normalise_descr` makes them: control characters (a trailing NUL
+some agents send) and runs of whitespace read as one space, the ends trimmed, case ignored. It is
+the form `netmon discover` writes descriptions in (it imports the same function), so a `descr`
+that discover wrote always finds its row again. Two rows whose descriptions normalise alike are
+ambiguous: the member is `unknown` and is to be named by slot.
+
+A routing engine not among the rows that answered is `fault` ("peer absent", marked `missing`:
+absent objects are not evidence the engine is not active, a renumbered chassis reads the same):
+the pair is `degraded`. No row answered at all (the MIB or the table absent) is `unknown`:
+netmon cannot tell, and that is never evidence that nothing serves. Text the device reports is
+shown on one bounded line.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
+from netmon.kinds.evidence import bounded
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 REDUNDANCY = (1, 3, 6, 1, 4, 1, 2636, 3, 1, 14, 1)
@@ -45,6 +54,7 @@ ROLES: RoleTable = {
 }
 REASONS = {1: "other", 2: "neverSwitched", 3: "userSwitched", 4: "autoSwitched"}
 IDENTITY_MAX = 200
+REASON_MAX = 200
 PEER_MAX = 100  # peer_active is bounded text
 DESCR_MAX = 60  # a description as shown (matching uses all of it)
 
@@ -53,13 +63,23 @@ DESCR_MAX = 60  # a description as shown (matching uses all of it)
 class JunosReParams:
     __pydantic_config__: ClassVar[dict[str, object]] = {"extra": "forbid"}
     re: int | None = None  # the row described "Routing Engine <re>" (not a row position)
-    descr: str | None = None  # the row with exactly this jnxRedundancyDescr (case/space-blind)
+    descr: str | None = None  # the row with this jnxRedundancyDescr (as normalise_descr reads it)
     slot: int | None = None  # the row with this jnxRedundancyL1Index, as the device reports it
     contents_index: int = 9  # jnxContentsContainerIndex of the routing engines
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
+def clean_descr(text: str) -> str:
+    """A description as the device means it: every character that is not printable (NUL, tab,
+    newline, other control characters) read as a space, runs of whitespace as one space, the
+    ends trimmed. Case is kept (this is what is shown and what discover writes)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def normalise_descr(text: str) -> str:
+    """The form in which two jnxRedundancyDescr values are compared: `clean_descr`, case
+    ignored (casefolded). "Routing Engine 0\\x00" and "routing  engine 0" are the same; `netmon
+    discover` uses this function too, so what it writes matches what the kind reads."""
+    return clean_descr(text).casefold()
 
 
 @dataclass(frozen=True)
@@ -74,7 +94,7 @@ class _Row:
     @property
     def label(self) -> str:
         # A description may be 255 characters: what operators are shown is bounded.
-        return f"{self.index} {self.descr[:DESCR_MAX]!r}" if self.descr else self.index
+        return f"{self.index} {bounded(self.descr, DESCR_MAX)!r}" if self.descr else self.index
 
     def shown(self) -> str:
         state = self.values.get("jnxRedundancyState")
@@ -94,6 +114,13 @@ class JunosReKind:
     transport = "snmp"
     params_type = JunosReParams
     roles = ROLES
+
+    def unit_key(self, params: JunosReParams) -> object:
+        """What names a member's routing engine, as the kind matches it (see fortigate-ha)."""
+        if params.slot is not None:
+            return (params.contents_index, "slot", params.slot)
+        descr = params.descr if params.descr is not None else f"Routing Engine {params.re}"
+        return (params.contents_index, "descr", normalise_descr(descr))
 
     def check(self, params: JunosReParams) -> list[ParamProblem]:
         given = [n for n in ("re", "descr", "slot") if getattr(params, n) is not None]
@@ -137,7 +164,7 @@ class JunosReKind:
             absent.update(v.value for v in cols.values() if isinstance(v, Missing))
             if any(v is not None and not isinstance(v, Missing) for v in cols.values()):
                 descr = cols["jnxRedundancyDescr"]
-                text = descr.strip() if isinstance(descr, str) and descr.strip() else None
+                text = (clean_descr(descr) or None) if isinstance(descr, str) else None
                 index = f"{params.contents_index}.{slot}.0.0"
                 rows.append(_Row(index, slot, text, cols))
         if not rows:
@@ -167,28 +194,36 @@ class JunosReKind:
                 if row.slot == params.slot:
                     return row
             wanted = f"no row at slot {params.slot} ({params.contents_index}.{params.slot}.0.0)"
-            return MemberView(Role.FAULT, reason=f"peer absent: {wanted}{listed}"[:240])
-        name = params.descr.strip() if params.descr is not None else f"Routing Engine {params.re}"
+            return _absent(f"peer absent: {wanted}{listed}")
+        name = (
+            clean_descr(params.descr) if params.descr is not None else f"Routing Engine {params.re}"
+        )
+        shown = repr(bounded(name, DESCR_MAX))
         if not any(r.descr for r in rows):
             return MemberView(
                 Role.UNKNOWN,
-                reason=f"jnxRedundancyDescr not returned: no row can be matched to {name!r}; "
-                f"name the routing engine by slot{listed}"[:240],
+                reason=f"jnxRedundancyDescr not returned: no row can be matched to {shown}; "
+                f"name the routing engine by slot{listed}"[:REASON_MAX],
                 raw="no descriptions",
                 missing=True,
             )
-        matches = [r for r in rows if r.descr and _norm(r.descr) == _norm(name)]
+        matches = [r for r in rows if r.descr and normalise_descr(r.descr) == normalise_descr(name)]
         if len(matches) > 1:
             return MemberView(
                 Role.UNKNOWN,
-                reason=f"rows {', '.join(r.index for r in matches)} are all described {name!r}: "
-                "name the routing engine by slot",
+                reason=f"rows {', '.join(r.index for r in matches)} are all described {shown}: "
+                "name the routing engine by slot"[:REASON_MAX],
             )
         if not matches:
-            return MemberView(
-                Role.FAULT, reason=f"peer absent: no row described {name!r}{listed}"[:240]
-            )
+            return _absent(f"peer absent: no row described {shown}{listed}")
         return matches[0]
+
+
+def _absent(reason: str) -> MemberView:
+    """The member's routing engine is not among the rows: `fault`, marked `missing` (absent
+    objects, which a wrong slot or a renumbered chassis reads alike, are not evidence that it
+    is not active)."""
+    return MemberView(Role.FAULT, reason=reason[:REASON_MAX], missing=True)
 
 
 def _row_view(row: _Row) -> MemberView:
@@ -206,7 +241,8 @@ def _row_view(row: _Row) -> MemberView:
         when = f" at uptime {at / 100:.0f}s" if isinstance(at, int) and at > 0 else ""
         extra = f"{count} switchovers, last {REASONS.get(reason, str(reason))}{when}"
         view = replace(view, raw=f"{view.raw}; {extra}")
-    return replace(view, raw=f"{row.label}: {view.raw}" if view.raw else row.label)
+    shown = f"{row.label}: {view.raw}" if view.raw else row.label
+    return replace(view, raw=shown[:REASON_MAX])
 
 
 def _master_among(view: MemberView, rows: list[_Row], member: _Row | None) -> str | None:
