@@ -127,26 +127,35 @@ def _no_active(
 ) -> PairState:
     """No member read as active: `down` only on evidence, never on netmon's own blindness.
 
-    Evidence that no member is active means every member answered with a role it can be read
-    as, none says active, and none hears a live active peer. A member that hears an active peer
-    (an HSRP standby naming the active router, a VRRP backup naming its master) is evidence the
-    pair serves, whoever netmon can reach.
+    Evidence that no member is active means every member answered with what it does itself
+    (standby, fault, a row that vanished after it was read) and none says active. One member
+    netmon cannot read (unreachable, stale, unknown, or a unit the agent does not report) may be
+    the one serving: the pair is `degraded`, and a member that hears a live active peer (an HSRP
+    standby naming the active router, a VRRP backup naming its master) says so in the reason.
+
+    What a member hears about its peer never overrules what every member says of itself: a
+    backup's master address is the source of the *last* advertisement it received, and it goes
+    on naming a master that has died for a while (keepalived never clears it).
     """
-    blind = [o.member for o in obs if not _evidence(o)]
+    blind = [o for o in obs if not _evidence(o)]
     heard = [o for o in readable if o.view.peer_active]
-    if heard:
-        hears = "; ".join(f"{o.member} hears {o.view.peer_active} as active" for o in heard)
-        if blind:
-            reasons.append(f"active unreachable from netmon ({', '.join(blind)}); {hears}")
-        else:
-            reasons.append(f"no member reads as active, but {hears}")
+    hears = "; ".join(f"{o.member} hears {o.view.peer_active} as active" for o in heard)
+    names = ", ".join(o.member for o in blind)
+    if blind and heard:
+        unreachable = all(not o.fresh or o.view.role is Role.UNREACHABLE for o in blind)
+        what = "unreachable from netmon" if unreachable else "not read by netmon"
+        reasons.append(f"active {what} ({names}); {hears}")
         return PairState.DEGRADED
     if blind:
-        reasons.append(
-            f"no member seen active; netmon cannot tell whether {', '.join(blind)} serves"
-        )
+        reasons.append(f"no member seen active; netmon cannot tell whether {names} serves")
         return PairState.DEGRADED
-    reasons.append("no member active")
+    if heard:
+        reasons.append(
+            f"no member active, every member says so itself ({hears}: a stale advertisement, "
+            "or a router outside this pair)"
+        )
+    else:
+        reasons.append("no member active")
     return PairState.DOWN
 
 

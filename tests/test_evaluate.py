@@ -264,10 +264,14 @@ def test_standby_that_hears_the_unreachable_active_is_degraded_not_down() -> Non
     assert evaluate(spec(), _hears(obs(U, S), 1, "x"), None, T0).state is PairState.DEGRADED
 
 
-def test_all_answered_none_active_but_one_hears_an_active_is_not_down() -> None:
+def test_what_a_member_hears_never_overrules_what_every_member_says_of_itself() -> None:
+    """Every member answered and says it is not active: down, even if one still names a master
+    (the source of the last advertisement it received: the dead master, for a while)."""
     status = evaluate(spec(), _hears(obs(S, S), 1, "10.99.0.99"), None, T0)
-    assert status.state is PairState.DEGRADED
-    assert any("no member reads as active, but r2 hears 10.99.0.99" in r for r in status.reasons)
+    assert status.state is PairState.DOWN
+    assert "r2 hears 10.99.0.99 as active: a stale advertisement" in status.reasons[0]
+    # r1 says initialize; r2, a backup, still names r1 as its master: r1 has the last word.
+    assert evaluate(spec(), _hears(obs(F, S), 1, "10.99.0.11"), None, T0).state is PairState.DOWN
 
 
 def test_down_needs_every_member_read_and_nobody_heard() -> None:

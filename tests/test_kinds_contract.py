@@ -782,12 +782,13 @@ def test_a_standby_that_hears_no_active_vouches_for_nobody() -> None:
         # A value outside the table is no evidence: r2 is unknown, r1 in fault: not down either.
         ({f"{HSRP}.15.5.10": 1}, {f"{HSRP}.15.5.10": 9, f"{HSRP}.13.5.10": "10.99.0.11"},
          "degraded", "cannot tell"),
-        # Both read, none active, but r2 hears an active router: someone serves the group.
+        # Both read, none active, r2 still names an active router: what every member says of
+        # itself wins (r2's word is its last hello, possibly from a router that has died).
         ({f"{HSRP}.15.5.10": 1}, {f"{HSRP}.15.5.10": 5, f"{HSRP}.13.5.10": "10.99.0.99"},
-         "degraded", "r2 hears 10.99.0.99 as active"),
+         "down", "r2 hears 10.99.0.99 as active: a stale advertisement"),
     ],
 )  # fmt: skip
-def test_down_only_when_every_member_is_read_and_none_hears_an_active(
+def test_down_only_when_every_member_is_read_and_none_says_active(
     first: dict[str, Any], second: dict[str, Any], state: str, reason: str
 ) -> None:
     got, reasons = judge_two("hsrp", ({"if_index": 5, "group": 10},) * 2, second, first)
@@ -1158,3 +1159,40 @@ def test_device_text_is_one_bounded_line_whatever_the_agent_sends(
     text = device_text(kind_name)
     values = {p.key: data.draw(text) for p in kind.probes(params)}
     assert_one_bounded_line(kind.interpret(params, values))
+
+
+@pytest.mark.parametrize(
+    ("raw", "version", "address"),
+    [
+        (bytes([192, 168, 1, 1]), 4, "192.168.1.1"),
+        (bytes.fromhex("c3a90a6300"), 4, None),  # 5 bytes that happen to be UTF-8: not an address
+        (bytes.fromhex("c3a9c3a90101"), 4, None),  # 6 bytes: never read as 233.233.1.1
+        (bytes(range(0xC0, 0xD5)), 6, None),  # 21 bytes on an IPv6 row
+        (bytes([127, 0, 0, 1]), 4, None),  # loopback: no router sends from it
+        (bytes([224, 0, 0, 18]), 4, None),  # VRRP's multicast group
+        (bytes([255, 255, 255, 255]), 4, None),
+        (bytes.fromhex("fe800000000000000000000000000001"), 6, "fe80::1"),
+    ],
+)
+def test_inet_address_from_the_wire_exactly_or_not_at_all(
+    raw: bytes, version: int, address: str | None
+) -> None:
+    """What the collector makes of the bytes (UTF-8, else Latin-1) is read back exactly one way,
+    and only an address a router could send from is evidence."""
+    from netmon.collectors.snmpwire import octets_text
+    from netmon.kinds.evidence import reported_inet, reported_ipv4
+
+    assert reported_inet(octets_text(raw), version) == address
+    if version == 4 and len(raw) == 4:
+        assert reported_ipv4(".".join(map(str, raw))) == address
+
+
+def test_a_master_never_shows_the_master_address_it_last_heard() -> None:
+    """keepalived never clears vrrpOperMasterIpAddr: a new master still names its predecessor
+    (the dead one). Only a backup's is news, in identity as in peer_active."""
+    fixture = load_fixture("vrrp")
+    case = fixture["cases"]["master_still_naming_its_predecessor"]
+    view = read_by_oid("vrrp", params_for("vrrp", fixture["params"]), recorded(case["values"]))
+    assert view.role is Role.ACTIVE
+    assert view.identity == "ifIndex 2 VRID 51; own address 10.99.0.12"
+    assert view.peer_active is None

@@ -16,40 +16,69 @@ MAX_TEXT = 60  # a reported name is shown to operators: bounded
 MAX_IDENTITY = 160  # a whole identity line (a few names and addresses)
 
 
+def _router(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """The address as text if a router could send from it, else None: the unspecified address
+    (the MIBs' "none"), loopback, multicast, broadcast and reserved ones are no router."""
+    if (
+        address.is_unspecified
+        or address.is_loopback
+        or address.is_multicast
+        or address.is_reserved
+        or address == ipaddress.IPv4Address("255.255.255.255")
+    ):
+        return None
+    return str(address)
+
+
 def reported_ipv4(value: Value | None) -> str | None:
     """An IpAddress value (dotted text, as the collectors decode it), or None when it is absent,
-    not an IPv4 address, or 0.0.0.0 (which the MIBs use for "none")."""
+    not an IPv4 address, or not an address a router sends from (0.0.0.0 is the MIBs' "none")."""
     if not isinstance(value, str):
         return None
     try:
         address = ipaddress.IPv4Address(value.strip())
     except ValueError:
         return None
-    return None if address.is_unspecified else str(address)
+    return _router(address)
+
+
+def wire_bytes(text: str) -> bytes | None:
+    """The bytes of an OCTET STRING, back from the collectors' text (`octets_text`): UTF-8 where
+    the bytes were valid UTF-8, else Latin-1. Exactly one reading is right: Latin-1 text whose
+    bytes would have been valid UTF-8 cannot come from the collector, so it is read as UTF-8."""
+    if any("\udc80" <= c <= "\udcff" for c in text):
+        try:  # surrogate escapes (Python's reversible decoding): only that reading is right
+            return text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return None
+    try:
+        raw = text.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = None  # characters above U+00FF: the bytes were UTF-8
+    if raw is not None:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw  # not UTF-8: the collector fell back to Latin-1, one char per byte
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None  # a lone surrogate no decoder of ours produces: garbled
 
 
 def reported_inet(value: Value | None, version: int) -> str | None:
     """An InetAddress (an OCTET STRING of 4 bytes for IPv4, 16 for IPv6) as text, or None.
 
-    The collectors hand an OCTET STRING over as text decoded as UTF-8 with replacement, so an
-    address whose bytes are not valid UTF-8 (any byte of 0x80 or more outside a valid sequence)
-    arrives with U+FFFD in it: those bytes are lost and the value is no evidence. Bytes a
-    reversible decoding kept (surrogate escapes, or Latin-1) are recovered; of the candidate
-    encodings at most one has the expected length, so a value is never read two ways.
-    """
+    The collectors hand an OCTET STRING over as text: UTF-8 where the bytes are valid UTF-8,
+    else Latin-1 (every byte kept). The bytes are recovered exactly that way (never two ways),
+    and must be exactly 4 or 16 of them; a value with U+FFFD (bytes an older decoding lost) is
+    no evidence."""
     if not isinstance(value, str) or "\ufffd" in value:
         return None
-    size = 4 if version == 4 else 16
-    try:
-        raw = value.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return None  # a lone surrogate no decoder produces: garbled
-    if len(raw) != size and all(ord(c) < 256 for c in value):
-        raw = value.encode("latin-1")
-    if len(raw) != size:
+    raw = wire_bytes(value)
+    if raw is None or len(raw) != (4 if version == 4 else 16):
         return None
-    address = ipaddress.ip_address(raw)
-    return None if address.is_unspecified else str(address)
+    return _router(ipaddress.ip_address(raw))
 
 
 def heard_active(heard: str | None, *own: str | None) -> str | None:
@@ -76,7 +105,7 @@ def reported_ip(text: str | None) -> str | None:
         address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
-    return None if address.is_unspecified else str(address)
+    return _router(address)
 
 
 # What a VRRP backup hears when its source names no master (KEEPALIVED-MIB, CLI tables without a

@@ -290,11 +290,14 @@ def _standalone(
     # The agent does not say which unit it runs on: neither member can be named active, but
     # that unit serves alone, which is what each member hears.
     what = "fnSysSerial" if column == "serial" else "sysName"
+    # `missing`: this fault is no evidence that the member does not serve (it may be the very
+    # unit that answers), so the pair is degraded, never down.
     return MemberView(
         Role.FAULT,
         reason=f"{reason}; the agent does not say which unit it runs on ({what} not returned)",
         raw=raw,
         peer_active="the unit this agent runs on (runs standalone)",
+        missing=True,
     )
 
 

@@ -19,6 +19,7 @@ from netmon.model import MemberView, Missing, Probe, Role, Value
 VRRP_INSTANCE = (1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3, 1)
 NAME = (*VRRP_INSTANCE, 2)  # the vrrp_instance's name in keepalived.conf: what operators know
 STATE = (*VRRP_INSTANCE, 4)
+WANTED_STATE = (*VRRP_INSTANCE, 6)  # master while a sync group holds the instance in BACKUP
 BASE_PRIORITY = (*VRRP_INSTANCE, 7)  # read-write: a drill lever
 EFFECTIVE_PRIORITY = (*VRRP_INSTANCE, 8)  # shows a track_file/track_script drop
 
@@ -59,6 +60,7 @@ class KeepalivedKind:
             Probe("vrrpInstanceBasePriority", (*BASE_PRIORITY, n)),
             Probe("vrrpInstanceEffectivePriority", (*EFFECTIVE_PRIORITY, n)),
             Probe("vrrpInstanceName", (*NAME, n)),
+            Probe("vrrpInstanceWantedState", (*WANTED_STATE, n)),
         )
 
     def interpret(self, params: KeepalivedParams, values: Mapping[str, Value]) -> MemberView:
@@ -76,8 +78,10 @@ class KeepalivedKind:
             identity += f" ({bounded(name)})"
         view = replace(view, identity=identity)
         if state == BACKUP and view.role is Role.STANDBY:
-            # No address to name, but BACKUP itself is the evidence (see the module docstring).
-            # The one window where it is not: for up to Master_Down_Interval after keepalived
-            # starts, BACKUP before any advertisement was heard; the next poll shows MASTER.
+            # No address to name: BACKUP itself is weak evidence (see the module docstring), and
+            # none when keepalived *wants* master but a sync group holds it back (its master may
+            # be dead). Evaluate never lets it overrule what every member says of itself.
+            if values.get("vrrpInstanceWantedState") == 2:
+                return view
             return replace(view, peer_active=HEARS_A_VRRP_MASTER)
         return view

@@ -40,8 +40,13 @@ def _runs_on(resource: ET.Element) -> set[str]:
 def _heard(root: ET.Element, node: str, members: list[ET.Element]) -> str | None:
     """The one other node this view shows running the whole group, online; else None."""
     quorum = next(root.iter("current_dc"), None)
-    if quorum is not None and quorum.get("with_quorum", "true").lower() != "true":
-        return None  # a partition without quorum: its picture of the other nodes is not news
+    if quorum is not None and (
+        quorum.get("present", "true").lower() == "false"
+        or quorum.get("with_quorum", "false").lower() != "true"
+    ):
+        # A partition without quorum, or no DC at all (crm_mon then writes present="false" and
+        # no with_quorum): its picture of the other nodes is not news.
+        return None
     if not members or not all(_true(r, "active") for r in members):
         return None
     hosts = set.intersection(*(_runs_on(r) for r in members))

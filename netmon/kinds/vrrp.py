@@ -16,8 +16,8 @@ from netmon.model import MemberView, Missing, Probe, Role, Value
 
 VRRP_OPER_ENTRY = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1)
 VRRP_OPER_STATE = (*VRRP_OPER_ENTRY, 3)
-# The source address of the last advertisement heard (a backup: its master). keepalived
-# reports 0.0.0.0 on the master itself.
+# The source address of the last advertisement received (a backup: its master). keepalived
+# reports 0.0.0.0 on a master that never was a backup, and never clears it after a failover.
 VRRP_OPER_MASTER_IP = (*VRRP_OPER_ENTRY, 7)
 VRRP_OPER_PRIMARY_IP = (*VRRP_OPER_ENTRY, 8)  # this router's own address on the interface
 
@@ -68,7 +68,9 @@ class VrrpKind:
         identity = f"ifIndex {params.if_index} VRID {params.vrid}"
         if own:
             identity += f"; own address {own}"
-        if master:
+        if master and view.role is Role.STANDBY:
+            # Only a backup's is news: the address is the source of the last advertisement
+            # received, which keepalived never clears, so a new master names its dead predecessor.
             identity += f"; master {master}"
         view = replace(view, identity=identity)
         if view.role is Role.STANDBY:
