@@ -33,13 +33,9 @@ def _router(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | Non
 def reported_ipv4(value: Value | None) -> str | None:
     """An IpAddress value (dotted text, as the collectors decode it), or None when it is absent,
     not an IPv4 address, or not an address a router sends from (0.0.0.0 is the MIBs' "none")."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or ":" in value:
         return None
-    try:
-        address = ipaddress.IPv4Address(value.strip())
-    except ValueError:
-        return None
-    return _router(address)
+    return reported_ip(value)
 
 
 def wire_bytes(text: str) -> bytes | None:
