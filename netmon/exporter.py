@@ -3,8 +3,10 @@ that serves them next to the JSON API. A pair removed from the inventory simply 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
 import sys
 import threading
 import time
@@ -24,6 +26,7 @@ from prometheus_client.utils import floatToGoString
 
 from netmon import __version__
 from netmon.drills.journal import DrillRow
+from netmon.links import COUNTER64, in_range
 from netmon.model import PairState, Role
 from netmon.report import pairs_json, status_json
 from netmon.store import Histogram, Snapshot
@@ -188,13 +191,13 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
             if link.oper_up is not None:
                 if_up.add_metric([name, link.name], 1.0 if link.oper_up else 0.0)
             for direction, value in (("in", link.in_errors), ("out", link.out_errors)):
-                if value is not None:
-                    if_errors.add_metric([name, link.name, direction], float(value))
+                if (number := _counter(value)) is not None:
+                    if_errors.add_metric([name, link.name, direction], number)
             for direction, value in (("in", link.in_discards), ("out", link.out_discards)):
-                if value is not None:
-                    if_discards.add_metric([name, link.name, direction], float(value))
+                if (number := _counter(value)) is not None:
+                    if_discards.add_metric([name, link.name, direction], number)
             for direction, ratio in (("in", link.in_error_ratio), ("out", link.out_error_ratio)):
-                if ratio is not None:
+                if ratio is not None and math.isfinite(ratio):
                     if_ratio.add_metric([name, link.name, direction], ratio)
     duration = HistogramMetricFamily(
         "netmon_poll_duration_seconds", "Time to poll one device", labels=["collector"]
@@ -209,6 +212,13 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
         traps.add_metric([sender], float(count))
     yield from (up, success, errors, if_up, if_errors, if_discards, if_ratio, duration, traps)
     yield from _scheduler_metrics(snap)
+
+
+def _counter(value: int | None) -> float | None:
+    """A device's counter as a sample, or None (no series) when it is not a Counter64: read_link
+    refuses those already (the link's reason says so); this keeps one from breaking a scrape."""
+    number = in_range(value, COUNTER64)
+    return None if number is None else float(number)
 
 
 def _buckets(h: Histogram) -> list[tuple[str, float]]:
@@ -339,8 +349,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, "text/plain; charset=utf-8", body)
             else:
                 self._send(404, "text/plain; charset=utf-8", b"not found\n")
-        except BrokenPipeError:
+        except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as exc:  # one bad value must not cost a silent empty reply
+            # Nothing was sent yet (bodies are built before the status line): say so with a 500,
+            # and loudly, since every pair's metrics are missing until it is fixed.
+            log.warning("http: %s failed: %s: %s", path, type(exc).__name__, exc, exc_info=True)
+            with contextlib.suppress(OSError):
+                self._send(500, "text/plain; charset=utf-8", b"netmon: internal error\n")
 
     def _json(self, data: Any) -> None:
         self._send(200, "application/json", json.dumps(data, indent=1).encode())

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from netmon.links import COUNTER32, TIME_TICKS, in_range
 from netmon.model import InterfaceReading, LinkThresholds, MemberObservation, ProbeResult
 
 WRAP = 2**32
 
 
 def delta(previous: int | None, current: int | None) -> int | None:
+    previous, current = in_range(previous, COUNTER32), in_range(current, COUNTER32)
     if previous is None or current is None:
         return None
     if current >= previous:
@@ -38,6 +40,12 @@ def with_rates(
     current: MemberObservation, previous: MemberObservation | None, thresholds: LinkThresholds
 ) -> MemberObservation:
     """The observation with each link's error ratios filled from the previous observation."""
+    if current.uptime is not None and in_range(current.uptime, TIME_TICKS) is None:
+        # Not a TimeTicks: no rate can be trusted against it, and each link says why.
+        problem = "sysUpTime: value out of range"
+        return replace(
+            current, uptime=None, links=tuple(_with(link, problem) for link in current.links)
+        )
     if previous is None or not current.links or not previous.fresh:
         return current
     if current.uptime is None or previous.uptime is None or current.uptime < previous.uptime:
@@ -77,6 +85,10 @@ def with_rates(
     return replace(current, links=tuple(links))
 
 
+def _with(link: InterfaceReading, problem: str) -> InterfaceReading:
+    return replace(link, problems=(*link.problems, problem))
+
+
 def _sum(a: int | None, b: int | None) -> int | None:
     if a is None and b is None:
         return None
@@ -84,7 +96,9 @@ def _sum(a: int | None, b: int | None) -> int | None:
 
 
 def link_problems(link: InterfaceReading, thresholds: LinkThresholds) -> list[str]:
-    problems = []
+    problems: list[str] = []
+    if link.problems:  # values refused at read: the link cannot be judged
+        problems.extend(f"link {link.name} {problem}" for problem in link.problems)
     for direction, ratio in (("in", link.in_error_ratio), ("out", link.out_error_ratio)):
         if ratio is not None and ratio > thresholds.error_ratio:
             problems.append(

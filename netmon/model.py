@@ -303,6 +303,9 @@ class InterfaceReading:
     in_error_ratio: float | None = None
     out_error_ratio: float | None = None
     errors_per_second: float | None = None
+    # Values refused as out of their SNMP type's range or not numbers ("ifInErrors: value out of
+    # range"): each is None in its field and named here, so the member says why.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,14 @@
 """Plain-data views of a snapshot, shared by the HTTP API and `netmon check --json`.
 
-Only bounded, secret-free facts: names, states, roles, reasons, timestamps.
+Only bounded, secret-free facts: names, states, roles, reasons, timestamps. Every number is one
+JSON carries safely: an integer beyond 2^53 (where JSON readers lose precision or fail) or a
+float that is not finite becomes null. Values a device sent out of their SNMP type's range are
+already refused where they are read, and the link's `problems` say so.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from netmon.model import (
@@ -16,6 +20,27 @@ from netmon.model import (
     Transition,
 )
 from netmon.store import Snapshot
+
+JSON_SAFE_INT = 2**53 - 1  # the largest integer every JSON reader (IEEE double) carries exactly
+
+
+def json_safe(data: Any) -> Any:
+    """`data` with each integer beyond +-(2^53 - 1) and each non-finite float replaced by null."""
+    if isinstance(data, bool) or data is None or isinstance(data, str):
+        return data
+    if isinstance(data, int):
+        return data if -JSON_SAFE_INT <= data <= JSON_SAFE_INT else None
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: json_safe(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [json_safe(value) for value in data]
+    return data
+
+
+def _safe(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: json_safe(value) for key, value in data.items()}
 
 
 def probe_json(result: ProbeResult) -> dict[str, Any]:
@@ -63,6 +88,7 @@ def member_json(obs: MemberObservation) -> dict[str, Any]:
                 "out_discards": link.out_discards,
                 "in_error_ratio": link.in_error_ratio,
                 "out_error_ratio": link.out_error_ratio,
+                "problems": list(link.problems),
             }
             for link in obs.links
         ],
@@ -117,25 +143,29 @@ def pairs_json(snapshot: Snapshot) -> dict[str, Any]:
         data = pair_json(snapshot.pairs[name])
         data["config"] = config_json(snapshot.configs.get(name))
         pairs.append(data)
-    return {
-        "taken_at": snapshot.taken_at,
-        "pairs": pairs,
-        "pending": sorted(set(snapshot.specs) - set(snapshot.pairs)),
-    }
+    return _safe(
+        {
+            "taken_at": snapshot.taken_at,
+            "pairs": pairs,
+            "pending": sorted(set(snapshot.specs) - set(snapshot.pairs)),
+        }
+    )
 
 
 def status_json(snapshot: Snapshot) -> dict[str, Any]:
     data = pairs_json(snapshot)
-    data["devices"] = [
-        {
-            "device": d.device,
-            "up": d.up,
-            "reason": d.last_reason,
-            "detail": d.last_detail,
-            "last_attempt_at": d.last_attempt_at,
-            "last_success_at": dict(d.last_success_at),
-        }
-        for d in sorted(snapshot.devices.values(), key=lambda d: d.device)
-    ]
-    data["transitions"] = [transition_json(t) for t in snapshot.transitions[-50:]]
+    data["devices"] = json_safe(
+        [
+            {
+                "device": d.device,
+                "up": d.up,
+                "reason": d.last_reason,
+                "detail": d.last_detail,
+                "last_attempt_at": d.last_attempt_at,
+                "last_success_at": dict(d.last_success_at),
+            }
+            for d in sorted(snapshot.devices.values(), key=lambda d: d.device)
+        ]
+    )
+    data["transitions"] = json_safe([transition_json(t) for t in snapshot.transitions[-50:]])
     return data

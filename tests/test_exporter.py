@@ -176,3 +176,36 @@ def test_fast_render_is_byte_for_byte_generate_latest() -> None:
     body = render(registry)
     assert body == generate_latest(registry)
     assert b'address="Seoul \\"HQ\\" \\\\ rack\\n3 \xec\x84\x9c\xec\x9a\xb8"' in body
+
+
+def test_a_counter_no_float_can_hold_drops_its_series_not_the_scrape() -> None:
+    """read_link refuses such values; should one reach the snapshot anyway, the scrape of every
+    other series and pair still works (before: OverflowError, an empty reply for everyone)."""
+    inv = inventory("core", "edge")
+    store = StateStore(inv)
+    feed(store, inv, T0)
+    pair = inv.pairs[0]
+    a, b = pair.members
+    huge = 2 ** (200 * 8) - 1
+    observations = [
+        MemberObservation(a.name, a.device, MemberView(Role.ACTIVE), T0,
+                          links=(InterfaceReading(2, "eth0", True, huge, 0, -1, 0),)),
+        MemberObservation(b.name, b.device, MemberView(Role.STANDBY), T0),
+    ]  # fmt: skip
+    store.record_status(evaluate(pair, observations, store.previous(pair.name), T0))
+    body = render(make_registry(lambda: store.snapshot(T0 + 1))).decode()
+    assert 'netmon_pair_state{pair="core",state="healthy"} 1.0' in body
+    assert 'netmon_pair_state{pair="edge",state="degraded"} 1.0' in body
+    errors = [
+        line for line in body.splitlines() if line.startswith("netmon_interface_errors_total")
+    ]
+    assert (
+        'netmon_interface_errors_total{device="core-a",direction="out",interface="eth0"} 0.0'
+        in errors
+    )
+    assert not any('device="core-a",direction="in"' in line for line in errors)
+    assert not any(
+        'device="core-a",direction="in"' in line
+        for line in body.splitlines()
+        if line.startswith("netmon_interface_discards_total")
+    )

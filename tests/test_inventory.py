@@ -243,3 +243,28 @@ def test_a_binary_secret_file_is_a_config_error_without_its_bytes(tmp_path: Path
     with pytest.raises(SecretError, match="is not UTF-8 text") as caught:
         resolve(None, str(secret), tmp_path)
     assert "S3cr" not in str(caught.value)
+
+
+def test_a_secret_file_others_can_read_is_warned_about_by_path_never_content(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from netmon.inventory.secrets import resolve
+
+    secret = tmp_path / "community"
+    secret.write_text("S3cretCommunity\n", encoding="utf-8")
+    secret.chmod(0o600)
+    with caplog.at_level(logging.WARNING, logger="netmon.inventory.secrets"):
+        assert resolve(None, str(secret), tmp_path).reveal() == "S3cretCommunity"
+    assert not caplog.records  # owner-only: silent
+    for mode in (0o640, 0o604, 0o644):
+        secret.chmod(mode)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="netmon.inventory.secrets"):
+            resolve(None, str(secret), tmp_path)
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1, oct(mode)
+        text = warnings[0].getMessage()
+        assert str(secret) in text and "chmod 600" in text
+        assert "S3cret" not in caplog.text

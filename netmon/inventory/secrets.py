@@ -3,11 +3,33 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 
 from netmon.errors import SecretError
 from netmon.model import Secret
+
+log = logging.getLogger(__name__)
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    """As ssh does with a private key: a secret others can read is no longer only ours."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # the read below reports it
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning(
+            "secret file %s is readable by %s (mode %04o); run: chmod 600 %s",
+            path,
+            "group and others"
+            if mode & stat.S_IRGRP and mode & stat.S_IROTH
+            else ("group" if mode & stat.S_IRGRP else "others"),
+            stat.S_IMODE(mode),
+            path,
+        )
 
 
 def resolve(env: str | None, file: str | None, base: Path) -> Secret:
@@ -24,6 +46,7 @@ def resolve(env: str | None, file: str | None, base: Path) -> Secret:
         except RuntimeError:  # "~name/..." of a user this machine does not have
             raise SecretError(f"cannot find the home folder in {file!r}") from None
         path = given if given.is_absolute() else base / given
+        _warn_if_readable_by_others(path)
         try:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
