@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto import api, rfc1902
 
+from netmon.collectors import snmpwire
 from netmon.collectors.snmp import to_value
 from netmon.collectors.snmpwire import (
     GET,
@@ -22,6 +24,7 @@ from netmon.collectors.snmpwire import (
     SnmpWire,
     WireError,
     WireTimeout,
+    decode_oid,
     decode_response,
     encode_integer,
     encode_request,
@@ -119,6 +122,45 @@ def test_integers_are_minimal_twos_complement(value: int) -> None:
         assert encoded == encoder.encode(rfc1902.univ.Integer(value))
 
 
+def _tlv(tag: int, body: bytes) -> bytes:
+    return snmpwire._tlv(tag, body)
+
+
+def hand_response(
+    rid: int, varbinds: Sequence[tuple[bytes, int, bytes]], community: bytes = b"public"
+) -> bytes:
+    """A Response built by hand, byte by byte: (OID contents, value tag, value contents) each, so
+    that it can say what no encoder would (a 65 KB OID, a 20-byte Counter32)."""
+    body = b"".join(_tlv(0x30, _tlv(0x06, oid) + _tlv(tag, value)) for oid, tag, value in varbinds)
+    pdu = _tlv(0xA2, encode_integer(rid) + b"\x02\x01\x00\x02\x01\x00" + _tlv(0x30, body))
+    return _tlv(0x30, b"\x02\x01\x01" + _tlv(0x04, community) + pdu)
+
+
+def arc_bytes(arc: int) -> bytes:
+    chunk = [arc & 0x7F]
+    arc >>= 7
+    while arc:
+        chunk.append(0x80 | (arc & 0x7F))
+        arc >>= 7
+    return bytes(reversed(chunk))
+
+
+UPTIME_OID = b"\x2b\x06\x01\x02\x01\x01\x03\x00"  # 1.3.6.1.2.1.1.3.0
+# OID contents that are hostile: long arcs, many arcs, arcs that never end, random bytes.
+hostile_oids = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda n, end: b"\x2b" + b"\xff" * n + end, st.integers(0, 5000), st.binary(max_size=2)
+    ),
+    st.builds(lambda n: b"\x2b" + b"\x01" * n, st.integers(100, 5000)),
+    st.lists(st.integers(0, 2**40), max_size=200).map(lambda a: b"".join(map(arc_bytes, a))),
+)
+hostile_values = st.tuples(
+    st.sampled_from([0x02, 0x04, 0x05, 0x06, 0x40, 0x41, 0x42, 0x43, 0x44, 0x46, 0x47, 0x80, 0x99]),
+    st.binary(max_size=40),
+)
+
+
 @settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(st.binary(max_size=200))
 def test_any_bytes_are_a_response_or_a_wire_error(data: bytes) -> None:
@@ -129,6 +171,94 @@ def test_any_bytes_are_a_response_or_a_wire_error(data: bytes) -> None:
     else:
         return
     assert message
+
+
+@settings(max_examples=fuzz_examples(500), deadline=None)
+@given(
+    varbinds=st.lists(
+        st.tuples(
+            hostile_oids,
+            st.one_of(hostile_values, hostile_oids.map(lambda o: (0x06, o))),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    rid=st.integers(-(2**40), 2**40),
+)
+def test_hostile_oids_and_values_raise_only_wire_error(
+    varbinds: list[tuple[bytes, tuple[int, bytes]]], rid: int
+) -> None:
+    """Long OIDs, long arcs, oversized integers: a Response within bounds or a WireError, and
+    no other exception (a 3 KB arc used to raise ValueError when turned into text)."""
+    data = hand_response(rid, [(oid, tag, value) for oid, (tag, value) in varbinds])
+    try:
+        reply = decode_response(data)
+    except WireError:
+        return
+    assert -(2**31) <= reply.request_id < 2**31
+    for oid, value in reply.varbinds:
+        assert len(oid) <= 128 and all(0 <= a < 2**32 for a in oid[1:])
+        if isinstance(value, int):
+            assert -(2**31) <= value < 2**64
+        if isinstance(value, str) and value[:1].isdigit() and "." in value:
+            assert value.count(".") < 128
+
+
+def test_oid_bounds() -> None:
+    assert decode_oid(b"\x2b" + b"\x01" * 126) == (1, 3, *([1] * 126))  # 128 arcs: fine
+    with pytest.raises(WireError, match="more than 128"):
+        decode_oid(b"\x2b" + b"\x01" * 127)
+    assert decode_oid(b"\x2b" + arc_bytes(2**32 - 1)) == (1, 3, 2**32 - 1)
+    with pytest.raises(WireError, match="2\\^32"):
+        decode_oid(b"\x2b" + arc_bytes(2**32))
+    with pytest.raises(WireError, match="longer than 5 bytes"):
+        decode_oid(b"\x2b" + b"\x80" * 5 + b"\x01")  # 6 bytes, even if its value is small
+    # A 3 KB arc as an OID value: it was a plain ValueError (int too long to print), not WireError.
+    three_kb = hand_response(1, [(UPTIME_OID, 0x06, b"\x2b" + b"\xff" * 3000 + b"\x01")])
+    with pytest.raises(WireError):
+        decode_response(three_kb)
+
+
+def test_a_65kb_oid_is_rejected_in_linear_time() -> None:
+    """One datagram with a 65 KB arc took 0.33-0.59 s (quadratic big-int shifts) before bounds."""
+    for oid in (b"\x2b" + b"\xff" * 65_000 + b"\x01", b"\x2b" + b"\x01" * 65_000):
+        data = hand_response(7, [(oid, 0x05, b"")], community=b"wrong")
+        started = time.perf_counter()
+        for _ in range(10):
+            with pytest.raises(WireError, match="OID"):
+                decode_response(data)
+        assert (time.perf_counter() - started) / 10 < 0.005
+
+
+def test_integer_lengths_and_ranges_are_capped() -> None:
+    def value(tag: int, body: bytes) -> object:
+        return decode_response(hand_response(1, [(UPTIME_OID, tag, body)])).varbinds[0][1]
+
+    assert value(0x46, b"\x00" + b"\xff" * 8) == 2**64 - 1  # Counter64 in 9 bytes
+    assert value(0x41, b"\x00\xff\xff\xff\xff") == 2**32 - 1
+    assert value(0x02, b"\x80\x00\x00\x00") == -(2**31)
+    for tag, body in [
+        (0x46, b"\x01" + b"\x00" * 8),  # 2^64
+        (0x46, b"\x00" * 10),
+        (0x41, b"\x01\x00\x00\x00\x00"),  # 2^32
+        (0x41, b"\x01" * 200),  # the 200-byte Counter32 of issue 15
+        (0x43, b"\x00" * 6),
+        (0x02, b"\x00\x80\x00\x00\x00"),  # 2^31
+        (0x02, b"\x00" * 6),
+    ]:
+        with pytest.raises(WireError):
+            value(tag, body)
+    with pytest.raises(WireError, match="request-id"):
+        decode_response(hand_response(2**40, []))
+
+
+def test_only_oids_netmon_asked_for_are_cached() -> None:
+    """Decoding what a stranger sent must not grow memory (300 floods kept +145 MB)."""
+    before = len(snmpwire._oid_cache)
+    for n in range(50):
+        oid = b"\x2b" + b"".join(arc_bytes(n * 1000 + i) for i in range(100))
+        decode_response(hand_response(n, [(oid, 0x05, b"")], community=b"wrong"))
+    assert len(snmpwire._oid_cache) <= before
 
 
 @settings(max_examples=fuzz_examples(500), deadline=None)
@@ -219,8 +349,9 @@ def test_endpoint_takes_only_the_matching_reply(noisy_agent: tuple[int, list[byt
             )
             assert reply.varbinds == [((1, 3, 6, 1, 2, 1, 1, 3, 0), 42)]
             assert len(seen) == 2  # one retry
-            assert wire.stats.undecodable >= 2
-            assert wire.stats.late_or_duplicate >= 4
+            assert wire.stats.garbage >= 2
+            assert wire.stats.unknown_request >= 2  # the wrong ids (the duplicate may be later)
+            assert wire.stats.bad_community >= 2
             # Only garbage comes back from a port nobody answers properly: timeout, not garbage.
             with pytest.raises(WireTimeout):
                 await wire.request("127.0.0.1", 9, b"public", GET, [(1, 3)], 0.1, 0)
@@ -246,3 +377,141 @@ def test_binary_octet_strings_keep_every_byte() -> None:
     assert octets_text("Routing Engine 1 é".encode()) == "Routing Engine 1 é"  # UTF-8 as before
     v6 = bytes.fromhex("fe800000000000000000000000000001")
     assert reported_inet(octets_text(v6), 6) == "fe80::1"
+
+
+class Agent:
+    """A local UDP responder: `answer(request_bytes, rid, sender)` is called for each request;
+    `spoofer` is a second socket on another port for replies the wire must not take."""
+
+    def __init__(self, answer: Any) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.spoofer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.spoofer.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.rids: list[int] = []
+        self._answer = answer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            message, _ = decoder.decode(data, asn1Spec=V2C.Message())
+            rid = int(V2C.apiPDU.get_request_id(V2C.apiMessage.get_pdu(message)))
+            self.rids.append(rid)
+            self._answer(self, rid, addr)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+        self.spoofer.close()
+
+
+UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+
+
+def ask(agent: Agent, oids: Sequence[Oid] = (UPTIME,), op: int = GET) -> tuple[Any, SnmpWire]:
+    async def go() -> tuple[Any, SnmpWire]:
+        wire = SnmpWire()
+        try:
+            try:
+                reply: Any = await wire.request(
+                    "127.0.0.1", agent.port, b"public", op, list(oids), 0.3, 1
+                )
+            except (WireError, WireTimeout) as exc:
+                reply = exc
+            await asyncio.sleep(0.05)  # let stragglers arrive and be counted
+            return reply, wire
+        finally:
+            wire.close()
+
+    return asyncio.run(go())
+
+
+def test_replies_from_another_port_are_dropped_whatever_they_say() -> None:
+    """The spoofer knows the request-id and the community (it saw the request): its reply comes
+    first, from another port, and is dropped; the device's own reply is taken."""
+
+    def answer(agent: Agent, rid: int, addr: Any) -> None:
+        agent.spoofer.sendto(
+            pysnmp_response(b"public", rid, [(UPTIME, rfc1902.TimeTicks(1))]), addr
+        )
+        time.sleep(0.01)
+        agent.sock.sendto(pysnmp_response(b"public", rid, [(UPTIME, rfc1902.TimeTicks(42))]), addr)
+
+    agent = Agent(answer)
+    try:
+        reply, wire = ask(agent)
+    finally:
+        agent.close()
+    assert not isinstance(reply, Exception), reply
+    assert reply.varbinds == [(UPTIME, 42)]
+    assert wire.stats.wrong_sender == 1
+
+
+def test_the_header_is_checked_before_any_value() -> None:
+    """A wrong community with undecodable values is a bad community, not garbage: the values
+    were never looked at; the real reply after it is taken."""
+
+    def answer(agent: Agent, rid: int, addr: Any) -> None:
+        long_oid = b"\x2b" + b"\xff" * 60_000 + b"\x01"
+        agent.sock.sendto(hand_response(rid, [(long_oid, 0x05, b"")], community=b"nope"), addr)
+        agent.sock.sendto(hand_response(rid + 1, [(long_oid, 0x05, b"")]), addr)
+        agent.sock.sendto(pysnmp_response(b"public", rid, [(UPTIME, rfc1902.TimeTicks(42))]), addr)
+
+    agent = Agent(answer)
+    try:
+        reply, wire = ask(agent)
+    finally:
+        agent.close()
+    assert not isinstance(reply, Exception), reply
+    assert reply.varbinds == [(UPTIME, 42)]
+    assert (wire.stats.bad_community, wire.stats.unknown_request, wire.stats.garbage) == (1, 1, 0)
+
+
+def test_a_reply_naming_other_oids_is_an_error_not_values() -> None:
+    other = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+
+    def answer(agent: Agent, rid: int, addr: Any) -> None:
+        agent.sock.sendto(pysnmp_response(b"public", rid, [(other, rfc1902.TimeTicks(7))]), addr)
+
+    agent = Agent(answer)
+    try:
+        reply, wire = ask(agent)
+        assert isinstance(reply, WireError) and "does not answer" in str(reply)
+        assert wire.stats.wrong_oids == 1
+        # GETNEXT names other OIDs by design: the walkers judge them (repeats, going backwards).
+        reply, _ = ask(agent, [(1, 3, 6, 1, 2, 1, 1, 4)], GETNEXT)
+        assert not isinstance(reply, Exception) and reply.varbinds == [(other, 7)]
+    finally:
+        agent.close()
+
+
+def test_request_ids_are_random() -> None:
+    def answer(agent: Agent, rid: int, addr: Any) -> None:
+        agent.sock.sendto(pysnmp_response(b"public", rid, [(UPTIME, rfc1902.TimeTicks(1))]), addr)
+
+    agent = Agent(answer)
+
+    async def go() -> None:
+        wire = SnmpWire()
+        try:
+            for _ in range(8):
+                await wire.request("127.0.0.1", agent.port, b"public", GET, [UPTIME], 0.3, 1)
+        finally:
+            wire.close()
+
+    try:
+        asyncio.run(go())
+    finally:
+        agent.close()
+    steps = {b - a for a, b in zip(agent.rids, agent.rids[1:], strict=False)}
+    assert len(agent.rids) == 8 and len(steps) > 1 and 1 not in steps
+    assert all(0 < rid < 2**31 for rid in agent.rids)

@@ -167,7 +167,8 @@ class SnmpCollector:
 
     @property
     def wire_stats(self) -> WireStats:
-        """Datagrams of the v2c read path: sent, received, retries, late, undecodable."""
+        """Datagrams of the v2c read path: sent, received, retries, and every dropped one by
+        reason (garbage, unknown_request, wrong_sender, bad_community, wrong_oids)."""
         return self._wire.stats
 
     def _semaphore(self) -> asyncio.Semaphore:

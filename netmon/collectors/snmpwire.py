@@ -9,6 +9,12 @@ what needs it: SNMPv3 (USM), SET and traps.
 
 Every reply that is not a well-formed v2c Response raises WireError naming what and at which
 byte; the endpoint never lets one bad datagram touch another request.
+
+Hostile senders (issue 15): the decoder bounds its work before doing it (at most 128 arcs per OID,
+5 bytes per arc, 5 bytes per INTEGER and 32-bit value, 9 per Counter64), so any datagram costs
+time linear in its size; the endpoint reads only the header (community, request-id) of a datagram
+and checks it and the sender's address and port against the outstanding request before decoding
+any value. Request-ids are random; only OIDs netmon asked for are cached.
 """
 
 from __future__ import annotations
@@ -41,7 +47,13 @@ _EXCEPTIONS = {
 _V2C = b"\x02\x01\x01"
 _NO_ERROR = b"\x02\x01\x00\x02\x01\x00"  # error-status 0, error-index 0
 # Replies mostly name the OIDs netmon asked for: their decoded form is kept by their bytes.
-_OID_CACHE_LIMIT = 200_000
+# Only OIDs netmon sent are cached, never arcs a datagram brought.
+_OID_CACHE_LIMIT = 50_000
+MAX_OID_ARCS = 128  # RFC 2578 7.1.3
+_MAX_ARC_BYTES = 5  # a sub-identifier is < 2^32: 5 bytes of 7 bits
+_MAX_INT_BYTES = 5  # Integer32 and the 32-bit unsigned types (one leading 0x00 byte allowed)
+_MAX_COUNTER64_BYTES = 9
+_COUNTER64 = 0x46
 
 
 class WireError(ValueError):
@@ -72,6 +84,10 @@ def encode_integer(value: int) -> bytes:
 
 
 def encode_oid(oid: Oid) -> bytes:
+    return _tlv(_OID, _oid_body(oid))
+
+
+def _oid_body(oid: Oid) -> bytes:
     if len(oid) < 2 or not 0 <= oid[0] <= 2 or (oid[0] < 2 and not 0 <= oid[1] < 40):
         raise ValueError(f"not an encodable OID: {'.'.join(map(str, oid))}")
     body = bytearray()
@@ -84,7 +100,7 @@ def encode_oid(oid: Oid) -> bytes:
             chunk.append(0x80 | (rest & 0x7F))
             rest >>= 7
         body.extend(reversed(chunk))
-    return _tlv(_OID, bytes(body))
+    return bytes(body)
 
 
 def encode_varbinds(oids: Sequence[Oid]) -> bytes:
@@ -141,32 +157,53 @@ def _expect(data: bytes, pos: int, end: int, tag: int, what: str) -> tuple[int, 
 def _int(data: bytes, start: int, stop: int, what: str) -> int:
     if start == stop:
         raise WireError(f"{what}: empty INTEGER at byte {start}")
-    return int.from_bytes(data[start:stop], "big", signed=True)
+    if stop - start > _MAX_INT_BYTES:
+        raise WireError(f"{what}: INTEGER of {stop - start} bytes at byte {start}")
+    value = int.from_bytes(data[start:stop], "big", signed=True)
+    if not -(1 << 31) <= value < 1 << 31:
+        raise WireError(f"{what}: {value} at byte {start} is not an Integer32")
+    return value
 
 
 _oid_cache: dict[bytes, Oid] = {}
 
 
+def remember_oids(oids: Sequence[Oid]) -> None:
+    """Cache the decoded form of OIDs netmon sends: the only entries the cache ever gets."""
+    for oid in oids:
+        if len(_oid_cache) >= _OID_CACHE_LIMIT:
+            _oid_cache.clear()  # a walk of a huge table must not grow memory without bound
+        _oid_cache[_oid_body(oid)] = oid
+
+
 def decode_oid(raw: bytes) -> Oid:
+    """An OID's contents -> its arcs; WireError past 128 arcs or 5 bytes (2^32) in an arc.
+    Time linear in len(raw), and bounded: nothing longer than 128 x 5 bytes is looked at."""
     cached = _oid_cache.get(raw)
     if cached is not None:
         return cached
     if not raw or raw[-1] & 0x80:
         raise WireError("OID is empty or ends inside an arc")
+    if len(raw) > (MAX_OID_ARCS - 1) * _MAX_ARC_BYTES:
+        raise WireError(f"OID of {len(raw)} bytes: longer than {MAX_OID_ARCS} arcs can be")
     arcs: list[int] = []
     value = 0
+    width = 0
     for byte in raw:
         value = (value << 7) | (byte & 0x7F)
+        width += 1
+        if width > _MAX_ARC_BYTES:
+            raise WireError(f"OID arc {len(arcs) + 1} longer than {_MAX_ARC_BYTES} bytes")
         if not byte & 0x80:
+            if value >> 32:
+                raise WireError(f"OID arc {len(arcs) + 1} is 2^32 or more")
             arcs.append(value)
-            value = 0
+            value = width = 0
+    if len(arcs) >= MAX_OID_ARCS:
+        raise WireError(f"OID of {len(arcs) + 1} arcs: more than {MAX_OID_ARCS}")
     first = arcs[0]
     head = (first // 40, first % 40) if first < 80 else (2, first - 80)
-    oid = (*head, *arcs[1:])
-    if len(_oid_cache) >= _OID_CACHE_LIMIT:
-        _oid_cache.clear()  # a walk of a huge table must not grow memory without bound
-    _oid_cache[raw] = oid
-    return oid
+    return (*head, *arcs[1:])
 
 
 def _value(tag: int, body: bytes) -> Value:
@@ -174,11 +211,22 @@ def _value(tag: int, body: bytes) -> Value:
     if tag == _INTEGER:
         if not body:
             raise WireError("empty INTEGER value")
-        return int.from_bytes(body, "big", signed=True)
+        if len(body) > _MAX_INT_BYTES:
+            raise WireError(f"INTEGER value of {len(body)} bytes")
+        number = int.from_bytes(body, "big", signed=True)
+        if not -(1 << 31) <= number < 1 << 31:
+            raise WireError(f"INTEGER value {number} is not an Integer32")
+        return number
     if tag in _UNSIGNED:
         if not body:
             raise WireError(f"empty value of type 0x{tag:02x}")
-        return int.from_bytes(body, "big")
+        bits = 64 if tag == _COUNTER64 else 32
+        if len(body) > (_MAX_COUNTER64_BYTES if bits == 64 else _MAX_INT_BYTES):
+            raise WireError(f"value of type 0x{tag:02x} of {len(body)} bytes")
+        number = int.from_bytes(body, "big")
+        if number >> bits:
+            raise WireError(f"value {number} of type 0x{tag:02x} exceeds {bits} bits")
+        return number
     if tag in (_OCTETS, _OPAQUE):
         return octets_text(body)
     if tag == _IPADDRESS:
@@ -205,8 +253,18 @@ def octets_text(body: bytes) -> str:
         return body.decode("latin-1")
 
 
-def decode_response(data: bytes) -> Response:
-    """A v2c Response datagram -> Response. Raises WireError naming what is wrong and where."""
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What a Response says before its values: enough to match it to a request."""
+
+    community: bytes
+    request_id: int
+    rest: int  # where error-status starts
+    end: int  # where the PDU ends
+
+
+def decode_header(data: bytes) -> Header:
+    """Version, community, PDU type and request-id only: constant work whatever the size."""
     end = len(data)
     pos, end = _expect(data, 0, end, _SEQUENCE, "message")
     start, stop = _expect(data, pos, end, _INTEGER, "version")
@@ -218,8 +276,18 @@ def decode_response(data: bytes) -> Response:
     tag, pos, end = _header(data, pos, end, "PDU")
     if tag != RESPONSE:
         raise WireError(f"PDU: type 0x{tag:02x}, expected a Response (0xa2)")
-    fields = []
-    for what in ("request-id", "error-status", "error-index"):
+    start, pos = _expect(data, pos, end, _INTEGER, "request-id")
+    return Header(community, _int(data, start, pos, "request-id"), pos, end)
+
+
+def decode_response(data: bytes, header: Header | None = None) -> Response:
+    """A v2c Response datagram -> Response. Raises WireError naming what is wrong and where;
+    never another exception, whatever the bytes. `header`: decode_header(data), if already read."""
+    if header is None:
+        header = decode_header(data)
+    pos, end = header.rest, header.end
+    fields = [header.request_id]
+    for what in ("error-status", "error-index"):
         start, pos = _expect(data, pos, end, _INTEGER, what)
         fields.append(_int(data, start, pos, what))
     pos, end = _expect(data, pos, end, _SEQUENCE, "variable-bindings")
@@ -233,7 +301,7 @@ def decode_response(data: bytes) -> Response:
         if pos != stop:
             raise WireError(f"{where}: {stop - pos} stray bytes at byte {pos}")
         varbinds.append((oid, _value(tag, data[start:pos])))
-    return Response(community, fields[0], fields[1], fields[2], varbinds)
+    return Response(header.community, fields[0], fields[1], fields[2], varbinds)
 
 
 # -- the endpoint --------------------------------------------------------------------------
@@ -245,7 +313,10 @@ class _Pending:
     message: bytes
     sockaddr: tuple[str, int]
     sock: socket.socket
+    peer: tuple[str, int]  # the address (no scope) and port a reply must come from
     community: bytes
+    pdu_type: int
+    oids: tuple[Oid, ...]
     tries_left: int
     timeout: float
     timer: asyncio.TimerHandle | None = None
@@ -254,20 +325,59 @@ class _Pending:
 
 @dataclass
 class WireStats:
+    """Datagrams of the read path. Every received datagram that is not taken as a reply is
+    counted once, by the first check it fails (header first, values last)."""
+
     sent: int = 0
     received: int = 0
     retries: int = 0
-    late_or_duplicate: int = 0
-    undecodable: int = 0
+    garbage: int = 0  # not a v2c Response, or its values do not decode
+    unknown_request: int = 0  # no outstanding request has that id: late, duplicate or guessed
+    wrong_sender: int = 0  # not from the address and port the request went to
+    bad_community: int = 0  # right request-id and sender, wrong community
+    wrong_oids: int = 0  # a reply naming other OIDs than asked: an error for that request
+
+    @property
+    def late_or_duplicate(self) -> int:
+        return self.unknown_request
+
+    @property
+    def undecodable(self) -> int:
+        return self.garbage
+
+    @property
+    def dropped(self) -> int:
+        return self.garbage + self.unknown_request + self.wrong_sender + self.bad_community
+
+
+def _peer(host: str, port: int) -> tuple[str, int]:
+    """An address as recvfrom reports it: canonical text, without an IPv6 scope."""
+    host = host.partition("%")[0]
+    with contextlib.suppress(ValueError):
+        host = str(ipaddress.ip_address(host))
+    return host, port
+
+
+def _unexpected_oids(asked: tuple[Oid, ...], reply: Response) -> str | None:
+    """Why a Response (error-status 0) to a GET does not name the OIDs asked, or None."""
+    got = [oid for oid, _ in reply.varbinds]
+    if len(got) != len(asked):
+        return f"{len(got)} variable-bindings for {len(asked)} asked"
+    for n, (want, oid) in enumerate(zip(asked, got, strict=True), 1):
+        if oid != want:
+            name = ".".join(map(str, oid))
+            return f"variable-binding {n} names {name}, not {'.'.join(map(str, want))}"
+    return None
 
 
 class SnmpWire:
     """Every v2c read of the process over one non-blocking UDP socket per address family.
 
-    Replies are matched to requests by request-id (random start, so a stray or spoofed reply
-    rarely matches) and community; duplicates and late replies to a finished request are
-    dropped. The receive buffer is raised so that a burst of replies is not dropped by the
-    kernel (the default ~200 KiB overflowed above ~150 requests in flight).
+    Replies are matched to requests by request-id (random, unique among outstanding requests),
+    sender address and port, and community, all read before any value is decoded; a GET's
+    reply must name the OIDs asked. Duplicates, late replies and everything else are dropped
+    and counted by reason in `stats`. The receive buffer is raised so that a burst of replies
+    is not dropped by the kernel (the default ~200 KiB overflowed above ~150 requests in flight).
     """
 
     RECEIVE_BUFFER = 4 << 20
@@ -276,7 +386,6 @@ class SnmpWire:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sockets: dict[int, socket.socket] = {}
         self._pending: dict[int, _Pending] = {}
-        self._next_id = 1 + secrets.randbelow(1 << 30)
         self._varbinds: dict[tuple[Oid, ...], bytes] = {}
         self._addresses: dict[tuple[str, int], tuple[int, tuple[str, int], float]] = {}
         self.stats = WireStats()
@@ -339,9 +448,8 @@ class SnmpWire:
 
     def _request_id(self) -> int:
         while True:
-            rid = self._next_id
-            self._next_id = rid + 1 if rid < (1 << 31) - 1 else 1
-            if rid not in self._pending:
+            rid = secrets.randbits(31)
+            if rid and rid not in self._pending:
                 return rid
 
     async def request(
@@ -364,11 +472,21 @@ class SnmpWire:
             if len(self._varbinds) > 50_000:
                 self._varbinds.clear()
             varbinds = self._varbinds[key] = encode_varbinds(key)
+            remember_oids(key)
         rid = self._request_id()
         message = encode_request(community, pdu_type, rid, varbinds)
         loop = asyncio.get_running_loop()
         pending = _Pending(
-            loop.create_future(), message, sockaddr, sock, community, retries, per_try
+            loop.create_future(),
+            message,
+            sockaddr,
+            sock,
+            _peer(*sockaddr),
+            community,
+            pdu_type,
+            key,
+            retries,
+            per_try,
         )
         self._pending[rid] = pending
         try:
@@ -421,17 +539,43 @@ class SnmpWire:
             self._deliver(data, (str(addr[0]), int(addr[1])))
 
     def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
+        # Cheap checks first: the header, then sender, request-id and community; values last.
+        peer = _peer(*addr)
         try:
-            response = decode_response(data)
+            header = decode_header(data)
         except WireError as exc:
-            self.stats.undecodable += 1
+            self.stats.garbage += 1
             # Kept on that address's open requests: if no good reply follows, it is the reason.
             for waiting in self._pending.values():
-                if waiting.sockaddr[:2] == addr:
+                if waiting.peer == peer:
                     waiting.garbage = f"undecodable reply from {addr[0]}:{addr[1]}: {exc}"
             return
-        pending = self._pending.get(response.request_id)
-        if pending is None or pending.future.done() or pending.community != response.community:
-            self.stats.late_or_duplicate += 1
+        pending = self._pending.get(header.request_id)
+        if pending is None or pending.future.done():
+            self.stats.unknown_request += 1
             return
+        if pending.peer != peer:
+            self.stats.wrong_sender += 1
+            return
+        if pending.community != header.community:
+            self.stats.bad_community += 1
+            return
+        try:
+            response = decode_response(data, header)
+        except WireError as exc:
+            self.stats.garbage += 1
+            pending.garbage = f"undecodable reply from {addr[0]}:{addr[1]}: {exc}"
+            return
+        # A GET's reply names the OIDs asked. A GETNEXT's names later ones: its walkers judge
+        # each column (an agent that repeats or goes backwards is a per-column finding there).
+        if response.error_status == 0 and pending.pdu_type == GET:
+            wrong = _unexpected_oids(pending.oids, response)
+            if wrong is not None:
+                self.stats.wrong_oids += 1
+                pending.future.set_exception(
+                    WireError(
+                        f"reply from {addr[0]}:{addr[1]} does not answer the request: {wrong}"
+                    )
+                )
+                return
         pending.future.set_result(response)
