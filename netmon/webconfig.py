@@ -51,12 +51,25 @@ class WebConfigFile(_Strict):
     basic_auth_users: dict[str, str] = Field(default_factory=dict)
 
 
-# A bcrypt hash to check against when the user is unknown: the answer takes as long either way.
-_DUMMY = bcrypt.hashpw(b"netmon-no-such-user", bcrypt.gensalt(rounds=10))
+# bcrypt reads at most 72 bytes of a password (bcrypt 5 raises beyond): a longer one is refused
+# as a wrong password, before any hashing.
+_BCRYPT_MAX_PASSWORD = 72
+
+
+def bcrypt_cost(hashed: str) -> int | None:
+    """The cost (log2 rounds) of a `$2a$`/`$2b$`/`$2y$` hash, or None if it has none."""
+    parts = hashed.split("$")
+    if len(parts) < 4 or not (parts[2].isascii() and parts[2].isdigit()):
+        return None
+    cost = int(parts[2])
+    return cost if 4 <= cost <= 31 else None
 
 
 class WebConfig:
     """The loaded file: an SSL context (or None) and the basic auth check."""
+
+    max_concurrent_checks = 4
+    check_wait = 1.0
 
     def __init__(self, source: Path, spec: WebConfigFile) -> None:
         self.source = source
@@ -67,6 +80,14 @@ class WebConfig:
         self._key = hashlib.sha256(source.read_bytes()).digest()
         self._good: set[bytes] = set()
         self._lock = threading.Lock()
+        # An unknown user is checked against this hash, at the highest cost among the real ones:
+        # the answer takes as long as for a known user with a wrong password.
+        cost = max((bcrypt_cost(h) or 10 for h in spec.basic_auth_users.values()), default=4)
+        self.dummy_hash = bcrypt.hashpw(b"netmon-no-such-user", bcrypt.gensalt(rounds=cost))
+        # At most this many bcrypt checks run at once: a flood of wrong passwords cannot hold
+        # every request thread in bcrypt. A check waits at most `check_wait` seconds for a slot,
+        # then is refused (401). Remembered successes skip bcrypt, so scrapes go on meanwhile.
+        self._checks = threading.BoundedSemaphore(self.max_concurrent_checks)
 
     def _path(self, name: str) -> Path:
         try:
@@ -114,8 +135,17 @@ class WebConfig:
         with self._lock:
             if digest in self._good:
                 return True
+        if len(password) > _BCRYPT_MAX_PASSWORD:
+            return False
         hashed = self.users.get(user.decode("utf-8", errors="replace"))
-        ok = bcrypt.checkpw(password, hashed if hashed is not None else _DUMMY)
+        if not self._checks.acquire(timeout=self.check_wait):
+            return False
+        try:
+            ok = bcrypt.checkpw(password, hashed if hashed is not None else self.dummy_hash)
+        except ValueError:  # a hash bcrypt cannot read: refused, never a dropped connection
+            ok = False
+        finally:
+            self._checks.release()
         ok = ok and hashed is not None
         if ok:
             with self._lock:
@@ -147,6 +177,6 @@ def load_web_config(path: Path) -> WebConfig:
             ]
         ) from None
     for user, hashed in spec.basic_auth_users.items():
-        if not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+        if not hashed.startswith(("$2a$", "$2b$", "$2y$")) or bcrypt_cost(hashed) is None:
             raise _problem(path, f"basic_auth_users.{user}", "not a bcrypt hash ($2y$...)")
     return WebConfig(path, spec)

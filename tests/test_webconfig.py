@@ -244,3 +244,126 @@ def test_netmon_status_reaches_a_protected_daemon(tls_server: tuple[str, Path]) 
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["pairs"] == []
     assert PASSWORD not in shown.stdout + shown.stderr + refused.stderr
+
+
+def test_status_never_sends_a_password_over_plain_http(tmp_path: Path) -> None:
+    """Without NETMON_WEB_CA a configured password is refused before any connection: whatever
+    listens on --listen (anyone may bind it while the daemon is down) never sees it."""
+    import http.server
+    import threading
+
+    from netmon.cli.status import fetch_status
+    from netmon.errors import DaemonUnavailable
+
+    seen: list[str | None] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            body = b'{"pairs": [], "pending": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    listener = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{listener.server_address[1]}"
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NETMON_WEB_")}
+        env |= {"NETMON_WEB_USER": "prometheus", "NETMON_WEB_PASSWORD": PASSWORD}
+        command = [sys.executable, "-m", "netmon", "status", "--listen", address, "--json"]
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60,
+                             check=False)  # fmt: skip
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "NETMON_WEB_CA" in run.stderr
+        assert PASSWORD not in run.stdout + run.stderr
+        # the drills' pre-check reads the daemon through fetch_status and treats
+        # DaemonUnavailable as "daemon not reachable" (it falls back to the pair history)
+        with pytest.MonkeyPatch.context() as patch:
+            for name in ("NETMON_WEB_CA", "NETMON_WEB_USER", "NETMON_WEB_PASSWORD"):
+                patch.delenv(name, raising=False)
+            patch.setenv("NETMON_WEB_USER", "prometheus")
+            patch.setenv("NETMON_WEB_PASSWORD", PASSWORD)
+            with pytest.raises(DaemonUnavailable, match="NETMON_WEB_CA"):
+                fetch_status(address, timeout=1.0)
+            patch.delenv("NETMON_WEB_PASSWORD")  # no password: plain http is fine
+            assert fetch_status(address, timeout=1.0)["pairs"] == []
+        assert seen == [None]  # one request, from the password-less read; no header ever
+    finally:
+        listener.shutdown()
+        listener.server_close()
+
+
+def test_an_unknown_user_costs_as_much_as_a_known_one(tmp_path: Path) -> None:
+    """The dummy hash checked for an unknown user has the highest cost of the configured ones."""
+    low = bcrypt.hashpw(b"a", bcrypt.gensalt(rounds=4)).decode()
+    high = bcrypt.hashpw(b"b", bcrypt.gensalt(rounds=6)).decode()
+    path = write_config(tmp_path, f"basic_auth_users: {{a: '{low}', b: '{high}'}}\n")
+    web = load_web_config(path)
+    assert web.dummy_hash.startswith(b"$2b$06$")
+    assert not web.allows("Basic " + base64.b64encode(b"nobody:b").decode())
+
+
+def test_a_password_over_72_bytes_gets_401_not_a_dropped_connection(tmp_path: Path) -> None:
+    server = serve(
+        write_config(tmp_path, f"basic_auth_users: {{prometheus: '{hashed(PASSWORD)}'}}\n")
+    )
+    url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+    try:
+        for user in ("prometheus", "nobody"):
+            assert fetch(url, None, user, "x" * 73)[0] == 401
+            assert fetch(url, None, user, "é" * 40)[0] == 401  # 80 bytes, 40 characters
+        assert fetch(url, None, "prometheus", PASSWORD)[0] == 200  # the server still answers
+    finally:
+        server.stop()
+
+
+def test_concurrent_password_checks_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of wrong passwords holds at most `max_concurrent_checks` threads in bcrypt; the
+    rest wait `check_wait` at most and are refused; a remembered success skips the queue."""
+    import threading
+
+    web = load_web_config(
+        write_config(tmp_path, f"basic_auth_users: {{p: '{hashed(PASSWORD)}'}}\n")
+    )
+    good = "Basic " + base64.b64encode(f"p:{PASSWORD}".encode()).decode()
+    assert web.allows(good)  # remembered from now on
+    web.check_wait = 0.2
+    running, most, lock, release = 0, 0, threading.Lock(), threading.Event()
+    real = bcrypt.checkpw
+
+    def slow(password: bytes, hashed_password: bytes) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        release.wait(5)
+        with lock:
+            running -= 1
+        return real(password, hashed_password)
+
+    monkeypatch.setattr(bcrypt, "checkpw", slow)
+    answers: list[bool] = []
+    wrong = "Basic " + base64.b64encode(b"p:wrong").decode()
+    threads = [
+        threading.Thread(target=lambda: answers.append(web.allows(wrong))) for _ in range(10)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(answers) < 6 and time.monotonic() < deadline:  # the 6 beyond the limit give up
+        time.sleep(0.05)
+    assert answers == [False] * 6
+    assert most == running == web.max_concurrent_checks == 4
+    assert web.allows(good)  # every slot is taken: the remembered success needs none
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert answers == [False] * 10

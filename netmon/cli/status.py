@@ -17,15 +17,27 @@ from netmon.cli.common import DEFAULT_LISTEN, EXIT_CONFIG, JsonOpt, ListenOpt, e
 from netmon.errors import DaemonUnavailable
 
 
+class CredentialsNeedTls(DaemonUnavailable):
+    """A password is configured but the daemon would be reached over plain http: not sent."""
+
+
 def fetch_status(listen: str, timeout: float = 3.0) -> dict[str, Any]:
     """The running daemon's /api/v1/status. A daemon behind a web config is reached with
     NETMON_WEB_CA (its CA file: https) and NETMON_WEB_USER / NETMON_WEB_PASSWORD (basic auth);
-    the password comes from the environment, never argv, which other users can read."""
+    the password comes from the environment, never argv, which other users can read. It is
+    sent over https only: over plain http anyone who binds --listen while the daemon is down
+    would read it, so without NETMON_WEB_CA this raises CredentialsNeedTls and sends nothing."""
     ca = os.environ.get("NETMON_WEB_CA")
     url = f"{'https' if ca else 'http'}://{listen}/api/v1/status"
     request = urllib.request.Request(url)  # noqa: S310 - the scheme is http(s), set above
     user, password = os.environ.get("NETMON_WEB_USER"), os.environ.get("NETMON_WEB_PASSWORD")
     if user and password is not None:
+        if not ca:
+            raise CredentialsNeedTls(
+                f"refusing to send NETMON_WEB_PASSWORD over plain http to {url}: set "
+                "NETMON_WEB_CA to the daemon's CA file (https), or unset NETMON_WEB_USER and "
+                "NETMON_WEB_PASSWORD for a daemon without a password"
+            )
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     try:

@@ -8,12 +8,14 @@ the lab folder (configs and logs, kept for a post-mortem).
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -78,12 +80,99 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _read_pid(path: Path) -> int | None:
+def check_folder(path: Path) -> None:
+    """Refuse a lab folder that is a symlink, not a folder, not this user's (root's) own, or
+    writable by group or others: anyone who can write into it can plant files the lab trusts."""
     try:
-        text = path.read_text().strip()
-    except OSError:
+        st = path.lstat()
+    except FileNotFoundError:
+        raise LabError(f"{path} does not exist: run `netmon lab up` first") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise LabError(f"{path} is a symlink: not using it")
+    if not stat.S_ISDIR(st.st_mode):
+        raise LabError(f"{path} is not a folder: not using it")
+    if st.st_uid != os.geteuid():
+        raise LabError(f"{path} is owned by uid {st.st_uid}, not this user's own: not using it")
+    if st.st_mode & 0o022:
+        raise LabError(
+            f"{path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o}): not using it"
+        )
+
+
+def _check_opened(path: Path, fd: int) -> None:
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise LabError(f"{path} is not a regular file: not using it")
+    if st.st_uid != os.geteuid():
+        raise LabError(f"{path} is owned by uid {st.st_uid}, not this user's own: not using it")
+    if st.st_nlink != 1:
+        raise LabError(f"{path} has {st.st_nlink} hard links: not using it")
+
+
+def _open(path: Path, flags: int, mode: int = 0o600) -> int:
+    check_folder(path.parent)
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LabError(f"{path} is a symlink: refusing to follow it") from None
+        raise
+    try:
+        _check_opened(path, fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_file(path: Path) -> str:
+    """Read a lab file: never through a symlink, only a regular file of root's, in a folder of
+    root's that nobody else can write."""
+    fd = _open(path, os.O_RDONLY)
+    with os.fdopen(fd, "r") as f:
+        return f.read()
+
+
+def write_file(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write a lab file with the checks of `read_file`; a planted symlink is refused, its target
+    untouched."""
+    fd = _open(path, os.O_WRONLY | os.O_CREAT, mode)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(fd, mode)
+        f.truncate(0)
+        f.write(text)
+
+
+def _read_pid(path: Path) -> int | None:
+    """The pid in a pid file; None when there is none. A symlink, a file not root's, or a
+    folder others can write raise LabError."""
+    if not os.path.lexists(path.parent):
+        return None  # no lab folder: no pid file (a folder planted later is refused by read_file)
+    try:
+        text = read_file(path).strip()
+    except FileNotFoundError:
         return None
-    return int(text) if text.isdigit() else None
+    except OSError as exc:
+        raise LabError(f"cannot read {path}: {exc.strerror}") from None
+    return int(text) if text.isdigit() and 0 < int(text) < 2**22 else None
+
+
+def _cmdline_tokens(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    # sshd and others rewrite their title into one space-separated string.
+    return raw.decode(errors="replace").replace("\0", " ").split()
+
+
+def _same_netns(pid: int, netns: str) -> bool:
+    try:
+        mine = Path(f"/proc/{pid}/ns/net").stat()
+        lab = Path(f"/run/netns/{netns}").stat()
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (lab.st_dev, lab.st_ino)
 
 
 @dataclass(frozen=True)
@@ -140,7 +229,36 @@ class Lab:
         return self.root / "ssh" / "shadow"
 
     def community(self) -> str:
-        return self.community_file.read_text().strip()
+        self.check()
+        return read_file(self.community_file).strip()
+
+    def check(self, missing_ok: bool = False) -> None:
+        """Every command's first step: root, and a lab folder (with its router and ssh folders)
+        that is root's own, no symlink, and writable by nobody else. `missing_ok`: no folder at
+        all is fine (status and down read nothing from it then)."""
+        self.require_root()
+        if missing_ok and not os.path.lexists(self.root):
+            return
+        check_folder(self.root)
+        for sub in (self.client_key.parent, *(self.paths(r).dir for r in ROUTERS)):
+            if os.path.lexists(sub):
+                check_folder(sub)
+
+    def _is_lab_daemon(self, pid: int, router: Router, daemon: str) -> bool:
+        """Is `pid` the lab's `daemon` of `router`: inside the router's namespace and started
+        with the router's own config file?"""
+        paths = self.paths(router)
+        conf = {
+            "keepalived": paths.keepalived_conf,
+            "snmpd": paths.snmpd_conf,
+            "sshd": paths.sshd_conf,
+        }[daemon]
+        tokens = _cmdline_tokens(pid)
+        return (
+            _same_netns(pid, router.netns)
+            and str(conf) in tokens
+            and any(Path(t).name.startswith(daemon) for t in tokens)
+        )
 
     @staticmethod
     def router(name: str) -> Router:
@@ -183,12 +301,15 @@ class Lab:
             _find(tool)
         self.down()
         self._check_address_space()
-        self.root.mkdir(parents=True, exist_ok=True)
-        if self.root.stat().st_uid != os.geteuid() or self.root.is_symlink():
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            self.root.mkdir(mode=0o700)
+        st = self.root.lstat()
+        if stat.S_ISLNK(st.st_mode) or st.st_uid != os.geteuid():
             raise LabError(f"{self.root} exists and is not this user's own folder: not using it")
-        self.root.chmod(0o700)
-        self.community_file.write_text(secrets.token_urlsafe(12) + "\n")
-        self.community_file.chmod(0o600)
+        self.root.chmod(0o700)  # checked above: not a symlink
+        self.check()
+        write_file(self.community_file, secrets.token_urlsafe(12) + "\n")
         self._make_client_key()
         _run("ip", "link", "add", BRIDGE, "type", "bridge")
         _run("ip", "addr", "add", f"{MONITOR_ADDRESS}/{NETMASK}", "dev", BRIDGE)
@@ -204,28 +325,29 @@ class Lab:
 
     def _make_client_key(self) -> None:
         key = self.client_key
-        key.parent.mkdir(parents=True, exist_ok=True)
+        key.parent.mkdir(mode=0o700, exist_ok=True)
+        check_folder(key.parent)
         for stale in (key, key.with_suffix(".pub")):
             stale.unlink(missing_ok=True)
         _run(
             _find("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C", "netmon-lab", "-f", str(key)
         )
-        self.authorized_keys.write_text(key.with_suffix(".pub").read_text())
+        write_file(self.authorized_keys, read_file(key.with_suffix(".pub")), 0o644)
         password = secrets.token_urlsafe(12)
-        self.password_file.write_text(password + "\n")
-        self.password_file.chmod(0o600)
+        write_file(self.password_file, password + "\n")
         hashed = subprocess.run(
             [_find("openssl"), "passwd", "-6", "-stdin"], input=password, capture_output=True,
             text=True, check=True, timeout=10,
         ).stdout.strip()  # fmt: skip
-        self.shadow_file.write_text(f"root:{hashed}:19700:0:99999:7:::\n")
-        self.shadow_file.chmod(0o600)
-        self.known_hosts.write_text("")
+        write_file(self.shadow_file, f"root:{hashed}:19700:0:99999:7:::\n")
+        write_file(self.known_hosts, "", 0o644)
 
     def _make_router(self, router: Router) -> None:
         paths = self.paths(router)
-        paths.dir.mkdir(parents=True, exist_ok=True)
-        paths.persist.mkdir(exist_ok=True)
+        paths.dir.mkdir(mode=0o755, exist_ok=True)
+        check_folder(paths.dir)
+        paths.persist.mkdir(mode=0o700, exist_ok=True)
+        check_folder(paths.persist)
         ns = router.netns
         _run("ip", "netns", "add", ns)
         # Created inside the namespace, the router's end is eth0 with ifIndex 2 (inventory/lab.yaml).
@@ -247,21 +369,21 @@ class Lab:
         _run("ip", "-n", ns, "link", "set", "lo", "up")
         _run("ip", "-n", ns, "addr", "add", f"{router.address}/{NETMASK}", "dev", "eth0")
         _run("ip", "-n", ns, "link", "set", "eth0", "up")
-        paths.keepalived_conf.write_text(keepalived_conf(router, paths))
-        paths.snmpd_conf.write_text(snmpd_conf(router, paths, self.community()))
-        paths.snmpd_conf.chmod(0o600)
-        paths.sshd_conf.write_text(sshd_conf(router, paths, self.authorized_keys))
+        write_file(paths.keepalived_conf, keepalived_conf(router, paths), 0o644)
+        write_file(paths.snmpd_conf, snmpd_conf(router, paths, self.community()))
+        write_file(paths.sshd_conf, sshd_conf(router, paths, self.authorized_keys), 0o644)
         for lever in (paths.fault_file, paths.priority_file):
-            lever.write_text("0\n")
-        paths.host_key.unlink(missing_ok=True)
+            write_file(lever, "0\n", 0o644)
+        for stale in (paths.host_key, paths.host_key.with_suffix(".pub")):
+            stale.unlink(missing_ok=True)
         _run(_find("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", str(paths.host_key))
-        with self.known_hosts.open("a") as hosts:
-            kind, blob = paths.host_key.with_suffix(".pub").read_text().split()[:2]
-            hosts.write(f"{router.address} {kind} {blob}\n")
+        kind, blob = read_file(paths.host_key.with_suffix(".pub")).split()[:2]
+        hosts = read_file(self.known_hosts)
+        write_file(self.known_hosts, f"{hosts}{router.address} {kind} {blob}\n", 0o644)
 
     def down(self) -> None:
         """End every lab process, delete namespaces, bridge and ports. Safe to run any time."""
-        self.require_root()
+        self.check(missing_ok=True)
         for router in ROUTERS:
             if self._netns_exists(router):
                 self._end_namespace_processes(router)
@@ -295,6 +417,7 @@ class Lab:
         return [int(p) for p in out.split() if p.isdigit()]
 
     def status(self) -> LabStatus:
+        self.check(missing_ok=True)
         routers = []
         for router in ROUTERS:
             exists = self._netns_exists(router)
@@ -307,15 +430,28 @@ class Lab:
         bridge = Path(f"/sys/class/net/{BRIDGE}").exists()
         return LabStatus(self.root, bridge, tuple(routers))
 
-    def _pid(self, router: Router, daemon: str) -> int | None:
+    def _pid_file(self, router: Router, daemon: str) -> Path:
         paths = self.paths(router)
-        pid_file = {
+        return {
             "keepalived": paths.keepalived_pid,
             "snmpd": paths.snmpd_pid,
             "sshd": paths.sshd_pid,
         }[daemon]
+
+    def _pid(self, router: Router, daemon: str, strict: bool = False) -> int | None:
+        """The pid of the lab's running `daemon` of `router`, or None. A live process that is not
+        the lab's daemon counts as none, or raises LabError when `strict` (before a kill)."""
+        pid_file = self._pid_file(router, daemon)
         pid = _read_pid(pid_file)
-        return pid if _alive(pid) else None
+        if pid is None or not _alive(pid):
+            return None
+        if self._is_lab_daemon(pid, router, daemon):
+            return pid
+        if strict:
+            raise LabError(
+                f"{pid_file} names pid {pid}, which is not the lab's {daemon} of {router.name}: not touching it"
+            )
+        return None
 
     def vips(self, router: Router) -> tuple[str, ...]:
         out = _run(
@@ -346,7 +482,10 @@ class Lab:
     # -- levers ---------------------------------------------------------------------------
 
     def start(self, router_name: str, daemon: str) -> int:
+        self.check()
         router = self.router(router_name)
+        if daemon not in DAEMONS:
+            raise LabError(f"unknown daemon {daemon!r} (daemons: {', '.join(DAEMONS)})")
         paths = self.paths(router)
         if self._pid(router, daemon) is not None:
             raise LabError(f"{daemon} already runs on {router.name}")
@@ -393,10 +532,11 @@ class Lab:
         )
 
     def stop(self, router_name: str, daemon: str, sig: signal.Signals = signal.SIGTERM) -> None:
+        self.check()
         router = self.router(router_name)
         if daemon not in DAEMONS:
             raise LabError(f"unknown daemon {daemon!r} (daemons: {', '.join(DAEMONS)})")
-        pid = self._pid(router, daemon)
+        pid = self._pid(router, daemon, strict=True)
         if pid is None:
             return
         os.kill(pid, sig)
@@ -408,16 +548,21 @@ class Lab:
 
     def fault(self, router_name: str, on: bool) -> None:
         """Put both VRRP instances of a router in FAULT (track_file, weight 0) or release them."""
-        self.paths(self.router(router_name)).fault_file.write_text("1\n" if on else "0\n")
+        self.check()
+        write_file(self.paths(self.router(router_name)).fault_file, "1\n" if on else "0\n", 0o644)
 
     def low_priority(self, router_name: str, on: bool) -> None:
         """Lower a router's priority by 100 (track_file, weight -100) or restore it."""
-        self.paths(self.router(router_name)).priority_file.write_text("1\n" if on else "0\n")
+        self.check()
+        write_file(
+            self.paths(self.router(router_name)).priority_file, "1\n" if on else "0\n", 0o644
+        )
 
     def set_mtu(self, router_name: str, mtu: int) -> None:
         """Set the MTU of a router's eth0 inside its namespace; the bridge side stays at 1500.
         Below 1500, large don't-fragment packets to it are lost while the link stays up and
         small packets (SNMP, small pings) pass: the failure of November 2023, for real."""
+        self.check()
         router = self.router(router_name)
         if not 576 <= mtu <= 9000:
             raise LabError(f"MTU must be 576..9000, got {mtu}")
@@ -425,12 +570,14 @@ class Lab:
 
     def split(self, on: bool) -> None:
         """Cut the routers apart (bridge port isolation): the monitor still reaches both."""
+        self.check()
         state = "on" if on else "off"
         for router in ROUTERS:
             _run("bridge", "link", "set", "dev", router.host_port, "isolated", state)
 
     def reset(self, timeout: float = 15.0) -> None:
         """Back to the healthy baseline: every daemon running, levers released, r1 master."""
+        self.check()
         self.split(False)
         for router in ROUTERS:
             self.set_mtu(router.name, 1500)

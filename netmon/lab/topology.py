@@ -15,7 +15,7 @@ MONITOR_ADDRESS = "10.99.0.1"
 NETMASK = 24
 TRAP_PORT = 16162
 # Not under /run: sshd gets a private tmpfs /run and must still read its files here. The lab
-# refuses a folder it does not own (see Lab.up).
+# refuses a folder it does not own (see Lab.check).
 DEFAULT_DIR = Path("/tmp/netmon-lab")  # noqa: S108
 
 
