@@ -83,7 +83,9 @@ def vanished(
         view = replace(obs.view, role=Role.FAULT, reason=reason)
         return replace(obs, view=view, last_read=prior, vanished=True)
     if obs.fresh and obs.view.role in READABLE and not obs.view.missing:
-        return replace(obs, last_read=obs.view.role, vanished=False)
+        prior = obs.view.role
+    if obs.last_read is prior and not obs.vanished:
+        return obs  # the usual case on every poll: nothing to copy
     return replace(obs, last_read=prior, vanished=False)
 
 
@@ -198,9 +200,9 @@ def evaluate(
     # new, and two readings far apart do not show two members active at the same time.
     dual_since: float | None = previous.dual_active_since if previous else None
     simultaneous = False
+    first = min((o.at for o in active_obs), default=now)  # the readings of the active members
+    last = max((o.at for o in active_obs), default=now)
     if spec.mode is Mode.ACTIVE_STANDBY and len(active_obs) >= 2:
-        first = min(o.at for o in active_obs)
-        last = max(o.at for o in active_obs)
         simultaneous = last - first <= max(spec.split_brain_debounce, SAME_ROUND)
         if dual_since is None:
             dual_since = last
@@ -227,7 +229,7 @@ def evaluate(
         reasons.extend(found)
     elif len(active) >= 2:
         assert dual_since is not None
-        held = max(min(o.at for o in active_obs) - dual_since, 0.0)
+        held = max(first - dual_since, 0.0)
         who = " and ".join(active)
         if simultaneous and held >= spec.split_brain_debounce:
             state = PairState.SPLIT_BRAIN
@@ -239,8 +241,7 @@ def evaluate(
             if simultaneous:
                 reasons.append(f"{who} both claim active (within debounce)")
             else:
-                spread = max(o.at for o in active_obs) - min(o.at for o in active_obs)
-                reasons.append(f"{who} both claim active, in readings {spread:.1f}s apart")
+                reasons.append(f"{who} both claim active, in readings {last - first:.1f}s apart")
     elif not active:
         state = _no_active(obs, readable, reasons)
         reasons.extend(problems(False))

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from netmon.links import COUNTER32, TIME_TICKS, in_range
+from netmon.links import TIME_TICKS, in_range
 from netmon.model import InterfaceReading, LinkThresholds, MemberObservation, ProbeResult
 
 WRAP = 2**32
 
 
 def delta(previous: int | None, current: int | None) -> int | None:
-    previous, current = in_range(previous, COUNTER32), in_range(current, COUNTER32)
     if previous is None or current is None:
         return None
     if current >= previous:

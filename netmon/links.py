@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from netmon.model import InterfaceReading, Link, Missing, Oid, Probe, Value
 
@@ -63,8 +62,9 @@ def in_range(value: object, bounds: tuple[int, int]) -> int | None:
 
 
 def value_problem(name: str, value: Value | None, bounds: tuple[int, int]) -> str | None:
-    """Why `value` cannot be read as a number of its SNMP type; None if it can (or is absent)."""
-    if value is None or in_range(value, bounds) is not None:
+    """Why `value` cannot be read as a number of its SNMP type; None if it can (or is absent:
+    not answered is no problem of the value)."""
+    if value is None or isinstance(value, Missing) or in_range(value, bounds) is not None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{name}: value out of range"
@@ -82,10 +82,9 @@ def read_link(link: Link, values: Mapping[Oid | str, Value]) -> InterfaceReading
     for key, mib_name in MIB_NAMES.items():
         raw = values.get(column_oid(COLUMNS[key], link.if_index))
         counters[key] = in_range(raw, COUNTER32)
-        problem = None if isinstance(raw, Missing) else value_problem(mib_name, raw, COUNTER32)
-        if problem is not None:
+        if counters[key] is None and (problem := value_problem(mib_name, raw, COUNTER32)):
             problems.append(problem)
-    reading = InterfaceReading(
+    return InterfaceReading(
         if_index=link.if_index,
         name=link.name,
         oper_up=oper_up,
@@ -95,7 +94,5 @@ def read_link(link: Link, values: Mapping[Oid | str, Value]) -> InterfaceReading
         out_discards=counters["out_discards"],
         in_packets=counters["in_packets"],
         out_packets=counters["out_packets"],
+        problems=tuple(problems),
     )
-    if problems:
-        return replace(reading, problems=tuple(problems))
-    return reading

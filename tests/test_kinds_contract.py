@@ -465,6 +465,24 @@ def test_junos_routing_engines_found_by_what_the_device_says(
     assert_pair_state("junos-re", members, values, state, reason, active)
 
 
+def inventory_error(tmp_path: Path, kind: str, params: str) -> str:
+    """What the inventory loader says of a two-member pair of `kind` whose members both have
+    `params` (flow YAML) on one device."""
+    from netmon.errors import ConfigError
+    from netmon.inventory import load_inventory
+
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        "version: 1\ndevices:\n  d: {address: 10.99.0.9, snmp: {community: {env: HOME}}}\n"
+        f"pairs:\n  - name: p\n    kind: {kind}\n    members:\n"
+        f"      - {{name: a, device: d, params: {params}}}\n"
+        f"      - {{name: b, device: d, params: {params}}}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_inventory(path)
+    return str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -476,20 +494,9 @@ def test_junos_routing_engines_found_by_what_the_device_says(
     ],
 )
 def test_identity_params_name_exactly_one_unit(tmp_path: Path, params: str, message: str) -> None:
-    from netmon.errors import ConfigError
-    from netmon.inventory import load_inventory
-
     kind = "fortigate-ha" if "hostname" in params else "junos-re"
-    path = tmp_path / "inv.yaml"
-    path.write_text(
-        "version: 1\ndevices:\n  d: {address: 10.99.0.9, snmp: {community: {env: HOME}}}\n"
-        f"pairs:\n  - name: p\n    kind: {kind}\n    members:\n"
-        f"      - {{name: a, device: d, params: {params}}}\n"
-        f"      - {{name: b, device: d, params: {params}}}\n"
-    )
-    with pytest.raises(ConfigError) as caught:
-        load_inventory(path)
-    assert message in str(caught.value), str(caught.value)
+    text = inventory_error(tmp_path, kind, params)
+    assert message in text, text
 
 
 FGT_MODE = (1, 3, 6, 1, 4, 1, 12356, 101, 13, 1, 1, 0)
@@ -644,19 +651,7 @@ def test_redundancy_kinds_record_the_four_cases(kind_name: str) -> None:
 def test_redundancy_kind_params_are_checked_by_the_inventory(
     tmp_path: Path, kind: str, params: str, message: str
 ) -> None:
-    from netmon.errors import ConfigError
-    from netmon.inventory import load_inventory
-
-    path = tmp_path / "inv.yaml"
-    path.write_text(
-        "version: 1\ndevices:\n  d: {address: 10.99.0.9, snmp: {community: {env: HOME}}}\n"
-        f"pairs:\n  - name: p\n    kind: {kind}\n    members:\n"
-        f"      - {{name: a, device: d, params: {params}}}\n"
-        f"      - {{name: b, device: d, params: {params}}}\n"
-    )
-    with pytest.raises(ConfigError) as caught:
-        load_inventory(path)
-    text = str(caught.value)
+    text = inventory_error(tmp_path, kind, params)
     assert "pairs[0].members[0].params" in text, text
     assert message in text, text
 

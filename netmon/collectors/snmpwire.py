@@ -209,14 +209,7 @@ def decode_oid(raw: bytes) -> Oid:
 def _value(tag: int, body: bytes) -> Value:
     """A reply value -> netmon's Value, the same mapping as the pysnmp path (to_value)."""
     if tag == _INTEGER:
-        if not body:
-            raise WireError("empty INTEGER value")
-        if len(body) > _MAX_INT_BYTES:
-            raise WireError(f"INTEGER value of {len(body)} bytes")
-        number = int.from_bytes(body, "big", signed=True)
-        if not -(1 << 31) <= number < 1 << 31:
-            raise WireError(f"INTEGER value {number} is not an Integer32")
-        return number
+        return _int(body, 0, len(body), "INTEGER value")
     if tag in _UNSIGNED:
         if not body:
             raise WireError(f"empty value of type 0x{tag:02x}")

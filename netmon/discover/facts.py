@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from netmon.kinds.evidence import one_line
 from netmon.model import Oid, Value
 
 SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5)
@@ -158,8 +159,7 @@ def as_int(value: Value | None) -> int | None:
 def as_text(value: Value | None) -> str | None:
     if not isinstance(value, str):
         return None
-    cleaned = " ".join("".join(c if c.isprintable() else " " for c in value).split())
-    return cleaned or None
+    return one_line(value) or None
 
 
 def state_name(table: Mapping[int, str], value: Value | None) -> str:

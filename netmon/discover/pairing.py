@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netmon.discover.facts import Cluster, Group, Report, slug
+from netmon.kinds.evidence import one_line
 
 GROUP_KINDS = ("vrrp", "vrrpv3", "keepalived", "hsrp")  # two routers, one group each
 
@@ -289,7 +290,7 @@ def _flow(value: Any) -> str:
 
 
 def _comment(text: str, indent: str = "") -> str:
-    return f"{indent}# {' '.join(''.join(c if c.isprintable() else ' ' for c in text).split())}"
+    return f"{indent}# {one_line(text)}"
 
 
 def build(reports: Sequence[Report], snmp: Mapping[str, Any], command: str) -> Discovery:

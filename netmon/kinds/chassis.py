@@ -190,6 +190,6 @@ class AristaRedundancyKind:
         last = values.get("aristaRedundancyLastSwOverReason")
         if isinstance(last, str) and last.strip():
             raw = f"{view.raw}; protocol {PROTOCOLS.get(protocol, '?') if isinstance(protocol, int) else '?'}"
-            said = bounded("".join(c if c.isprintable() else " " for c in last))
+            said = bounded(last)
             view = replace(view, raw=f"{raw}; last switchover: {said}"[:RAW_MAX])
         return view

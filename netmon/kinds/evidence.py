@@ -88,8 +88,15 @@ def bounded(text: str, limit: int = MAX_TEXT) -> str:
     """Device-reported text for an identity or a peer: one printable line (NUL, ESC and other
     control characters as spaces: they would reach an operator's terminal), at most `limit`
     characters."""
-    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    flat = one_line(text)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    """Device-reported text as one printable line: every character that is not printable (NUL,
+    ESC, newlines, other control characters) read as a space, runs of whitespace as one, the
+    ends trimmed. The one form kinds match and show, and `netmon discover` writes."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def reported_ip(text: str | None) -> str | None:

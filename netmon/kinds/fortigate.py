@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from netmon.kinds.base import ParamProblem
-from netmon.kinds.evidence import bounded
+from netmon.kinds.evidence import bounded, one_line
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 SYS_SERIAL = (1, 3, 6, 1, 4, 1, 12356, 100, 1, 1, 1, 0)  # FORTINET-CORE-MIB fnSysSerial
@@ -74,7 +74,7 @@ class FortigateHaParams:
 def _clean(text: str) -> str:
     """Reported text as `netmon discover` reads it: characters that are not printable (NUL,
     newlines, other control characters) as spaces, runs of whitespace as one, ends trimmed."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return one_line(text)
 
 
 def _text(value: Value | None) -> str | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
-from netmon.kinds.evidence import bounded
+from netmon.kinds.evidence import bounded, one_line
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 REDUNDANCY = (1, 3, 6, 1, 4, 1, 2636, 3, 1, 14, 1)
@@ -72,7 +72,7 @@ def clean_descr(text: str) -> str:
     """A description as the device means it: every character that is not printable (NUL, tab,
     newline, other control characters) read as a space, runs of whitespace as one space, the
     ends trimmed. Case is kept (this is what is shown and what discover writes)."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return one_line(text)
 
 
 def normalise_descr(text: str) -> str:
