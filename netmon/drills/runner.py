@@ -4,12 +4,15 @@ Safety rules (docs/drills.md): nothing is touched unless every pre-check passes;
 actions are on disk before the demotion is sent; any abort condition (no takeover in time, a long
 virtual-IP outage, split-brain past the debounce, the standby unreachable, Ctrl-C or SIGTERM)
 restores at once; an interrupted drill is found and restored by the next drill command.
+Recovery rebuilds its restore actions from the inventory: the journal's copy is an audit record,
+and anyone who can write the journal file must not be able to choose what netmon runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,7 +27,7 @@ from netmon.drills.checks import Check, prechecks
 from netmon.drills.journal import Journal
 from netmon.drills.silence import SilenceError, Silences
 from netmon.errors import CollectorError
-from netmon.model import Inventory, PairSpec, PairState, PairStatus, Probe, Role
+from netmon.model import Inventory, Oid, PairSpec, PairState, PairStatus, Probe, Role, oid_str
 from netmon.poller import Poller
 from netmon.store import StateStore
 
@@ -67,9 +70,36 @@ def _action_json(action: Action) -> dict[str, Any]:
             "value": action.value, "commands": list(action.commands)}  # fmt: skip
 
 
-def _action_from(data: dict[str, Any]) -> Action:
-    oid = tuple(data["oid"]) if data.get("oid") else None
-    return Action(data["device"], oid, data.get("value"), tuple(data.get("commands") or ()))
+INTEGER32 = range(-(1 << 31), 1 << 31)
+
+
+def _journal_text(data: object, limit: int = 300) -> str:
+    """Journal content quoted in a note: JSON-escaped (no control characters reach a terminal)
+    and bounded, since an edited journal may hold anything."""
+    text = json.dumps(data)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _journaled_original(journaled: object, device: str, oid: Oid) -> tuple[int | None, str]:
+    """The value the journal holds for the SET of `oid` on `device` (read from the device just
+    before the drill acted), or None and why it cannot be used. It is the one thing recovery
+    takes from the journal: the inventory cannot say what the value was."""
+    where = f"{oid_str(oid)} on {device}"
+    entries = journaled if isinstance(journaled, list) else []
+    values = [
+        e.get("value")
+        for e in entries
+        if isinstance(e, dict) and e.get("device") == device and e.get("oid") == list(oid)
+    ]
+    if not values:
+        return None, f"the journal holds no value to restore for {where}"
+    if len(values) > 1:
+        return None, f"the journal names {where} more than once"
+    value = values[0]
+    # JSON true is a Python int; a priority is never a boolean.
+    if isinstance(value, bool) or not isinstance(value, int) or value not in INTEGER32:
+        return None, f"the journal's value to restore for {where} is not an INTEGER"
+    return value, ""
 
 
 class VipWatch:
@@ -425,23 +455,73 @@ class DrillRunner:
         )
         return True
 
+    def recovery_actions(
+        self, drill_id: int, pair: PairSpec, active: str, journaled: object
+    ) -> tuple[list[Action], str | None]:
+        """The restore actions of an interrupted drill, rebuilt from the inventory, or why the
+        pair cannot be restored safely (then nothing is run).
+
+        Only the original INTEGER of an SNMP SET comes from the journal, and only from an entry
+        naming the same device and OID. When the journal's actions differ from the rebuilt
+        ones (the inventory changed, or the file was edited), the inventory's are used, since
+        they are what the operator configured, and a note records what the journal held."""
+        assert pair.drill is not None
+        member = next((m for m in pair.members if m.name == active), None)
+        if member is None:
+            # The name comes from the journal: it is not echoed into the report.
+            return [], f"the member it demoted is no longer in {pair.name} in the inventory"
+        if not any(kind == "act" for _, _, kind, _, _ in self.journal.steps(drill_id)):
+            # Each demotion is journalled before it is sent: without an act step nothing was
+            # sent, so there is nothing to undo (and no original value may have been read).
+            self.journal.step(drill_id, "note", "no demotion was sent: nothing to restore", "done")
+            return [], None
+        oid = actuator(pair.drill.actuator).original_oid(pair.drill.params, member)
+        original: int | None = None
+        if oid is not None:
+            original, why = _journaled_original(journaled, member.device, oid)
+            if original is None:
+                return [], why
+        rebuilt = self.actions(pair, active, original)[1]
+        if [_action_json(a) for a in rebuilt] != journaled:
+            self.journal.step(
+                drill_id,
+                "note",
+                "the journal's restore actions differ from the inventory's and were not used: "
+                f"journal {_journal_text(journaled)}; restoring with the inventory's: "
+                + ("; ".join(a.describe() for a in rebuilt) or "none"),
+                "done",
+            )
+        return rebuilt, None
+
     async def recover(self) -> list[int]:
         """Find drills that never finished (kill -9, power cut) and restore their pairs."""
         recovered = []
         for row in self.journal.unfinished():
             pair = self.inventory.pair(row.pair)
             self.say(f"drill {row.id} on {row.pair} was interrupted; restoring")
-            actions = [_action_from(a) for a in row.restore_actions]
             ok = False
-            if pair is not None and pair.drill is not None and row.active_member:
-                ok = await self.safe_restore(row.id, pair, row.active_member, actions)
+            reason = "interrupted; restore could not be verified"
+            actions: list[Action] = []
+            if pair is None or pair.drill is None:
+                # Nothing configured says how to undo the demotion any more: a person decides.
+                reason = "interrupted; the pair or its drill block is no longer in the inventory"
+            elif row.active_member:
+                actions, problem = self.recovery_actions(
+                    row.id, pair, row.active_member, row.restore_actions
+                )
+                if problem is None:
+                    ok = await self.safe_restore(row.id, pair, row.active_member, actions)
+                else:
+                    # Guessing a value to SET, or acting on the journal's word, could leave the
+                    # pair worse than the drill did: a person decides.
+                    reason = f"interrupted; not restored: {problem}"
+                    self.journal.step(row.id, "note", f"recovery did not act: {problem}", "failed")
+                    self.say(f"drill {row.id}: not restored: {problem}")
+            if ok:
+                reason = "interrupted; restored by recovery"
             result = "aborted" if ok else "needs_attention"
-            reason = (
-                "interrupted; restored by recovery"
-                if ok
-                else "interrupted; restore could not be verified"
-            )
             self.journal.finish(row.id, result, {"id": row.id, "pair": row.pair, "result": result, "reason": reason,
-                                                 "restored": ok})  # fmt: skip
+                                                 "restored": ok,
+                                                 "restore_actions": [a.describe() for a in actions]})  # fmt: skip
             recovered.append(row.id)
         return recovered
