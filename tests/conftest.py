@@ -168,6 +168,7 @@ def lab() -> Iterator[Lab]:
             f"{tool} is not installed (make test installs it)",
         )
     lab = Lab()
+    existed = lab.root.exists()  # tests leave behind only what was there before them
     started = time.monotonic()
     lab.up()
     DELAYS.append(
@@ -177,6 +178,8 @@ def lab() -> Iterator[Lab]:
         yield lab
     finally:
         lab.down()
+        if not existed:
+            shutil.rmtree(lab.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from netmon.drift import RULE_SETS, compare, mask, normalise
 KA = """! Configuration File for keepalived
 global_defs {
     router_id r1
-    snmp_socket unix:/tmp/netmon-lab/r1/agentx.sock
+    snmp_socket unix:/var/lib/netmon-lab/r1/agentx.sock
 }
 vrrp_instance VI_1 {
     state MASTER

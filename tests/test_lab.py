@@ -853,6 +853,24 @@ def test_lab_status_command(lab: Lab, baseline: Daemon) -> None:
     assert status.routers[0].vips == ("10.99.0.51", "10.99.0.52")
 
 
+def test_the_lab_folder_is_root_only_and_its_daemons_run_as_root(lab: Lab) -> None:
+    """The lab folder is 0700: that works only because every daemon reading it runs as root
+    (snmpd is not given -u, sshd's unprivileged child reads nothing there)."""
+    for path, mode in ((lab.root, 0o700), (lab.community_file, 0o600), (lab.client_key, 0o600)):
+        st = path.lstat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, mode), path
+    status = lab.status()
+    assert status.running
+    for router in status.routers:
+        for daemon, pid in router.daemons.items():
+            uids = next(
+                line.split()[1:]
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if line.startswith("Uid:")
+            )
+            assert uids == ["0"] * 4, (router.router, daemon, uids)
+
+
 def test_down_leaves_nothing_and_up_is_idempotent(lab: Lab, poller: Daemon) -> None:
     """Runs last: takes the lab down, checks nothing is left, then brings it up twice."""
     poller.stop()

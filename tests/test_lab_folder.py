@@ -253,6 +253,22 @@ def _ssh_folder_writable(root: Path) -> Path:
     return root
 
 
+def _parent_writable(root: Path) -> Path:
+    root.parent.chmod(0o777)
+    return root
+
+
+def _parent_like_tmp(root: Path) -> Path:
+    # World-writable and sticky: nobody could swap root's folder, but anyone could have made it.
+    root.parent.chmod(0o1777)
+    return root
+
+
+def _parent_not_roots(root: Path) -> Path:
+    os.chown(root.parent, NOBODY, NOBODY)
+    return root
+
+
 SPOILERS: dict[str, Callable[[Path], Path]] = {
     "not root's": _not_roots,
     "group-writable": _group_writable,
@@ -260,6 +276,9 @@ SPOILERS: dict[str, Callable[[Path], Path]] = {
     "a symlink": _symlinked,
     "router folder not root's": _router_folder_not_roots,
     "ssh folder writable": _ssh_folder_writable,
+    "parent writable": _parent_writable,
+    "parent like /tmp": _parent_like_tmp,
+    "parent not root's": _parent_not_roots,
 }
 
 
@@ -277,9 +296,20 @@ def test_every_command_refuses_a_bad_lab_folder(
     assert lever.read_text() == "0\n"
 
 
+def _snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every entry under `root`: owner, mode and (for files) content."""
+    entries = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        content = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+        entries[str(path.relative_to(root))] = (st.st_uid, st.st_mode, content)
+    return entries
+
+
 @pytest.mark.parametrize(
     "args",
     [
+        ["up"],
         ["status"],
         ["down"],
         ["stop", "r1", "snmpd"],
@@ -292,14 +322,218 @@ def test_every_command_refuses_a_bad_lab_folder(
     ids=lambda a: a[0],
 )
 def test_every_cli_command_refuses_a_folder_not_roots(lab_root: Path, args: list[str]) -> None:
+    """As if another user had made the folder (and planted a community) while the lab was down:
+    every command refuses it, naming it, and changes nothing in it."""
+    (lab_root / "community").write_text("planted\n")
+    os.chown(lab_root / "community", NOBODY, NOBODY)
     os.chown(lab_root, NOBODY, NOBODY)
+    before = _snapshot(lab_root)
     result = runner.invoke(app, ["lab", *args, "--dir", str(lab_root)])
     assert result.exit_code == 2, result.output
     assert str(lab_root) in result.output
     assert "owned by uid 65534" in result.output
+    assert _snapshot(lab_root) == before
 
 
 def test_a_missing_folder_is_refused_not_created(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="does not exist"):
         Lab(tmp_path / "absent").fault("r1", True)
     assert not (tmp_path / "absent").exists()
+
+
+# -- the folders above it ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o1777, 0o775, 0o757], ids=oct)
+def test_up_refuses_a_writable_parent_before_creating_anything(tmp_path: Path, mode: int) -> None:
+    """A /var/lib-like folder that others can write (0o1777 is /tmp): `up` must not create the
+    lab folder in it, since anyone could have created (or could swap) it there first."""
+    parent = tmp_path / "var-lib"
+    parent.mkdir()
+    parent.chmod(mode)
+    root = parent / "netmon-lab"
+    result = runner.invoke(app, ["lab", "up", "--dir", str(root)])
+    assert result.exit_code == 2, result.output
+    assert f"{parent}, a parent of the lab folder, is writable by group or others" in result.output
+    assert list(parent.iterdir()) == []
+    for command in COMMANDS.values():
+        with pytest.raises(LabError, match="writable by group or others"):
+            command(Lab(root))
+    assert list(parent.iterdir()) == []
+
+
+def test_a_parent_not_roots_is_refused(tmp_path: Path) -> None:
+    parent = tmp_path / "var-lib"
+    parent.mkdir(mode=0o755)
+    os.chown(parent, NOBODY, NOBODY)
+    with pytest.raises(LabError, match="owned by uid 65534, not root") as info:
+        Lab(parent / "netmon-lab").up()
+    assert str(parent) in str(info.value)
+    assert list(parent.iterdir()) == []
+
+
+def test_a_writable_folder_higher_up_is_refused_unless_sticky(tmp_path: Path) -> None:
+    """Whoever can write a folder higher up can rename the lab's parent away and put their own
+    in its place; with the sticky bit (as /tmp, where pytest's folders are) they cannot."""
+    higher = tmp_path / "higher"
+    parent = higher / "var-lib"
+    parent.mkdir(parents=True, mode=0o755)
+    root = parent / "netmon-lab"
+    higher.chmod(0o777)
+    with pytest.raises(LabError, match="writable by group or others") as info:
+        Lab(root).status()
+    assert f"{higher}, a parent" in str(info.value)
+    higher.chmod(0o1777)
+    Lab(root).check(missing_ok=True)
+    # Sticky protects only root's entries: a parent someone else owns is theirs to swap.
+    os.chown(parent, NOBODY, NOBODY)
+    with pytest.raises(LabError, match="owned by uid 65534"):
+        Lab(root).check(missing_ok=True)
+
+
+def test_a_missing_parent_is_refused_not_created(tmp_path: Path) -> None:
+    root = tmp_path / "absent" / "netmon-lab"
+    result = runner.invoke(app, ["lab", "up", "--dir", str(root)])
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'absent'} does not exist" in result.output
+    assert not (tmp_path / "absent").exists()
+
+
+def test_dot_dot_in_the_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    with pytest.raises(LabError, match=r"contains '\.\.'"):
+        Lab(tmp_path / "a" / ".." / "lab").check(missing_ok=True)
+
+
+def test_a_symlinked_parent_is_checked_where_it_leads(tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.mkdir(mode=0o755)
+    link = tmp_path / "link"
+    link.symlink_to(good)
+    Lab(link / "netmon-lab").check(missing_ok=True)  # root's link to root's folder: fine
+    good.chmod(0o777)
+    with pytest.raises(LabError, match="writable by group or others") as info:
+        Lab(link / "netmon-lab").check(missing_ok=True)
+    assert f"{good}, a parent" in str(info.value)
+    good.chmod(0o755)
+    # Someone else's link, even to a good folder, is theirs to point elsewhere.
+    os.lchown(link, NOBODY, NOBODY)
+    with pytest.raises(LabError, match="symlink owned by uid 65534") as info:
+        Lab(link / "netmon-lab").check(missing_ok=True)
+    assert str(link) in str(info.value)
+
+
+# -- what `up` writes -------------------------------------------------------------------------
+
+
+class _NetworkReached(Exception):
+    """`up` got past writing the lab folder's files to its first network command."""
+
+
+@pytest.fixture
+def up_until_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let `up` write the lab folder for real (ssh-keygen runs, into the test's folder) and stop it
+    at its first network command; `down` and the address check touch no network either (a lab
+    someone else runs on this machine is left alone)."""
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        if Path(args[0]).name != "ssh-keygen":
+            raise _NetworkReached(args)
+        return subprocess.run(list(args), capture_output=True, text=True, check=True, timeout=30)
+
+    monkeypatch.setattr(labmod, "_run", run)
+    monkeypatch.setattr(Lab, "down", lambda self: self.check(missing_ok=True))
+    monkeypatch.setattr(Lab, "_check_address_space", lambda self: None)
+
+
+@pytest.mark.usefixtures("up_until_network")
+def test_up_creates_a_root_only_folder_with_secrets_0600(tmp_path: Path) -> None:
+    """What `netmon check --inventory inventory/lab.yaml` reads (community, key, known_hosts) is
+    root's, in a folder only root can enter."""
+    lab = Lab(tmp_path / "netmon-lab")
+    with pytest.raises(_NetworkReached):
+        lab.up()
+    modes = {
+        lab.root: 0o700,
+        lab.client_key.parent: 0o700,
+        lab.community_file: 0o600,
+        lab.client_key: 0o600,
+        lab.password_file: 0o600,
+        lab.shadow_file: 0o600,
+        lab.known_hosts: 0o644,  # public host keys
+        lab.authorized_keys: 0o644,  # a public key
+    }
+    for path, mode in modes.items():
+        st = path.lstat()
+        assert (st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)) == (0, 0, oct(mode)), path
+    assert len(lab.community()) >= 16
+
+
+@pytest.mark.usefixtures("up_until_network")
+def test_up_chowns_and_tightens_an_existing_folder_of_roots(tmp_path: Path) -> None:
+    root = tmp_path / "netmon-lab"
+    root.mkdir(mode=0o755)
+    os.chown(root, 0, NOBODY)
+    with pytest.raises(_NetworkReached):
+        Lab(root).up()
+    st = root.lstat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, 0o700)
+
+
+@pytest.mark.usefixtures("up_until_network")
+@pytest.mark.parametrize(
+    "name", ["community", "ssh/authorized_keys", "ssh/password", "ssh/shadow", "ssh/known_hosts"]
+)
+def test_up_refuses_a_planted_symlink_and_leaves_its_target_alone(
+    lab_root: Path, precious: Path, name: str
+) -> None:
+    planted = lab_root / name
+    planted.symlink_to(precious)
+    with pytest.raises(LabError, match="symlink") as info:
+        Lab(lab_root).up()
+    assert str(planted) in str(info.value)
+    assert precious.read_text() == "do not touch\n"
+    assert planted.is_symlink()
+
+
+@pytest.mark.usefixtures("up_until_network")
+def test_up_replaces_a_symlinked_client_key_without_writing_through_it(
+    lab_root: Path, precious: Path
+) -> None:
+    key = lab_root / "ssh" / "id_ed25519"
+    key.symlink_to(precious)
+    with pytest.raises(_NetworkReached):
+        Lab(lab_root).up()
+    assert precious.read_text() == "do not touch\n"
+    assert not key.is_symlink()
+    assert key.stat().st_mode & 0o777 == 0o600
+
+
+# -- the default folder and the lab inventory --------------------------------------------------
+
+
+def test_the_default_folder_is_root_only_and_the_inventory_reads_from_it() -> None:
+    from ruamel.yaml import YAML
+
+    from netmon.cli.lab import DEFAULT_LAB_DIR
+    from netmon.lab.topology import DEFAULT_DIR
+
+    from .conftest import REPO
+
+    assert DEFAULT_LAB_DIR == DEFAULT_DIR == Path("/var/lib/netmon-lab")
+    labmod.check_parents(DEFAULT_DIR)  # /var/lib: root's, writable by nobody else
+    lab = Lab()
+    doc = YAML(typ="safe").load((REPO / "inventory" / "lab.yaml").read_text())
+    assert doc["defaults"]["snmp"]["community"] == {"file": str(lab.community_file)}
+    assert doc["traps"]["community"] == {"file": str(lab.community_file)}
+    assert doc["defaults"]["ssh"]["key_file"] == str(lab.client_key)
+    assert doc["defaults"]["ssh"]["known_hosts"] == str(lab.known_hosts)
+
+
+def test_a_dangling_or_looping_parent_symlink_is_a_lab_error(tmp_path: Path) -> None:
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    for link in ("dangling", "loop"):
+        result = runner.invoke(app, ["lab", "up", "--dir", str(tmp_path / link / "netmon-lab")])
+        assert result.exit_code == 2, result.output
+        assert "a parent of the lab folder" in result.output

@@ -16,6 +16,9 @@ lab_app = typer.Typer(
     help="The real lab (root): keepalived pairs in network namespaces.", no_args_is_help=True
 )
 LabDirOpt = Annotated[Path, typer.Option("--dir", help="The lab folder (configs, logs, keys).")]
+# netmon.lab.topology.DEFAULT_DIR (tests/test_lab_folder.py keeps them equal), not imported here
+# so that `netmon --help` does not load the lab.
+DEFAULT_LAB_DIR = Path("/var/lib/netmon-lab")
 
 
 def _lab(root: Path) -> Any:
@@ -45,7 +48,7 @@ def _print_lab_status(status: Any) -> None:
 
 
 @lab_app.command("up")
-def lab_up(root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108 - see netmon/lab/topology.py
+def lab_up(root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """Build the lab afresh: bridge, two router namespaces, keepalived, snmpd, sshd."""
     lab = _lab(root)
     started = time.monotonic()
@@ -57,7 +60,7 @@ def lab_up(root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108 - s
 
 
 @lab_app.command("down")
-def lab_down(root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+def lab_down(root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """End every lab process; delete namespaces, bridge and ports (the folder keeps the logs)."""
     lab = _lab(root)
     _lab_call(lab.down)
@@ -65,7 +68,7 @@ def lab_down(root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
 
 
 @lab_app.command("status")
-def lab_status(root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+def lab_status(root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """What runs in the lab (exit 1 if it is not fully up)."""
     status = _lab_call(_lab(root).status)
     _print_lab_status(status)
@@ -73,37 +76,37 @@ def lab_status(root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
 
 
 @lab_app.command("stop")
-def lab_stop(router: str, daemon: str, root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+def lab_stop(router: str, daemon: str, root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """Stop a router's daemon (keepalived, snmpd or sshd) with SIGTERM."""
     _lab_call(lambda: _lab(root).stop(router, daemon))
 
 
 @lab_app.command("start")
-def lab_start(router: str, daemon: str, root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+def lab_start(router: str, daemon: str, root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """Start a router's daemon again."""
     _lab_call(lambda: _lab(root).start(router, daemon))
 
 
 @lab_app.command("fault")
-def lab_fault(router: str, state: str, root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+def lab_fault(router: str, state: str, root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """Put a router's VRRP instances in FAULT (on) or release them (off): keepalived track_file."""
     _lab_call(lambda: _lab(root).fault(router, _on_off(state)))
 
 
 @lab_app.command("priority")
-def lab_priority(router: str, state: str, root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+def lab_priority(router: str, state: str, root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """Lower a router's VRRP priority by 100 (low) or restore it (normal)."""
     _lab_call(lambda: _lab(root).low_priority(router, _on_off(state, on="low", off="normal")))
 
 
 @lab_app.command("mtu")
-def lab_mtu(router: str, mtu: int, root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+def lab_mtu(router: str, mtu: int, root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """Set a router's eth0 MTU inside its namespace (1400: large packets lost, link up)."""
     _lab_call(lambda: _lab(root).set_mtu(router, mtu))
 
 
 @lab_app.command("split")
-def lab_split(state: str, root: LabDirOpt = Path("/tmp/netmon-lab")) -> None:  # noqa: S108
+def lab_split(state: str, root: LabDirOpt = DEFAULT_LAB_DIR) -> None:
     """Cut the routers apart for split-brain (on) or heal (off): bridge port isolation."""
     _lab_call(lambda: _lab(root).split(_on_off(state)))
 

@@ -99,6 +99,56 @@ def check_folder(path: Path) -> None:
         )
 
 
+def _check_parent_dir(path: Path, holds_lab: bool) -> None:
+    try:
+        st = path.lstat()
+    except OSError as exc:  # where a symlink leads: missing, or a loop
+        raise LabError(f"{path}, a parent of the lab folder: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise LabError(f"{path}, a parent of the lab folder, is not a folder: not using it")
+    if st.st_uid != 0:
+        raise LabError(
+            f"{path}, a parent of the lab folder, is owned by uid {st.st_uid}, not root: not using it"
+        )
+    # Sticky (like /tmp): nobody else can rename or delete root's entries in it, so a folder
+    # higher up may be world-writable. Not the folder holding the lab's: there anyone could
+    # create the lab folder first.
+    if st.st_mode & 0o022 and (holds_lab or not st.st_mode & stat.S_ISVTX):
+        raise LabError(
+            f"{path}, a parent of the lab folder, is writable by group or others "
+            f"(mode {stat.S_IMODE(st.st_mode):04o}): not using it"
+        )
+
+
+def check_parents(folder: Path) -> None:
+    """Refuse a lab folder that someone other than root could create first or swap: every folder
+    above it must be root's; the one holding it writable by nobody else, one higher up only
+    with the sticky bit. A symlink on the way must be root's, and where it leads is checked too."""
+    if ".." in folder.parts:
+        # The kernel resolves `link/..` through the link, a check of the text would not.
+        raise LabError(f"{folder} contains '..': give the lab folder without it")
+    parent = folder.absolute().parent
+    for prefix in reversed((parent, *parent.parents)):  # from / down
+        try:
+            st = prefix.lstat()
+        except FileNotFoundError:
+            raise LabError(
+                f"{prefix} does not exist: create it (root's, not writable by group or others) "
+                "or choose another --dir"
+            ) from None
+        if not stat.S_ISLNK(st.st_mode):
+            _check_parent_dir(prefix, holds_lab=False)
+            continue
+        if st.st_uid != 0:
+            raise LabError(
+                f"{prefix} is a symlink owned by uid {st.st_uid}, not root: not using it"
+            )
+        real = Path(os.path.realpath(prefix))
+        for d in reversed((real, *real.parents)):
+            _check_parent_dir(d, holds_lab=False)
+    _check_parent_dir(Path(os.path.realpath(parent)), holds_lab=True)
+
+
 def _check_opened(path: Path, fd: int) -> None:
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
@@ -233,10 +283,12 @@ class Lab:
         return read_file(self.community_file).strip()
 
     def check(self, missing_ok: bool = False) -> None:
-        """Every command's first step: root, and a lab folder (with its router and ssh folders)
-        that is root's own, no symlink, and writable by nobody else. `missing_ok`: no folder at
-        all is fine (status and down read nothing from it then)."""
+        """Every command's first step: root, parent folders only root can change, and a lab folder
+        (with its router and ssh folders) that is root's own, no symlink, and writable by nobody
+        else. `missing_ok`: no folder at all is fine (status and down read nothing from it then);
+        its parents are checked all the same, so `up` refuses before it creates anything."""
         self.require_root()
+        check_parents(self.root)
         if missing_ok and not os.path.lexists(self.root):
             return
         check_folder(self.root)
@@ -299,15 +351,16 @@ class Lab:
         self.require_root()
         for tool in TOOLS:
             _find(tool)
-        self.down()
+        self.down()  # checks the folder's parents (a missing parent is refused, not created)
         self._check_address_space()
-        self.root.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             self.root.mkdir(mode=0o700)
         st = self.root.lstat()
         if stat.S_ISLNK(st.st_mode) or st.st_uid != os.geteuid():
             raise LabError(f"{self.root} exists and is not this user's own folder: not using it")
-        self.root.chmod(0o700)  # checked above: not a symlink
+        # Checked above: not a symlink, root's. Its group too, so nothing but root reaches it.
+        os.chown(self.root, 0, 0, follow_symlinks=False)
+        self.root.chmod(0o700)
         self.check()
         write_file(self.community_file, secrets.token_urlsafe(12) + "\n")
         self._make_client_key()

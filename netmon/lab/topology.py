@@ -14,9 +14,12 @@ BRIDGE = f"{PREFIX}0"
 MONITOR_ADDRESS = "10.99.0.1"
 NETMASK = 24
 TRAP_PORT = 16162
-# Not under /run: sshd gets a private tmpfs /run and must still read its files here. The lab
-# refuses a folder it does not own (see Lab.check).
-DEFAULT_DIR = Path("/tmp/netmon-lab")  # noqa: S108
+# In a folder only root can write: under /tmp, anyone could create the folder first while the lab
+# is down (the lab then refuses it) or plant the community, key and known_hosts that
+# inventory/lab.yaml reads. Not under /run: sshd gets a private tmpfs /run and must still read its
+# files here. Every daemon runs as root, so the folder can be 0700. The lab refuses a folder, or a
+# parent of it, that someone else could change (see Lab.check).
+DEFAULT_DIR = Path("/var/lib/netmon-lab")
 
 
 @dataclass(frozen=True)
