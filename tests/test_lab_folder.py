@@ -423,6 +423,185 @@ def test_a_symlinked_parent_is_checked_where_it_leads(tmp_path: Path) -> None:
     assert str(link) in str(info.value)
 
 
+# -- symlinks above it, one name at a time ------------------------------------------------------
+
+
+def _folder(path: Path, mode: int = 0o755, uid: int = 0) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(mode)
+    os.chown(path, uid, uid)
+    return path
+
+
+def _link(path: Path, target: Path | str, uid: int = 0) -> Path:
+    path.symlink_to(target)
+    os.lchown(path, uid, uid)
+    return path
+
+
+CHAINS = {
+    # The review's case: root's link into a folder of nobody's, holding nobody's link.
+    "nobody's link in nobody's folder": (0o755, NOBODY, NOBODY, "{hold}, a parent of the lab folder by way of the symlink {l1}, is owned by uid 65534"),
+    "nobody's link in root's folder": (0o755, 0, NOBODY, "{l2} is a symlink owned by uid 65534, not root"),
+    "root's link in a group-writable folder": (0o775, 0, 0, "{hold}, a parent of the lab folder by way of the symlink {l1}, is writable by group or others"),
+    # Sticky: only a link's owner (or the folder's, root) can replace it.
+    "nobody's link in a sticky folder": (0o1777, 0, NOBODY, "{l2} is a symlink owned by uid 65534, not root"),
+    "root's link in a sticky folder": (0o1777, 0, 0, None),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("mode", "holder", "owner", "error"), CHAINS.values(), ids=CHAINS.keys())
+def test_every_symlink_of_a_chain_and_the_folder_holding_it_are_checked(
+    tmp_path: Path, mode: int, holder: int, owner: int, error: str | None
+) -> None:
+    """top/l1 (root's) -> hold/l2 -> real: whoever can replace l2 decides where the lab goes."""
+    real = _folder(tmp_path / "real")
+    hold = _folder(tmp_path / "hold", mode, holder)
+    l2 = _link(hold / "l2", real, owner)
+    l1 = _link(_folder(tmp_path / "top") / "l1", l2)
+    root = l1 / "netmon-lab"
+    if error is None:
+        Lab(root).check(missing_ok=True)
+        return
+    expected = error.format(hold=hold, l1=l1, l2=l2)
+    with pytest.raises(LabError, match="not using it") as info:
+        Lab(root).check(missing_ok=True)
+    assert expected in str(info.value)
+    result = runner.invoke(app, ["lab", "up", "--dir", str(root)])
+    assert result.exit_code == 2, result.output
+    assert expected in " ".join(result.output.split())
+    assert list(real.iterdir()) == []
+
+
+def test_a_chain_of_roots_symlinks_in_roots_folders_is_accepted_and_checked_where_it_ends(
+    tmp_path: Path,
+) -> None:
+    real = _folder(tmp_path / "real")
+    l2 = _link(_folder(tmp_path / "hold") / "l2", real)
+    l1 = _link(_folder(tmp_path / "top") / "l1", l2)
+    Lab(l1 / "netmon-lab").check(missing_ok=True)
+    real.chmod(0o1777)  # the folder holding the lab: not even sticky will do
+    with pytest.raises(LabError, match="writable by group or others") as info:
+        Lab(l1 / "netmon-lab").check(missing_ok=True)
+    assert f"{real}, a parent of the lab folder by way of the symlink {l2}" in str(info.value)
+
+
+def test_a_relative_symlink_target_is_read_from_the_folder_holding_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`../b/real` from a/: tmp/b/real, whatever the working folder. `..` in a target goes up
+    from where a symlink led (as the kernel does), not from the text: a/deep/.. is x/y here."""
+    real = _folder(tmp_path / "b" / "real")
+    a = _folder(tmp_path / "a")
+    monkeypatch.chdir(real)
+    link = _link(a / "link", "../b/real")
+    Lab(link / "netmon-lab").check(missing_ok=True)
+    os.chown(tmp_path / "b", NOBODY, NOBODY)
+    with pytest.raises(LabError, match="owned by uid 65534") as info:
+        Lab(link / "netmon-lab").check(missing_ok=True)
+    assert f"{tmp_path / 'b'}, a parent of the lab folder by way of the symlink {link}" in str(
+        info.value
+    )
+    # a/deep -> x/y/z; a/up -> deep/../../b: x/b (the kernel's), not a/b nor tmp/b (the text's).
+    _link(a / "deep", _folder(tmp_path / "x" / "y" / "z"))
+    up = _link(a / "up", "deep/../../b")
+    x_b = _folder(tmp_path / "x" / "b", 0o777)
+    assert os.path.realpath(up) == str(x_b)
+    with pytest.raises(LabError, match="writable by group or others") as info:
+        Lab(up / "netmon-lab").check(missing_ok=True)
+    assert f"{x_b}, a parent" in str(info.value)
+    x_b.chmod(0o755)
+    Lab(up / "netmon-lab").check(missing_ok=True)
+
+
+@pytest.mark.parametrize("chain", [1, 2], ids=["a link to itself", "two links to each other"])
+def test_a_symlink_loop_is_a_clear_error(tmp_path: Path, chain: int) -> None:
+    first = tmp_path / "loop0"
+    _link(first, f"loop{1 % chain}")
+    if chain == 2:
+        _link(tmp_path / "loop1", "loop0")
+    result = runner.invoke(app, ["lab", "up", "--dir", str(first / "netmon-lab")])
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert f"{first}, a parent of the lab folder, leads through more than 40 symlinks" in output
+    assert "a loop?" in output
+
+
+def test_as_many_symlinks_as_the_kernel_follows_are_accepted_one_more_refused(
+    tmp_path: Path,
+) -> None:
+    real = _folder(tmp_path / "real")
+    links = [_link(tmp_path / "l1", real)]
+    for n in range(2, 42):
+        links.append(_link(tmp_path / f"l{n}", links[-1].name))
+    os.stat(links[39])  # 40 links: the kernel follows them
+    Lab(links[39] / "netmon-lab").check(missing_ok=True)
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        os.stat(links[40])
+    with pytest.raises(LabError, match="more than 40 symlinks"):
+        Lab(links[40] / "netmon-lab").check(missing_ok=True)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "error"),
+    [
+        (lambda d: os.chown(d, NOBODY, NOBODY), "is owned by uid 65534, not root"),
+        (lambda d: d.chmod(0o775), "is writable by group or others (mode 0775)"),
+    ],
+    ids=["not root's", "group-writable"],
+)
+def test_every_folder_above_where_a_symlink_leads_is_checked(
+    tmp_path: Path, spoil: Callable[[Path], None], error: str
+) -> None:
+    """The link leads to outer/deep/real: outer, two above the folder holding the lab, can rename
+    deep away and put its own in its place."""
+    outer = _folder(tmp_path / "outer")
+    real = _folder(outer / "deep" / "real")
+    link = _link(_folder(tmp_path / "top") / "link", real)
+    root = link / "netmon-lab"
+    Lab(root).check(missing_ok=True)
+    spoil(outer)
+    with pytest.raises(LabError, match="not using it") as info:
+        Lab(root).check(missing_ok=True)
+    assert f"{outer}, a parent of the lab folder by way of the symlink {link}, {error}" in str(
+        info.value
+    )
+    result = runner.invoke(app, ["lab", "up", "--dir", str(root)])
+    assert result.exit_code == 2, result.output
+    assert list(real.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "under",
+    ["file", "file/sub", "link-to-file", "link-to-file/sub"],
+)
+def test_a_parent_that_is_not_a_folder_is_refused(tmp_path: Path, under: str) -> None:
+    """A regular file (root's, 0644) where a folder above the lab should be, also where a link
+    leads: refused, naming it, never a lookup error from the kernel."""
+    file = tmp_path / "file"
+    file.write_text("not a folder\n")
+    file.chmod(0o644)
+    _link(tmp_path / "link-to-file", file)
+    root = tmp_path / under / "netmon-lab"
+    with pytest.raises(LabError, match="is not a folder: not using it") as info:
+        Lab(root).check(missing_ok=True)
+    assert f"{file}, a parent of the lab folder" in str(info.value)
+    result = runner.invoke(app, ["lab", "up", "--dir", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "is not a folder" in result.output
+    assert file.read_text() == "not a folder\n"
+
+
+def test_a_missing_folder_where_a_symlink_leads_is_named(tmp_path: Path) -> None:
+    link = _link(tmp_path / "link", _folder(tmp_path / "real"))
+    with pytest.raises(LabError, match="does not exist") as info:
+        Lab(link / "absent" / "netmon-lab").check(missing_ok=True)
+    assert (
+        f"{tmp_path / 'real' / 'absent'}, a parent of the lab folder by way of the symlink {link}"
+        in str(info.value)
+    )
+
+
 # -- what `up` writes -------------------------------------------------------------------------
 
 

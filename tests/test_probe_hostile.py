@@ -18,7 +18,15 @@ from typing import cast
 
 import pytest
 
-from netmon.collectors.probe import ECHO_REPLY, ICMP_HEADER, Prober, checksum
+from netmon.collectors.probe import (
+    ECHO_REPLY,
+    ICMP_HEADER,
+    IP_HEADER,
+    NONCE_BYTES,
+    Prober,
+    checksum,
+    echo_request,
+)
 from netmon.model import ProbeResult
 
 from .conftest import require
@@ -215,6 +223,60 @@ def test_a_name_is_resolved_and_replies_must_come_from_its_address() -> None:
     assert result.target == "localhost"
     assert result.received == 1
     assert not prober.dropped
+
+
+def seq_of(request: bytes) -> int:
+    seq: int = struct.unpack("!H", request[6:8])[0]
+    return seq
+
+
+def test_two_requests_of_the_same_size_carry_different_payloads() -> None:
+    _, _, fake = run_probe(lambda req, dst: [(reply_to(req), dst, 0.0)], count=2)
+    (first, _), (second, _) = fake.sent
+    assert len(first) == len(second) == 1500 - IP_HEADER
+    assert first[ICMP_HEADER:] != second[ICMP_HEADER:]
+    assert (
+        first[ICMP_HEADER : ICMP_HEADER + NONCE_BYTES]
+        != second[ICMP_HEADER : ICMP_HEADER + NONCE_BYTES]
+    )
+
+
+@pytest.mark.parametrize("size", [IP_HEADER + ICMP_HEADER, IP_HEADER + ICMP_HEADER + 5, 64])
+def test_a_request_smaller_than_the_nonce_carries_what_fits(size: int) -> None:
+    packets = [echo_request(0x1234, 7, size) for _ in range(3)]
+    assert all(len(p) == size - IP_HEADER and checksum(p) == 0 for p in packets)
+    if size > IP_HEADER + ICMP_HEADER:
+        assert len({p[ICMP_HEADER:] for p in packets}) == 3
+
+
+def test_a_forged_reply_with_the_old_fixed_pattern_is_dropped() -> None:
+    """Before the nonce the payload was bytes(i & 0xFF): a spoofer who knew the size, id and
+    sequence could send a whole, right-sized reply from the target's address. It no longer
+    passes, and the real reply after it still counts."""
+
+    def forged_then_real(req: bytes, dst: str) -> list[Reply]:
+        old = bytes(i & 0xFF for i in range(len(req) - ICMP_HEADER))
+        return [(reply_to(req, payload=old), dst, 0.0), (reply_to(req), dst, 0.05)]
+
+    result, prober, _ = run_probe(forged_then_real)
+    assert (result.sent, result.received) == (3, 3)
+    assert prober.dropped == {"wrong_payload": 3}
+
+    forged_only = run_probe(lambda req, dst: [forged_then_real(req, dst)[0]], count=2)
+    assert forged_only[0].received == 0
+    assert forged_only[1].dropped == {"wrong_payload": 2}
+
+
+def test_the_first_sequence_number_is_not_predictable() -> None:
+    """A counter from 1 told a forger which sequence numbers were waiting. Eight Probers
+    starting at the same number by chance: odds of 1 in 2^112."""
+    firsts = set()
+    for _ in range(8):
+        _, _, fake = run_probe(lambda req, dst: [(reply_to(req), dst, 0.0)], count=3)
+        seqs = [seq_of(req) for req, _ in fake.sent]
+        assert seqs == [(seqs[0] + i) & 0xFFFF for i in range(3)]  # one Prober counts on
+        firsts.add(seqs[0])
+    assert len(firsts) > 1
 
 
 @pytest.mark.root

@@ -8,9 +8,12 @@ Sends are rate-limited for the whole process, so a large inventory does not floo
 
 A reply counts only when it comes from the address the request went to and carries the
 request's payload back whole: any host (or a forged packet) could otherwise answer a 1,500-byte
-probe with a small echo reply and make a link that drops large packets look clean. Replies that
-fail a check are dropped, counted by reason in `Prober.dropped`, and leave the request waiting
-for its real reply.
+probe with a small echo reply and make a link that drops large packets look clean. Every
+request's payload starts with a fresh random nonce and sequence numbers start at a random point,
+so a host that can spoof the target's address but does not see the request cannot build a reply
+that passes: it would have to guess the nonce (16 random bytes). A host on the path sees the
+request and can echo it back, which is what an echo is. Replies that fail a check are dropped,
+counted by reason in `Prober.dropped`, and leave the request waiting for its real reply.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import secrets
 import socket
 import struct
 import time
@@ -37,6 +41,10 @@ ECHO_REQUEST, ECHO_REPLY = 8, 0
 # Linux: IP_MTU_DISCOVER = 10, IP_PMTUDISC_DO = 2 (set DF, never fragment locally).
 IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
 IP_PMTUDISC_DO = getattr(socket, "IP_PMTUDISC_DO", 2)
+# Random bytes at the start of every request's payload: the part of a reply that an off-path
+# forger cannot know. 16 bytes fit in the smallest probe worth sending (a 64-byte packet holds
+# 36); a smaller request carries what fits.
+NONCE_BYTES = 16
 
 
 def checksum(data: bytes) -> int:
@@ -50,8 +58,12 @@ def checksum(data: bytes) -> int:
 
 
 def echo_request(ident: int, seq: int, size: int) -> bytes:
-    """An ICMP echo request whose IP packet is `size` bytes long."""
-    payload = bytes(i & 0xFF for i in range(max(size - IP_HEADER - ICMP_HEADER, 0)))
+    """An ICMP echo request whose IP packet is `size` bytes long: a fresh random nonce, then
+    the usual counting pattern (the nonce alone makes the reply unguessable; the pattern keeps
+    the rest recognisable in a capture)."""
+    length = max(size - IP_HEADER - ICMP_HEADER, 0)
+    nonce = secrets.token_bytes(min(NONCE_BYTES, length))
+    payload = nonce + bytes(i & 0xFF for i in range(len(nonce), length))
     header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq)
     return struct.pack("!BBHHH", ECHO_REQUEST, 0, checksum(header + payload), ident, seq) + payload
 
@@ -75,8 +87,12 @@ class Prober:
         self._sock: socket.socket | None = None
         self._raw = False
         self._error: str | None = None
+        # On a raw socket the id tells our replies from other processes' pings. The process id
+        # is no secret (the nonce is); if another process's pings share its low 16 bits, their
+        # replies fail the payload check and are counted, never taken.
         self._ident = os.getpid() & 0xFFFF
-        self._seq = 0
+        # A random start: with a counter from 1, a forger knows which requests are waiting.
+        self._seq = secrets.randbelow(0x10000)
         # By sequence number; an entry leaves only when its real reply comes or its wait ends,
         # so a forged reply cannot take the place of the real one.
         self._waiting: dict[int, _Waiting] = {}

@@ -99,54 +99,102 @@ def check_folder(path: Path) -> None:
         )
 
 
-def _check_parent_dir(path: Path, holds_lab: bool) -> None:
-    try:
-        st = path.lstat()
-    except OSError as exc:  # where a symlink leads: missing, or a loop
-        raise LabError(f"{path}, a parent of the lab folder: {exc.strerror}") from None
+MAX_SYMLINKS = 40  # as many as the kernel follows in one path lookup
+
+
+def _check_parent_stat(path: Path, st: os.stat_result, holds_lab: bool, via: str = "") -> None:
+    where = f"{path}, a parent of the lab folder{via},"
     if not stat.S_ISDIR(st.st_mode):
-        raise LabError(f"{path}, a parent of the lab folder, is not a folder: not using it")
+        raise LabError(f"{where} is not a folder: not using it")
     if st.st_uid != 0:
-        raise LabError(
-            f"{path}, a parent of the lab folder, is owned by uid {st.st_uid}, not root: not using it"
-        )
+        raise LabError(f"{where} is owned by uid {st.st_uid}, not root: not using it")
     # Sticky (like /tmp): nobody else can rename or delete root's entries in it, so a folder
     # higher up may be world-writable. Not the folder holding the lab's: there anyone could
     # create the lab folder first.
     if st.st_mode & 0o022 and (holds_lab or not st.st_mode & stat.S_ISVTX):
         raise LabError(
-            f"{path}, a parent of the lab folder, is writable by group or others "
+            f"{where} is writable by group or others "
             f"(mode {stat.S_IMODE(st.st_mode):04o}): not using it"
         )
+
+
+def _check_parent_dir(path: Path, holds_lab: bool, via: str = "") -> None:
+    try:
+        st = path.lstat()
+    except OSError as exc:
+        raise LabError(f"{path}, a parent of the lab folder{via}: {exc.strerror}") from None
+    _check_parent_stat(path, st, holds_lab, via)
+
+
+def _resolve_parents(parent: Path) -> tuple[Path, str]:
+    """Where `parent` (absolute) leads, resolved as the kernel does: one name at a time from /
+    down, a symlink met on the way (also one inside where a symlink leads) replaced by its target,
+    a relative one read from the folder holding it. Every folder reached is checked on the way
+    down, so the folder holding a symlink is one only root can change (writable by others only
+    with the sticky bit, where nobody else can replace root's entries), and each symlink must be
+    root's: nobody else can point it elsewhere. Returns the real folder and, when a symlink led
+    there, a note naming the last one for messages."""
+    pending = list(reversed(str(parent).split("/")))  # a stack: the next name last
+    current = Path("/")
+    _check_parent_dir(current, holds_lab=False)
+    followed = 0
+    via = ""
+    while pending:
+        name = pending.pop()
+        if name in ("", "."):
+            continue
+        if name == "..":  # only from a symlink's target (check_parents refuses it in the folder)
+            current = current.parent  # checked on the way down already
+            continue
+        path = current / name
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            if not via:
+                raise LabError(
+                    f"{path} does not exist: create it (root's, not writable by group or others) "
+                    "or choose another --dir"
+                ) from None
+            raise LabError(
+                f"{path}, a parent of the lab folder{via}, does not exist: create it (root's, not "
+                "writable by group or others) or choose another --dir"
+            ) from None
+        except OSError as exc:
+            raise LabError(f"{path}, a parent of the lab folder{via}: {exc.strerror}") from None
+        if not stat.S_ISLNK(st.st_mode):
+            _check_parent_stat(path, st, holds_lab=False, via=via)
+            current = path
+            continue
+        followed += 1
+        if followed > MAX_SYMLINKS:
+            raise LabError(
+                f"{parent}, a parent of the lab folder, leads through more than {MAX_SYMLINKS} "
+                f"symlinks (a loop? the last: {path}): not using it"
+            )
+        if st.st_uid != 0:
+            raise LabError(f"{path} is a symlink owned by uid {st.st_uid}, not root: not using it")
+        try:
+            target = str(path.readlink())
+        except OSError as exc:
+            raise LabError(f"{path}, a symlink above the lab folder: {exc.strerror}") from None
+        if target.startswith("/"):
+            current = Path("/")
+        pending.extend(reversed(target.split("/")))
+        via = f" by way of the symlink {path}"
+    return current, via
 
 
 def check_parents(folder: Path) -> None:
     """Refuse a lab folder that someone other than root could create first or swap: every folder
     above it must be root's; the one holding it writable by nobody else, one higher up only
-    with the sticky bit. A symlink on the way must be root's, and where it leads is checked too."""
+    with the sticky bit. Every symlink on the way (also one a symlink leads through) must be
+    root's, in such a folder, and where it leads is checked the same way; more than
+    `MAX_SYMLINKS` of them (a loop) are refused."""
     if ".." in folder.parts:
         # The kernel resolves `link/..` through the link, a check of the text would not.
         raise LabError(f"{folder} contains '..': give the lab folder without it")
-    parent = folder.absolute().parent
-    for prefix in reversed((parent, *parent.parents)):  # from / down
-        try:
-            st = prefix.lstat()
-        except FileNotFoundError:
-            raise LabError(
-                f"{prefix} does not exist: create it (root's, not writable by group or others) "
-                "or choose another --dir"
-            ) from None
-        if not stat.S_ISLNK(st.st_mode):
-            _check_parent_dir(prefix, holds_lab=False)
-            continue
-        if st.st_uid != 0:
-            raise LabError(
-                f"{prefix} is a symlink owned by uid {st.st_uid}, not root: not using it"
-            )
-        real = Path(os.path.realpath(prefix))
-        for d in reversed((real, *real.parents)):
-            _check_parent_dir(d, holds_lab=False)
-    _check_parent_dir(Path(os.path.realpath(parent)), holds_lab=True)
+    real, via = _resolve_parents(folder.absolute().parent)
+    _check_parent_dir(real, holds_lab=True, via=via)
 
 
 def _check_opened(path: Path, fd: int) -> None:
