@@ -21,6 +21,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
+import re
 import ssl
 import threading
 from pathlib import Path
@@ -54,6 +56,8 @@ class WebConfigFile(_Strict):
 # bcrypt reads at most 72 bytes of a password (bcrypt 5 raises beyond): a longer one is refused
 # as a wrong password, before any hashing.
 _BCRYPT_MAX_PASSWORD = 72
+_BCRYPT_HASH = re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}")
+log = logging.getLogger(__name__)
 
 
 def bcrypt_cost(hashed: str) -> int | None:
@@ -191,6 +195,17 @@ def load_web_config(path: Path) -> WebConfig:
             ]
         ) from None
     for user, hashed in spec.basic_auth_users.items():
-        if not hashed.startswith(("$2a$", "$2b$", "$2y$")) or bcrypt_cost(hashed) is None:
-            raise _problem(path, f"basic_auth_users.{user}", "not a bcrypt hash ($2y$...)")
+        # The whole hash, not only its prefix: a short one is refused by bcrypt at once, and
+        # that quick answer would tell a guesser the user exists.
+        if not _BCRYPT_HASH.fullmatch(hashed) or bcrypt_cost(hashed) is None:
+            raise _problem(
+                path, f"basic_auth_users.{user}", "not a bcrypt hash ($2y$NN$ and 53 characters)"
+            )
+    costs = sorted({c for h in spec.basic_auth_users.values() if (c := bcrypt_cost(h))})
+    if len(costs) > 1:
+        log.warning(
+            "%s: the basic_auth_users hashes have different bcrypt costs (%s): how long a wrong "
+            "password takes to answer tells which user it was; hash them all at one cost",
+            path, ", ".join(map(str, costs)),
+        )  # fmt: skip
     return WebConfig(path, spec)

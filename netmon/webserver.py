@@ -6,17 +6,19 @@ sending a byte every 20 s used up every file descriptor before any password was 
 every scrape timed out (issue 15). Here:
 
 - one asyncio loop, in its own thread, holds every connection (no thread per client);
-- at most `max_connections` are open. A new one beyond that evicts the connection that has
-  waited longest without a whole request (a slow client, or an idle keep-alive one). When every
-  slot is busy answering, the newcomer is closed instead;
+- at most `max_connections` are open. A newcomer beyond that always gets in: it evicts one
+  connection, chosen so that an attacker pays first (see `_victim`): one of the peer address
+  holding the most slots; a client slow to send or to read (past `grace`); the one served the
+  most (a greedy pipeliner); only then the rest. Only the few connections whose page or
+  password check is running in a worker cannot be evicted;
 - the TLS handshake and the whole request head must arrive within `head_deadline` of the
   connection (or of the first byte of a later keep-alive request), an idle keep-alive
-  connection is closed after `idle_timeout`, and a client must take its answer within
-  `write_deadline`;
-- h11 (a well-kept HTTP/1.1 parser) reads requests, at most 16 KiB of head;
-- password checks (bcrypt, slow by design) and page building run in separate worker threads.
-  Password checks wait in a short queue of their own, and a client whose credentials were
-  already checked skips that queue, so a flood of wrong passwords never delays a scrape;
+  connection is closed after `idle_timeout`, and a client must take its answer (and the
+  closing of the connection) within `write_deadline`;
+- h11, a well-kept HTTP/1.1 parser, reads requests: at most 16 KiB of head;
+- page building and password checks (bcrypt, slow by design) run in worker threads behind two
+  fair gates: a connection served fewer times goes first, so a greedy client cannot starve a
+  scrape, and a client whose password was already checked skips the password gate entirely;
 - out of file descriptors, asyncio's accept loop pauses for a second instead of spinning.
 """
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 import socket
 import ssl
@@ -31,10 +35,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import h11
 
@@ -44,6 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024  # netmon serves GETs: a body is read (to keep the framing) and dropped
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,21 +56,62 @@ class Reply:
     content_type: str = "text/plain; charset=utf-8"
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
+    close: bool = False  # end the connection after this reply
 
 
 Handler = Callable[[str], Reply]  # the request path (no query) -> the reply; runs in a worker
+
+# What a connection is doing: waiting for its client (to send, or to read), queued for a worker,
+# or in a worker (a page being built, a password being checked: not evictable).
+CLIENT, QUEUED, WORKING = "client", "queued", "working"
 
 
 @dataclass(eq=False)
 class _Conn:
     transport: asyncio.WriteTransport
-    since: float  # when its current wait for the client began (the eviction order)
-    waiting: bool = True  # waiting for the client (evictable), not building its answer
+    peer: str
+    since: float  # when its current state began
+    task: asyncio.Task[None] | None = None
+    state: str = CLIENT
+    served: int = 0
+
+    def enter(self, state: str) -> None:
+        self.state, self.since = state, time.monotonic()
+
+
+class _Gate:
+    """At most `size` holders; waiters are let in by (priority, arrival), lowest first."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, priority: int) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # let in just as it was given up: pass the slot on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
 
 
 @dataclass
 class ServerCounts:
-    """What the server refused, by reason (tests and logs read these)."""
+    """What the server dropped, by reason (tests and logs read these)."""
 
     dropped: Counter[str] = field(default_factory=Counter)
     served: int = 0
@@ -77,6 +122,7 @@ class WebServer:
     head_deadline = 10.0
     idle_timeout = 30.0
     write_deadline = 30.0
+    grace = 0.5  # a client still sending or reading after this long is a slow one
     backlog = 128
     render_workers = 2
 
@@ -94,40 +140,51 @@ class WebServer:
         self._sock = socket.create_server(address, family=family, backlog=self.backlog)
         self.server_address: tuple[Any, ...] = self._sock.getsockname()
         self._conns: set[_Conn] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._peers: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._render = ThreadPoolExecutor(self.render_workers, "netmon-http-page")
-        checks = web.max_concurrent_checks if web is not None else 1
-        self._auth = ThreadPoolExecutor(checks, "netmon-http-auth")
-        self._auth_queue = 2 * checks  # checks waiting or running; more are refused at once
-        self._auth_pending = 0
-        self._last_loop_warning = 0.0
+        self._failed: BaseException | None = None
+        self._closing = False
+        self._pages = _Gate(self.render_workers)
+        self._checks = _Gate(web.max_concurrent_checks if web is not None else 1)
+        self._last_warning: dict[str, float] = {}
 
     # -- life cycle -----------------------------------------------------------------------
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="netmon-http", daemon=True)
         self._thread.start()
-        self._ready.wait(10)
+        if not self._ready.wait(10) or self._server is None:
+            raise OSError(f"the HTTP server did not start: {self._failed or 'timed out'}")
+
+    @property
+    def alive(self) -> bool:
+        """False once the server's loop has ended (stopped, or died): nobody is answered."""
+        return self._thread is not None and self._thread.is_alive() and self._server is not None
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        loop.set_exception_handler(self._loop_error)
+        loop: asyncio.AbstractEventLoop | None = None
         try:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            loop.set_exception_handler(self._loop_error)
             self._server = loop.run_until_complete(
                 asyncio.start_server(self._client, sock=self._sock, backlog=self.backlog)
             )
             self._ready.set()
             loop.run_forever()
+        except BaseException as exc:  # noqa: BLE001 - the thread's end: say why, let start() know
+            self._failed = exc
+            log.error("http: the server stopped: %s: %s", type(exc).__name__, exc)  # noqa: TRY400
         finally:
+            self._server = None
             self._ready.set()
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+            if loop is not None:
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
 
     def stop(self) -> None:
         loop = self._loop
@@ -139,111 +196,164 @@ class WebServer:
             if self._thread is not None:
                 self._thread.join(5)
         self._sock.close()
-        self._render.shutdown(wait=False, cancel_futures=True)
-        self._auth.shutdown(wait=False, cancel_futures=True)
 
     async def _close_all(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
+        # Connections accepted but not yet started see _closing and close themselves (a task
+        # cancelled before its first step would leave its socket open).
+        await asyncio.sleep(0)
         for conn in list(self._conns):
-            conn.transport.abort()
-        tasks = [t for t in self._tasks if not t.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=2)
+            self._drop(conn)
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if others:
+            await asyncio.wait(others, timeout=2)
 
     def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        # Out of descriptors, asyncio logs through here and retries accept a second later; one
-        # line every 10 s is enough to tell an operator, and never a traceback per attempt.
+        # Out of descriptors, asyncio says so through here and retries accept a second later:
+        # one line of each kind every 10 s tells an operator, never a traceback per attempt.
+        message = str(context.get("message"))
         now = time.monotonic()
-        if now - self._last_loop_warning >= 10:
-            self._last_loop_warning = now
-            log.warning("http: %s: %s", context.get("message"), context.get("exception"))
+        if now - self._last_warning.get(message, -10.0) >= 10:
+            self._last_warning[message] = now
+            log.warning("http: %s: %s", message, context.get("exception"))
 
     @property
     def open_connections(self) -> int:
         return len(self._conns)
 
-    # -- one connection -------------------------------------------------------------------
+    # -- admission ------------------------------------------------------------------------
+
+    def _victim(self) -> _Conn | None:
+        """The connection a newcomer replaces: of the peer holding the most slots (on a network,
+        an attacker evicts its own first); a client slow to send or read; the one served the
+        most; then the client that has waited longest for its own bytes (a real client sends
+        its request at once: in a flood of silent connections it outlives dozens of them), or
+        the one queued last (the one queued first is about to be answered)."""
+        now = time.monotonic()
+        best: tuple[int, bool, int, float] | None = None
+        victim = None
+        for conn in self._conns:
+            if conn.state == WORKING:
+                continue
+            waited = now - conn.since
+            slow = conn.state == CLIENT and waited > self.grace
+            key = (self._peers[conn.peer], slow, conn.served,
+                   waited if conn.state == CLIENT else -waited)  # fmt: skip
+            if best is None or key > best:
+                best, victim = key, conn
+        return victim
 
     def _admit(self, conn: _Conn) -> bool:
         if len(self._conns) >= self.max_connections:
-            waiting = [c for c in self._conns if c.waiting]
-            if not waiting:
+            victim = self._victim()
+            if victim is None:
                 self.counts.dropped["busy"] += 1
                 return False
-            oldest = min(waiting, key=lambda c: c.since)
-            oldest.transport.abort()  # its task reads EOF and ends
-            self._conns.discard(oldest)
+            self._drop(victim)
             self.counts.dropped["evicted"] += 1
         self._conns.add(conn)
+        self._peers[conn.peer] += 1
         return True
 
+    def _drop(self, conn: _Conn) -> None:
+        if conn in self._conns:
+            self._conns.discard(conn)
+            self._peers[conn.peer] -= 1
+            if self._peers[conn.peer] <= 0:
+                del self._peers[conn.peer]
+        # Abort whatever is left; a transport that already closed cleanly has nothing left
+        # (and asyncio raises if asked again).
+        with contextlib.suppress(Exception):
+            conn.transport.abort()
+        if conn.task is not None and conn.task is not asyncio.current_task():
+            conn.task.cancel()  # a queued page or password check is given up, not run
+
+    # -- one connection -------------------------------------------------------------------
+
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        loop = asyncio.get_running_loop()
-        conn = _Conn(writer.transport, loop.time())
-        if not self._admit(conn):
+        peer = writer.get_extra_info("peername")
+        conn = _Conn(writer.transport, str(peer[0]) if peer else "?", time.monotonic())
+        if self._closing or not self._admit(conn):
             writer.transport.abort()
             return
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        peer = writer.get_extra_info("peername")
+        conn.task = asyncio.current_task()
+        clean = False
         try:
-            await self._serve(conn, reader, writer)
+            clean = await self._serve(conn, reader, writer)
         except TimeoutError:
             self.counts.dropped["timeout"] += 1
+        except asyncio.CancelledError:
+            # Our own doing (evicted, or the server stopping). Ended here, not re-raised:
+            # Python 3.11's stream callback reads a cancelled task's exception and logs an
+            # error for it.
+            pass
         except (ConnectionError, ssl.SSLError, OSError) as exc:
-            log.debug("http: connection from %s ended: %s", peer and peer[0], exc)
+            log.debug("http: connection from %s ended: %s", conn.peer, exc)
         finally:
-            self._conns.discard(conn)
-            if task is not None:
-                self._tasks.discard(task)
-            writer.transport.abort()
+            if clean:
+                # A normal end: what is still buffered goes out before the close (an abort
+                # would cut the last answer short), within the write deadline.
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    writer.close()
+                    async with asyncio.timeout(self.write_deadline):
+                        await writer.wait_closed()
+            self._drop(conn)
 
     async def _serve(
         self, conn: _Conn, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = conn.since + self.head_deadline
+    ) -> bool:
+        """Answer the connection's requests; True when it ended cleanly (may close gently)."""
+        deadline = asyncio.get_running_loop().time() + self.head_deadline
         if self.web is not None and self.web.tls is not None:
-            raw = writer.transport
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await writer.start_tls(self.web.tls)
-            finally:
-                # CPython 3.11: a connection lost as its handshake ends leaves the writer with
-                # no transport (start_tls returns None) and its __del__ raising; keep the raw
-                # one, which is closed below like any other.
-                if getattr(writer, "_transport", None) is None:
-                    writer._transport = raw  # type: ignore[attr-defined]
-            if writer.transport is raw:
-                raise ConnectionResetError("closed during the TLS handshake")
-            conn.transport = writer.transport  # the TLS transport now carries the connection
+            await self._start_tls(conn, writer, deadline)
         http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         first = True
         while True:
-            conn.waiting, conn.since = True, loop.time()
+            conn.enter(CLIENT)
             try:
                 request = await self._read_request(http, reader, deadline if first else None)
             except h11.RemoteProtocolError as exc:
                 self.counts.dropped["bad_request"] += 1
-                if http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                    status = exc.error_status_hint if exc.error_status_hint >= 400 else 400
-                    reply = Reply(status, body=b"bad request\n", headers=(("Connection", "close"),))
-                    await self._write(conn, writer, http, reply, head=False)
-                return
+                if http.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+                    return False
+                status = exc.error_status_hint if exc.error_status_hint >= 400 else 400
+                await self._write(conn, writer, http, Reply(status, body=b"bad request\n"),
+                                  head=False, close=True)  # fmt: skip
+                return True
             if request is None:
-                return
+                return True
             first = False
-            conn.waiting = False
-            reply = await self._answer(request)
-            await self._write(conn, writer, http, reply, head=request.method == b"HEAD")
+            reply = await self._answer(conn, request)
+            await self._write(conn, writer, http, reply, head=request.method == b"HEAD",
+                              close=reply.close)  # fmt: skip
+            conn.served += 1
             self.counts.served += 1
             if http.our_state is not h11.DONE or http.their_state is not h11.DONE:
-                return
+                return True
             http.start_next_cycle()
+            await asyncio.sleep(0)  # pipelined requests: let others (and newcomers) in between
+
+    async def _start_tls(self, conn: _Conn, writer: asyncio.StreamWriter, deadline: float) -> None:
+        assert self.web is not None
+        assert self.web.tls is not None
+        raw = writer.transport
+        try:
+            async with asyncio.timeout_at(deadline):
+                await writer.start_tls(self.web.tls)
+        except AttributeError:
+            # Python 3.11: a connection lost just as its handshake ends fails inside start_tls
+            # (the new transport is None). The client is gone: nothing to answer.
+            raise ConnectionResetError("closed during the TLS handshake") from None
+        finally:
+            # ... and leaves the writer without a transport, whose __del__ then raises: keep the
+            # raw one, which is aborted like any other.
+            if getattr(writer, "_transport", None) is None:
+                writer._transport = raw  # type: ignore[attr-defined]
+        if writer.transport is raw:
+            raise ConnectionResetError("closed during the TLS handshake")
+        conn.transport = writer.transport  # the TLS transport now carries the connection
 
     async def _read_request(
         self, http: h11.Connection, reader: asyncio.StreamReader, deadline: float | None
@@ -279,32 +389,66 @@ class WebServer:
             elif isinstance(event, h11.ConnectionClosed):
                 return None
 
-    async def _answer(self, request: h11.Request) -> Reply:
+    async def _answer(self, conn: _Conn, request: h11.Request) -> Reply:
         if request.method not in (b"GET", b"HEAD"):
             return Reply(405, body=b"method not allowed\n", headers=(("Allow", "GET, HEAD"),))
-        loop = asyncio.get_running_loop()
         if self.web is not None and self.web.auth_required:
             header = _header(request, b"authorization")
             allowed = self.web.remembered(header)
-            if allowed is None:  # not seen before: a bcrypt check, in its own bounded queue
-                if self._auth_pending >= self._auth_queue:
-                    self.counts.dropped["auth_queue_full"] += 1
-                    allowed = False
-                else:
-                    self._auth_pending += 1
-                    try:
-                        allowed = await loop.run_in_executor(self._auth, self.web.allows, header)
-                    finally:
-                        self._auth_pending -= 1
+            if allowed is None:  # not seen before: a bcrypt check, through the fair gate
+                allowed = await self._in_worker(
+                    conn, self._checks, self.web.allows, header, daemon=False
+                )
+                if not allowed:
+                    # A checked wrong password ends the connection: a guesser pays a new
+                    # connection (and a new place at the back of the gate) per guess.
+                    return Reply(401, headers=(("WWW-Authenticate", 'Basic realm="netmon"'),),
+                                 close=True)  # fmt: skip
             if not allowed:
                 return Reply(401, headers=(("WWW-Authenticate", 'Basic realm="netmon"'),))
         path = request.target.split(b"?", 1)[0].decode("latin-1")
         try:
-            return await loop.run_in_executor(self._render, self.handler, path)
+            return await self._in_worker(conn, self._pages, self.handler, path, daemon=True)
         except Exception as exc:  # one bad value must not cost a silent empty reply
             # Loudly: every pair's metrics are missing until it is fixed.
             log.warning("http: %s failed: %s: %s", path, type(exc).__name__, exc, exc_info=True)
             return Reply(500, body=b"netmon: internal error\n")
+
+    async def _in_worker(
+        self, conn: _Conn, gate: _Gate, work: Callable[[Any], T], arg: Any, *, daemon: bool
+    ) -> T:
+        """`work(arg)` in a worker thread, once `gate` lets this connection in. The gate is
+        released when the work ends, even if the connection was given up meanwhile, so no more
+        than the gate's size ever run at once. Page builds run as daemon threads, so one that
+        never finishes cannot hold up the process's exit; password checks do not (bcrypt's
+        native code, cut off at exit, aborts the process) and end within a second anyway."""
+        loop = asyncio.get_running_loop()
+        conn.enter(QUEUED)
+        await gate.acquire(conn.served)
+        conn.enter(WORKING)
+        done: asyncio.Future[T] = loop.create_future()
+
+        def finish(result: Any, error: BaseException | None) -> None:
+            gate.release()
+            if done.done():
+                return
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(result)
+
+        def run() -> None:
+            try:
+                result, error = work(arg), None
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting request as is
+                result, error = None, exc
+            except BaseException as exc:  # noqa: BLE001 - SystemExit in a page must not end the loop
+                result, error = None, RuntimeError(f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(RuntimeError):  # the loop closed: nothing waits
+                loop.call_soon_threadsafe(finish, result, error)
+
+        threading.Thread(target=run, name="netmon-http-work", daemon=daemon).start()
+        return await done
 
     async def _write(
         self,
@@ -314,22 +458,25 @@ class WebServer:
         reply: Reply,
         *,
         head: bool,
+        close: bool,
     ) -> None:
         headers = [
             ("Content-Type", reply.content_type),
             ("Content-Length", str(len(reply.body))),
             *reply.headers,
         ]
+        if close:
+            headers.append(("Connection", "close"))
         reason = HTTPStatus(reply.status).phrase.encode()
         response = h11.Response(status_code=reply.status, headers=headers, reason=reason)
         data = http.send(response) or b""
         if reply.body and not head:
             data += http.send(h11.Data(data=reply.body)) or b""
         data += http.send(h11.EndOfMessage()) or b""
-        writer.write(data)
         # A client that does not read its answer waits like one that does not send: it may be
-        # evicted for a newcomer, and is dropped after write_deadline.
-        conn.waiting, conn.since = True, asyncio.get_running_loop().time()
+        # evicted for a newcomer once past `grace`, and is dropped after write_deadline.
+        conn.enter(CLIENT)
+        writer.write(data)
         async with asyncio.timeout(self.write_deadline):
             await writer.drain()
 

@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from typer.testing import CliRunner
 
+from netmon.cli import app
 from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
-from netmon.drills.actuators import ACTUATORS, PriorityParams, SshParams, actuator
+from netmon.drills.actuators import ACTUATORS, NoParams, PriorityParams, SshParams, actuator
 from netmon.drills.checks import Check, in_freeze, prechecks
 from netmon.drills.journal import Journal
-from netmon.drills.runner import DrillRunner
+from netmon.drills.runner import JOURNAL_QUOTE_MAX, DrillRunner, Report
+from netmon.drills.silence import Silences
 from netmon.kinds.keepalived import BASE_PRIORITY, KeepalivedParams
 from netmon.model import (
     Device,
@@ -217,6 +220,9 @@ class FakeNet:
         self.sets: list[tuple[str, Oid, int]] = []
         self.sessions: list[tuple[str, list[str]]] = []
         self.kill: str | None = None  # "demote": after the demotion; "read": before acting
+        # What reading the value to restore gets: None (the priority), "timeout" (no answer),
+        # "missing" (an answer without the value), or an INTEGER the device claims.
+        self.read: str | int | None = None
 
     def active(self) -> str:
         return "r1" if self.priority["r1"] > self.priority["r2"] and not self.down else "r2"
@@ -224,7 +230,13 @@ class FakeNet:
     async def poll(self, device: Device, probes: Iterable[Probe]) -> DeviceReading:
         if self.kill == "read":
             raise Killed
+        if self.read == "timeout":
+            return DeviceReading(device.name, "snmp", T0, ok=False, reason="timeout")
         values: dict[Oid | str, Value] = {p.oid: self.priority[device.name] for p in probes}
+        if self.read == "missing":
+            values = {}
+        elif isinstance(self.read, int):
+            values = {p.oid: self.read for p in probes}
         return DeviceReading(device.name, "snmp", T0, ok=True, values=values)
 
     async def set_integer(self, device: Device, oid: Oid, value: int) -> None:
@@ -371,6 +383,18 @@ def test_only_the_original_value_is_taken_from_the_journal(tmp_path: Path) -> No
     journal.close()
 
 
+def assert_not_restored(journal: Journal, drill: int, net: FakeNet, why: str) -> None:
+    """Recovery acted on nothing: the demotion is the only SET, no SSH ran, a person decides."""
+    assert net.sets == [("r1", PRIORITY_OID, 1)]
+    assert net.sessions == []
+    row = journal.drill(drill)
+    assert row is not None and row.result == "needs_attention"
+    assert row.report is not None and why in row.report["reason"]
+    assert row.report["restored"] is False and row.report["restore_actions"] == []
+    assert journal.blocked("p") is not None  # further drills wait for a person
+    assert any(n.startswith("recovery did not act: ") for n in notes(journal, drill))
+
+
 @pytest.mark.parametrize(
     ("edited", "why"),
     [
@@ -379,6 +403,10 @@ def test_only_the_original_value_is_taken_from_the_journal(tmp_path: Path) -> No
         ({"value": True}, "is not an INTEGER"),
         ({"value": None}, "is not an INTEGER"),
         ({"value": 1 << 40}, "is not an INTEGER"),
+        ({"value": 0}, "not plausible: 0 is not a priority"),  # VRRP: stop participating
+        ({"value": -1}, "not plausible: -1 is not a priority"),
+        ({"value": 256}, "not plausible: 256 is not a priority"),
+        ({"value": 1}, "not plausible: 1 is the drill's demote_to"),  # left on the standby
         ({"oid": [1, 3, 6, 1, 2, 1, 1, 5, 0]}, "holds no value to restore"),
         ({"device": "r2"}, "holds no value to restore"),
     ],
@@ -392,13 +420,87 @@ def test_an_original_value_not_safely_in_the_journal_sets_nothing(
     edit_restore_actions(path, drill, [{**action, **edited}])
 
     journal, _ = recover(path, spec, net)
-    assert net.sets == [("r1", PRIORITY_OID, 1)]  # the demotion only: nothing set by recovery
-    assert net.sessions == []
+    assert_not_restored(journal, drill, net, why)
+    journal.close()
+
+
+@pytest.mark.parametrize("second_value", [150, 120])
+def test_a_journal_naming_the_device_and_oid_twice_sets_nothing(
+    tmp_path: Path, second_value: int
+) -> None:
+    """Two entries for the one SET: which is the value read before acting cannot be told, even
+    when both say the same (the file was edited either way)."""
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net)
+    action = {"device": "r1", "oid": list(PRIORITY_OID), "value": 150, "commands": []}
+    edit_restore_actions(path, drill, [action, {**action, "value": second_value}])
+
+    journal, _ = recover(path, spec, net)
+    assert_not_restored(
+        journal, drill, net, f"names {'.'.join(map(str, PRIORITY_OID))} on r1 more than once"
+    )
+    journal.close()
+
+
+def test_priority_actuators_say_which_originals_are_plausible() -> None:
+    for name in ("keepalived-priority", "vrrp-priority"):
+        act = actuator(name)
+        params = PriorityParams(demote_to=20)
+        assert [
+            v for v in (0, 1, 19, 20, 21, 150, 255, 256) if act.original_problem(params, v)
+        ] == [0, 20, 256]
+        assert act.original_problem(PriorityParams(), 20) is None  # demote_to 1 by default
+    # These read nothing before acting: no value from the journal is ever theirs to use.
+    assert actuator("ssh-commands").original_problem(SshParams(DEMOTE, RESTORE), 150)
+    assert actuator("cisco-rf-switch").original_problem(NoParams(), 150)
+
+
+def set_active_member(path: Path, drill: int, name: str) -> None:
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE drills SET active_member = ? WHERE id = ?", (name, drill))
+    db.close()
+
+
+@pytest.mark.parametrize("how", ["renamed in the inventory", "edited in the journal"])
+def test_a_demoted_member_no_longer_in_the_pair_needs_attention(tmp_path: Path, how: str) -> None:
+    """The member the journal says was demoted is not one of the pair's members now: nothing
+    says which device to restore, so nothing is run (neither on the other member nor anywhere
+    else), and the journal's name is not echoed into the report."""
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net)
+    planted = "r1\x1b[2J; reload"
+    if how == "renamed in the inventory":
+        spec = replace(spec, members=(replace(spec.members[0], name="r1-new"), spec.members[1]))
+    else:
+        set_active_member(path, drill, planted)
+
+    journal, _ = recover(path, spec, net)
+    assert_not_restored(
+        journal, drill, net, "the member it demoted is no longer in p in the inventory"
+    )
     row = journal.drill(drill)
-    assert row is not None and row.result == "needs_attention"
-    assert row.report is not None and why in row.report["reason"]
-    assert journal.blocked("p") is not None  # further drills wait for a person
-    assert any(n.startswith("recovery did not act: ") for n in notes(journal, drill))
+    assert row is not None and row.report is not None
+    assert "reload" not in json.dumps(row.report)
+    assert not any("reload" in n or "\x1b" in n for n in notes(journal, drill))
+    journal.close()
+
+
+def test_journal_text_quoted_in_a_note_is_bounded(tmp_path: Path) -> None:
+    """A 10 KB command planted in the journal is quoted JSON-escaped and cut at
+    JOURNAL_QUOTE_MAX characters (docs/drills.md), not copied whole into the note."""
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), ssh_pair()
+    drill = killed_drill(path, spec, net)
+    planted = [{"device": "r1", "oid": None, "value": None, "commands": ["Z" * 10_240]}]
+    edit_restore_actions(path, drill, planted)
+
+    journal, _ = recover(path, spec, net)
+    assert net.sessions[1:] == [("r1", RESTORE)]
+    (note,) = [n for n in notes(journal, drill) if "differ" in n]
+    quoted = json.dumps(planted)[:JOURNAL_QUOTE_MAX]
+    assert f"journal {quoted}...; restoring with the inventory's: " in note
+    assert note.count("Z") == quoted.count("Z") < JOURNAL_QUOTE_MAX
+    assert len(note) < JOURNAL_QUOTE_MAX + 200
     journal.close()
 
 
@@ -409,3 +511,159 @@ def test_a_pair_gone_from_the_inventory_needs_attention(tmp_path: Path) -> None:
     assert net.sets == [("r1", PRIORITY_OID, 1)]
     assert journal.drill(drill).result == "needs_attention"  # type: ignore[union-attr]
     journal.close()
+
+
+# -- a drill that stops before its demotion is sent: a clean result, nothing to restore --------
+
+
+class FakeSilences:
+    """Alertmanager: records the silences created and expired."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+        self.expired: list[str] = []
+
+    def create(self, pair: str, seconds: float, created_by: str, comment: str) -> str:
+        self.created.append(pair)
+        return f"silence-{len(self.created)}"
+
+    def expire(self, silence_id: str) -> None:
+        self.expired.append(silence_id)
+
+
+def drill_with_silence(
+    journal: Journal, net: FakeNet, spec: PairSpec, stop: asyncio.Event | None = None
+) -> tuple[Report, FakeSilences]:
+    silences = FakeSilences()
+    report = asyncio.run(
+        FakeRunner(spec, journal, net).run(
+            spec, stop or asyncio.Event(), silences=cast("Silences", silences)
+        )
+    )
+    return report, silences
+
+
+def assert_ended_before_acting(
+    journal: Journal, report: Report, net: FakeNet, silences: FakeSilences, why: str
+) -> None:
+    """Nothing was sent or waited for; the drill is aborted, journalled as such, and finished
+    (no recovery left to do, no person needed); the silence is expired."""
+    assert net.sets == [] and net.sessions == [] and net.active() == "r1"
+    assert report.result == "aborted" and report.restored is False
+    assert report.reason is not None and why in report.reason
+    assert report.reason.endswith("; nothing was sent")
+    assert report.silence_id == "silence-1" and silences.expired == ["silence-1"]
+    assert report.id is not None
+    row = journal.drill(report.id)
+    assert row is not None and row.result == "aborted" and row.finished_at is not None
+    assert row.report is not None and row.report["reason"] == report.reason
+    assert journal.unfinished() == [] and journal.blocked("p") is None
+    steps = [(kind, text, status) for _, _, kind, text, status in journal.steps(report.id)]
+    assert ("abort", report.reason, "done") in steps
+    assert not any(kind in ("act", "restore") for kind, _, _ in steps)
+    assert steps[-1] == ("note", "Alertmanager silence silence-1 expired", "done")
+
+
+@pytest.mark.parametrize(
+    ("read", "why"),
+    [
+        ("timeout", "cannot read r1 before acting: timeout"),
+        ("missing", f"cannot read the value to restore ({'.'.join(map(str, PRIORITY_OID))}) on r1"),
+        (0, "is not plausible: 0 is not a priority"),  # recovery would refuse it after a kill -9
+        (1, "is not plausible: 1 is the drill's demote_to"),  # demoted already
+    ],
+)
+def test_a_value_to_restore_not_read_before_acting_aborts_the_drill_cleanly(
+    tmp_path: Path, read: str | int, why: str
+) -> None:
+    net, spec = FakeNet(), pair(max_switchover=1.0)
+    net.read = read
+    journal = Journal(tmp_path / "drills.sqlite")
+    report, silences = drill_with_silence(journal, net, spec)
+    assert_ended_before_acting(journal, report, net, silences, why)
+    assert report.restore_actions == [] and report.actions == []
+    # The next drill command finds nothing to recover.
+    net.read = None
+    assert asyncio.run(FakeRunner(spec, journal, net).recover()) == []
+    journal.close()
+
+
+def test_ctrl_c_before_the_demotion_is_sent_sends_nothing(tmp_path: Path) -> None:
+    net, spec = FakeNet(), pair(max_switchover=1.0)
+    journal = Journal(tmp_path / "drills.sqlite")
+    stop = asyncio.Event()
+    stop.set()
+    report, silences = drill_with_silence(journal, net, spec, stop)
+    assert_ended_before_acting(journal, report, net, silences, "interrupted (Ctrl-C or SIGTERM)")
+    journal.close()
+
+
+def test_a_journal_that_cannot_be_written_before_acting_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restore actions cannot be put on disk: the drill does not act (a kill -9 after the
+    demotion would leave nothing to restore from), and still ends cleanly."""
+    net, spec = FakeNet(), pair(max_switchover=1.0)
+    journal = Journal(tmp_path / "drills.sqlite")
+
+    def disk_full(*_: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(journal, "set_restore", disk_full)
+    report, silences = drill_with_silence(journal, net, spec)
+    assert_ended_before_acting(
+        journal, report, net, silences, "cannot write the drill journal: database or disk is full"
+    )
+    journal.close()
+
+
+def test_a_drill_the_journal_cannot_record_is_refused_and_unsilenced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    net, spec = FakeNet(), pair(max_switchover=1.0)
+    journal = Journal(tmp_path / "drills.sqlite")
+
+    def locked(*_: object) -> int:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(journal, "start", locked)
+    report, silences = drill_with_silence(journal, net, spec)
+    assert net.sets == [] and report.id is None
+    assert report.result == "refused"
+    assert report.reason == "cannot write the drill journal: database is locked; nothing was sent"
+    assert silences.expired == ["silence-1"]
+    assert journal.drills() == []
+    journal.close()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_drill_run_whose_read_fails_exits_1_with_the_reason_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_json: bool
+) -> None:
+    net, spec = FakeNet(), pair(max_switchover=1.0)
+    net.read = "timeout"
+    journal = Journal(tmp_path / "drills.sqlite")
+    drill_runner = FakeRunner(spec, journal, net)
+    silences = FakeSilences()
+    monkeypatch.setattr(
+        "netmon.cli.drill._drill_context",
+        lambda *_: (drill_runner.inventory, journal, drill_runner),
+    )
+    monkeypatch.setattr("netmon.drills.silence.Silences", lambda url: silences)
+    args = ["drill", "run", "p", "-i", str(tmp_path / "inventory.yaml"), "--yes",
+            "--alertmanager", "http://alertmanager.invalid:9093"]  # fmt: skip
+    result = CliRunner().invoke(app, [*args, "--json"] if as_json else args)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # typer.Exit(1), not an escaped error
+    assert "Traceback" not in result.output and "Traceback" not in result.stderr
+    reason = "cannot read r1 before acting: timeout; nothing was sent"
+    if as_json:
+        data = json.loads(result.stdout)
+        assert data["result"] == "aborted" and data["reason"] == reason
+        assert data["silence_id"] == "silence-1"
+    else:
+        assert "aborted" in result.stdout and reason in result.stdout
+    assert silences.expired == ["silence-1"]
+    check = Journal(tmp_path / "drills.sqlite")  # the CLI closed the runner's
+    assert check.unfinished() == [] and check.drills()[0].result == "aborted"
+    check.close()

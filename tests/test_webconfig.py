@@ -215,6 +215,7 @@ def test_client_certificates_and_tls13(pki: Path, tmp_path: Path) -> None:
         ("tls_server_config: {cert_file: a.crt, key_file: a.key, ciphers: [x]}\n",
          "tls_server_config.ciphers"),
         ("basic_auth_users: {prometheus: plain-text-password}\n", "basic_auth_users.prometheus"),
+        ("basic_auth_users: {prometheus: $2y$10$tooshort}\n", "basic_auth_users.prometheus"),
         ("tls_server_config: {cert_file: missing.crt, key_file: missing.key}\n",
          "tls_server_config: cannot load"),
         ("tls_config: {}\n", "tls_config"),
@@ -389,3 +390,18 @@ def test_concurrent_password_checks_are_bounded(
     for thread in threads:
         thread.join(10)
     assert answers == [False] * 10
+
+
+def test_users_hashed_at_different_costs_are_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A wrong password for a cost-4 user is answered faster than one for a cost-6 user (or an
+    unknown one, checked at 6): the operator is told, since that tells users apart."""
+    alice = bcrypt.hashpw(b"a", bcrypt.gensalt(rounds=4)).decode()
+    bob = bcrypt.hashpw(b"b", bcrypt.gensalt(rounds=6)).decode()
+    load_web_config(write_config(tmp_path, f"basic_auth_users: {{alice: '{alice}'}}\n"))
+    assert "different bcrypt costs" not in caplog.text
+    load_web_config(
+        write_config(tmp_path, f"basic_auth_users: {{alice: '{alice}', bob: '{bob}'}}\n")
+    )
+    assert "different bcrypt costs (4, 6)" in caplog.text

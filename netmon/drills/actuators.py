@@ -17,6 +17,9 @@ from netmon.model import MemberSpec, Oid, PairSpec, oid_str
 VRRP_OPER_PRIORITY = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1, 5)
 CRF_ADMIN_ACTION = (1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 2, 11, 0)  # cRFCfgAdminAction
 CRF_SWITCH_ACTIVITY = 3
+# A VRRP priority a router can be restored to: 0 means "stop participating" (a master sends it
+# to give up at once), and 255 is the address owner's; keepalived takes 1..255 as well.
+PRIORITIES = range(1, 256)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,12 @@ class Actuator(Protocol):
         """The value to read before acting, so the restore puts back what was there."""
         ...
 
+    def original_problem(self, params: Any, value: int) -> str | None:
+        """Why `value` cannot be what `original_oid` read before a demotion, or None when it
+        can be. Recovery takes that value from the journal, which anyone who can write the
+        file may have edited: a value no real drill could have read is not restored."""
+        ...
+
     def demote(self, params: Any, pair: PairSpec, member: MemberSpec) -> list[Action]: ...
 
     def restore(
@@ -62,6 +71,15 @@ class PriorityParams:
     instance: int | None = None  # keepalived-priority: default from the member's kind params
 
 
+def _priority_problem(params: PriorityParams, value: int) -> str | None:
+    if value not in PRIORITIES:
+        return f"{value} is not a priority a router can be restored to (1..255)"
+    if value == params.demote_to:
+        # Putting back the demoted value would leave the pair on the standby, and call it done.
+        return f"{value} is the drill's demote_to, not the priority before the demotion"
+    return None
+
+
 class KeepalivedPriority:
     """SET KEEPALIVED-MIB vrrpInstanceBasePriority of the active member (read-write)."""
 
@@ -74,6 +92,9 @@ class KeepalivedPriority:
 
     def original_oid(self, params: PriorityParams, member: MemberSpec) -> Oid | None:
         return self._oid(params, member)
+
+    def original_problem(self, params: PriorityParams, value: int) -> str | None:
+        return _priority_problem(params, value)
 
     def demote(self, params: PriorityParams, pair: PairSpec, member: MemberSpec) -> list[Action]:
         return [Action(member.device, self._oid(params, member), params.demote_to)]
@@ -100,6 +121,9 @@ class VrrpPriority:
     def original_oid(self, params: PriorityParams, member: MemberSpec) -> Oid | None:
         return self._oid(member)
 
+    def original_problem(self, params: PriorityParams, value: int) -> str | None:
+        return _priority_problem(params, value)
+
     def demote(self, params: PriorityParams, pair: PairSpec, member: MemberSpec) -> list[Action]:
         return [Action(member.device, self._oid(member), params.demote_to)]
 
@@ -123,6 +147,10 @@ class CiscoRfSwitch:
 
     def original_oid(self, params: NoParams, member: MemberSpec) -> Oid | None:
         return None
+
+    def original_problem(self, params: NoParams, value: int) -> str | None:
+        # Nothing is read before acting (original_oid is None): no value can be the original.
+        return "this actuator reads no value before acting"
 
     def demote(self, params: NoParams, pair: PairSpec, member: MemberSpec) -> list[Action]:
         return [Action(member.device, CRF_ADMIN_ACTION, CRF_SWITCH_ACTIVITY)]
@@ -148,6 +176,10 @@ class SshCommands:
 
     def original_oid(self, params: SshParams, member: MemberSpec) -> Oid | None:
         return None
+
+    def original_problem(self, params: SshParams, value: int) -> str | None:
+        # Nothing is read before acting (original_oid is None): no value can be the original.
+        return "this actuator reads no value before acting"
 
     def demote(self, params: SshParams, pair: PairSpec, member: MemberSpec) -> list[Action]:
         return [Action(member.device, commands=tuple(params.demote))]

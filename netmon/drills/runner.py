@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -71,19 +72,23 @@ def _action_json(action: Action) -> dict[str, Any]:
 
 
 INTEGER32 = range(-(1 << 31), 1 << 31)
+JOURNAL_QUOTE_MAX = 300  # characters of journal content quoted in a note (docs/drills.md)
 
 
-def _journal_text(data: object, limit: int = 300) -> str:
+def _journal_text(data: object, limit: int = JOURNAL_QUOTE_MAX) -> str:
     """Journal content quoted in a note: JSON-escaped (no control characters reach a terminal)
     and bounded, since an edited journal may hold anything."""
     text = json.dumps(data)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _journaled_original(journaled: object, device: str, oid: Oid) -> tuple[int | None, str]:
+def _journaled_original(
+    journaled: object, device: str, oid: Oid, problem: Callable[[int], str | None]
+) -> tuple[int | None, str]:
     """The value the journal holds for the SET of `oid` on `device` (read from the device just
     before the drill acted), or None and why it cannot be used. It is the one thing recovery
-    takes from the journal: the inventory cannot say what the value was."""
+    takes from the journal: the inventory cannot say what the value was. `problem` is the
+    actuator's word on whether a real drill could have read it."""
     where = f"{oid_str(oid)} on {device}"
     entries = journaled if isinstance(journaled, list) else []
     values = [
@@ -99,6 +104,11 @@ def _journaled_original(journaled: object, device: str, oid: Oid) -> tuple[int |
     # JSON true is a Python int; a priority is never a boolean.
     if isinstance(value, bool) or not isinstance(value, int) or value not in INTEGER32:
         return None, f"the journal's value to restore for {where} is not an INTEGER"
+    # An edited INTEGER can still be one no real drill read before demoting (0, 256, the
+    # demote_to value): SET back, it would leave the pair worse or on the standby.
+    why = problem(value)
+    if why is not None:
+        return None, f"the journal's value to restore for {where} is not plausible: {why}"
     return value, ""
 
 
@@ -229,9 +239,14 @@ class DrillRunner:
         if not got.ok:
             raise Abort(f"cannot read {member.device} before acting: {got.reason}")
         value = got.values.get(oid)
-        if not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Abort(f"cannot read the value to restore ({oid_str(oid)}) on {member.device}")
+        # A value recovery would refuse to SET back after a kill -9 (0, 256, demote_to: the
+        # member was already demoted) is no value to restore either: the drill does not act.
+        why = actuator(pair.drill.actuator).original_problem(pair.drill.params, value)
+        if why is not None:
             raise Abort(
-                f"cannot read the value to restore ({'.'.join(map(str, oid))}) on {member.device}"
+                f"the value to restore ({oid_str(oid)}) on {member.device} is not plausible: {why}"
             )
         return value
 
@@ -245,8 +260,11 @@ class DrillRunner:
         failback: bool = True,
         silences: Silences | None = None,
     ) -> Report:
-        await self.recover()
-        checks, status = await self.checks(pair)
+        try:
+            await self.recover()
+            checks, status = await self.checks(pair)
+        except sqlite3.Error as exc:
+            return Report(None, pair.name, "refused", f"cannot use the drill journal: {exc}")
         report = Report(None, pair.name, "refused", checks=[asdict(c) for c in checks])
         failed = [c for c in checks if not c.ok]
         if failed or status is None or pair.drill is None:
@@ -273,20 +291,13 @@ class DrillRunner:
                 report.reason = f"could not create the Alertmanager silence: {exc}"
                 return report
             report.silence_id = silence_id
-        drill_id = self.journal.start(pair.name, active, standby)
-        report.id = drill_id
-        if silence_id is not None:
-            self.journal.step(
-                drill_id, "note", f"Alertmanager silence {silence_id} for pair={pair.name}", "done"
-            )
-        for check in checks:
-            self.journal.step(drill_id, "check", f"{check.name}: {check.detail}", "done")
-        original = await self.read_original(pair, active)
-        demote, restore = self.actions(pair, active, original)
-        report.actions = [a.describe() for a in demote]
-        report.restore_actions = [a.describe() for a in restore]
-        # The undo is on disk before the demotion is sent: a kill -9 from here on is recoverable.
-        self.journal.set_restore(drill_id, [_action_json(a) for a in restore])
+        # Until the first demotion is sent, a failure (the value to restore unreadable, the
+        # journal unwritable, Ctrl-C) ends the drill cleanly: nothing to restore, the silence
+        # expired, the journal row finished.
+        try:
+            drill_id, demote, restore = await self._prepare(pair, report, checks, stop)
+        except (Abort, CollectorError, sqlite3.Error, asyncio.CancelledError) as exc:
+            return await self._ended_before_acting(report, exc, silences)
         vip = VipWatch(self.prober, pair.virtual_ip)
         vip.start()
         restored = False
@@ -329,16 +340,7 @@ class DrillRunner:
             restored = await self.safe_restore(drill_id, pair, active, restore)
         finally:
             await vip.stop()
-            if silences is not None and silence_id is not None:
-                try:
-                    await asyncio.to_thread(silences.expire, silence_id)
-                    self.journal.step(
-                        drill_id, "note", f"Alertmanager silence {silence_id} expired", "done"
-                    )
-                except SilenceError as exc:
-                    self.journal.step(
-                        drill_id, "note", f"silence {silence_id} not expired: {exc}", "failed"
-                    )
+            await self._expire_silence(silences, silence_id, drill_id)
         report.restored = restored or (not failback and report.result == "passed")
         if report.vip_outage_seconds is None:
             report.vip_outage_seconds = vip.longest_gap()
@@ -349,6 +351,81 @@ class DrillRunner:
                 (report.reason or "")
                 + "; the restore could not be verified: drills on this pair are refused until resolved"
             )
+        return report
+
+    async def _prepare(
+        self, pair: PairSpec, report: Report, checks: list[Check], stop: asyncio.Event
+    ) -> tuple[int, list[Action], list[Action]]:
+        """Journal the drill, read the value to restore and journal the restore actions: all
+        before anything is sent. Sets `report.id` as soon as the journal row exists."""
+        assert report.active_before is not None
+        active = report.active_before
+        drill_id = report.id = self.journal.start(pair.name, active, report.standby)
+        if report.silence_id is not None:
+            text = f"Alertmanager silence {report.silence_id} for pair={pair.name}"
+            self.journal.step(drill_id, "note", text, "done")
+        for check in checks:
+            self.journal.step(drill_id, "check", f"{check.name}: {check.detail}", "done")
+        original = await self.read_original(pair, active)
+        demote, restore = self.actions(pair, active, original)
+        report.actions = [a.describe() for a in demote]
+        report.restore_actions = [a.describe() for a in restore]
+        # The undo is on disk before the demotion is sent: a kill -9 from here on is recoverable.
+        self.journal.set_restore(drill_id, [_action_json(a) for a in restore])
+        if stop.is_set():
+            raise Abort("interrupted (Ctrl-C or SIGTERM)")
+        return drill_id, demote, restore
+
+    async def _expire_silence(
+        self, silences: Silences | None, silence_id: str | None, drill_id: int | None
+    ) -> None:
+        if silences is None or silence_id is None:
+            return
+        try:
+            await asyncio.to_thread(silences.expire, silence_id)
+        except SilenceError as exc:
+            text, status = f"silence {silence_id} not expired: {exc}", "failed"
+            self.say(text)
+        else:
+            text, status = f"Alertmanager silence {silence_id} expired", "done"
+        if drill_id is not None:
+            try:
+                self.journal.step(drill_id, "note", text, status)
+            except sqlite3.Error as exc:
+                log.warning("drill %s: could not journal %r: %s", drill_id, text, exc)
+
+    async def _ended_before_acting(
+        self, report: Report, exc: BaseException, silences: Silences | None
+    ) -> Report:
+        """The drill stopped before its first demotion was sent: there is nothing to restore
+        (so nothing is run or waited for), and it is `aborted`, or `refused` when the journal
+        could not even record it. The silence is expired either way."""
+        drill_id = report.id
+        if isinstance(exc, asyncio.CancelledError):
+            reason = "interrupted (Ctrl-C or SIGTERM)"
+        elif isinstance(exc, sqlite3.Error):
+            reason = f"cannot write the drill journal: {exc}"
+        else:
+            reason = str(exc)
+        report.result = "aborted" if drill_id is not None else "refused"
+        report.reason = f"{reason}; nothing was sent"
+        report.restored = False
+        self.say(f"abort: {report.reason}")
+        journal_failure: sqlite3.Error | None = None
+        if drill_id is not None:
+            try:
+                self.journal.step(drill_id, "abort", report.reason, "done")
+            except sqlite3.Error as failure:
+                journal_failure = failure
+        await self._expire_silence(silences, report.silence_id, drill_id)
+        if drill_id is not None:
+            try:
+                self.journal.finish(drill_id, report.result, report.as_dict())
+            except sqlite3.Error as failure:
+                journal_failure = journal_failure or failure
+        if journal_failure is not None and not isinstance(exc, sqlite3.Error):
+            # Left unfinished, the row is closed by the next recovery (no demotion was sent).
+            report.reason += f"; the journal could not record it: {journal_failure}"
         return report
 
     async def watch_takeover(
@@ -461,10 +538,11 @@ class DrillRunner:
         """The restore actions of an interrupted drill, rebuilt from the inventory, or why the
         pair cannot be restored safely (then nothing is run).
 
-        Only the original INTEGER of an SNMP SET comes from the journal, and only from an entry
-        naming the same device and OID. When the journal's actions differ from the rebuilt
-        ones (the inventory changed, or the file was edited), the inventory's are used, since
-        they are what the operator configured, and a note records what the journal held."""
+        Only the original INTEGER of an SNMP SET comes from the journal, only from the one entry
+        naming the same device and OID, and only when the actuator finds it plausible. When the
+        journal's actions differ from the rebuilt ones (the inventory changed, or the file was
+        edited), the inventory's are used, since they are what the operator configured, and a
+        note records what the journal held."""
         assert pair.drill is not None
         member = next((m for m in pair.members if m.name == active), None)
         if member is None:
@@ -475,10 +553,14 @@ class DrillRunner:
             # sent, so there is nothing to undo (and no original value may have been read).
             self.journal.step(drill_id, "note", "no demotion was sent: nothing to restore", "done")
             return [], None
-        oid = actuator(pair.drill.actuator).original_oid(pair.drill.params, member)
+        act = actuator(pair.drill.actuator)
+        oid = act.original_oid(pair.drill.params, member)
         original: int | None = None
         if oid is not None:
-            original, why = _journaled_original(journaled, member.device, oid)
+            params = pair.drill.params
+            original, why = _journaled_original(
+                journaled, member.device, oid, lambda value: act.original_problem(params, value)
+            )
             if original is None:
                 return [], why
         rebuilt = self.actions(pair, active, original)[1]

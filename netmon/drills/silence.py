@@ -7,6 +7,7 @@ longest possible run, so a drill killed with -9 cannot leave a pair silenced for
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -41,8 +42,9 @@ class Silences:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 payload: bytes = response.read()
                 return payload
-        except (urllib.error.URLError, OSError) as exc:
-            raise SilenceError(f"Alertmanager at {self.url}: {exc}") from None
+        # http.client.HTTPException (a reply cut short, a bad status line) is no OSError.
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            raise SilenceError(f"Alertmanager at {self.url}: {type(exc).__name__}: {exc}") from None
 
     def create(self, pair: str, seconds: float, created_by: str, comment: str) -> str:
         now = time.time()
@@ -53,8 +55,11 @@ class Silences:
             "createdBy": created_by,
             "comment": comment,
         }
-        answer = json.loads(self._call("POST", "/api/v2/silences", body) or b"{}")
-        silence_id = answer.get("silenceID")
+        try:
+            answer = json.loads(self._call("POST", "/api/v2/silences", body) or b"{}")
+        except ValueError:  # not JSON (nor UTF-8): whatever answered is not Alertmanager
+            answer = None
+        silence_id = answer.get("silenceID") if isinstance(answer, dict) else None
         if not isinstance(silence_id, str):
             raise SilenceError(f"Alertmanager at {self.url} did not return a silence id")
         return silence_id
