@@ -515,3 +515,64 @@ def test_request_ids_are_random() -> None:
     steps = {b - a for a, b in zip(agent.rids, agent.rids[1:], strict=False)}
     assert len(agent.rids) == 8 and len(steps) > 1 and 1 not in steps
     assert all(0 < rid < 2**31 for rid in agent.rids)
+
+
+FORGERIES = st.lists(
+    st.tuples(
+        st.sampled_from(["request_id", "community", "address", "port", "garbage"]),
+        st.binary(min_size=1, max_size=60),
+        st.integers(1, 2**31 - 1),
+    ),
+    max_size=10,
+)
+
+
+@settings(max_examples=fuzz_examples(60), deadline=None)
+@given(forgeries=FORGERIES)
+def test_a_reply_needs_its_sender_request_id_and_community(
+    forgeries: list[tuple[str, bytes, int]],
+) -> None:
+    """Before the device's own reply, any number of forgeries that get one of sender address,
+    sender port, request-id or community wrong (or are not SNMP at all), each saying something
+    else: every one is dropped and counted, and the request gets the device's own value."""
+
+    async def go() -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as device:
+            device.bind(("127.0.0.1", 0))
+            port = device.getsockname()[1]
+            wire = SnmpWire()
+            try:
+                asked = asyncio.create_task(
+                    wire.request("127.0.0.1", port, b"public", GET, [UPTIME], 2.0, 0)
+                )
+                while not wire._pending:
+                    await asyncio.sleep(0)
+                (rid,) = wire._pending
+                lie = [(UPTIME, rfc1902.TimeTicks(1))]
+                for kind, noise, number in forgeries:
+                    other_rid = number if number != rid else rid % (2**31 - 1) + 1
+                    data, sender = pysnmp_response(b"public", rid, lie), ("127.0.0.1", port)
+                    if kind == "request_id":
+                        data = pysnmp_response(b"public", other_rid, lie)
+                    elif kind == "community":
+                        data = pysnmp_response(noise if noise != b"public" else b"x", rid, lie)
+                    elif kind == "address":
+                        sender = ("127.0.0.2", port)
+                    elif kind == "port":
+                        sender = ("127.0.0.1", port % 65535 + 1)
+                    else:
+                        data = noise
+                    wire._deliver(data, sender)
+                dropped = wire.stats.dropped
+                wire._deliver(
+                    pysnmp_response(b"public", rid, [(UPTIME, rfc1902.TimeTicks(42))]),
+                    ("127.0.0.1", port),
+                )
+                reply = await asked
+            finally:
+                wire.close()
+        assert reply.varbinds == [(UPTIME, 42)]
+        assert dropped == len(forgeries)
+        assert wire.stats.wrong_oids == 0
+
+    asyncio.run(go())
