@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import heapq
 import itertools
 import logging
@@ -142,7 +143,9 @@ class WebServer:
         self._conns: set[_Conn] = set()
         self._peers: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
+        self._serving = False
+        self._retry: asyncio.TimerHandle | None = None
+        self._accepts: set[asyncio.Task[None]] = set()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._failed: BaseException | None = None
@@ -156,13 +159,13 @@ class WebServer:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="netmon-http", daemon=True)
         self._thread.start()
-        if not self._ready.wait(10) or self._server is None:
+        if not self._ready.wait(10) or not self._serving:
             raise OSError(f"the HTTP server did not start: {self._failed or 'timed out'}")
 
     @property
     def alive(self) -> bool:
         """False once the server's loop has ended (stopped, or died): nobody is answered."""
-        return self._thread is not None and self._thread.is_alive() and self._server is not None
+        return self._thread is not None and self._thread.is_alive() and self._serving
 
     def _run(self) -> None:
         loop: asyncio.AbstractEventLoop | None = None
@@ -170,19 +173,20 @@ class WebServer:
             loop = asyncio.new_event_loop()
             self._loop = loop
             loop.set_exception_handler(self._loop_error)
-            self._server = loop.run_until_complete(
-                asyncio.start_server(self._client, sock=self._sock, backlog=self.backlog)
-            )
+            self._sock.setblocking(False)
+            self._listen()
+            self._serving = True
             self._ready.set()
             loop.run_forever()
         except BaseException as exc:  # noqa: BLE001 - the thread's end: say why, let start() know
             self._failed = exc
             log.error("http: the server stopped: %s: %s", type(exc).__name__, exc)  # noqa: TRY400
         finally:
-            self._server = None
+            self._serving = False
             self._ready.set()
             if loop is not None:
                 with contextlib.suppress(Exception):
+                    loop.run_until_complete(self._settle())
                     loop.run_until_complete(loop.shutdown_asyncgens())
                 loop.close()
 
@@ -199,8 +203,7 @@ class WebServer:
 
     async def _close_all(self) -> None:
         self._closing = True
-        if self._server is not None:
-            self._server.close()
+        self._stop_listening()
         # Connections accepted but not yet started see _closing and close themselves (a task
         # cancelled before its first step would leave its socket open).
         await asyncio.sleep(0)
@@ -210,18 +213,88 @@ class WebServer:
         if others:
             await asyncio.wait(others, timeout=2)
 
+    async def _settle(self) -> None:
+        """After the loop stopped: a connection accepted at the last moment may not have
+        started yet (its transport made, its task not run). A few more turns let each one see
+        `_closing` and close its socket, rather than leave it to the garbage collector."""
+        self._closing = True
+        for _ in range(5):
+            await asyncio.sleep(0)
+            for conn in list(self._conns):
+                self._drop(conn)
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            if not others:
+                return
+            await asyncio.wait(others, timeout=1)
+
     def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        # Out of descriptors, asyncio says so through here and retries accept a second later:
-        # one line of each kind every 10 s tells an operator, never a traceback per attempt.
-        message = str(context.get("message"))
+        self._warn(str(context.get("message")), context.get("exception"))
+
+    def _warn(self, message: str, exc: object) -> None:
+        # One line of each kind every 10 s tells an operator; never a line per connection.
         now = time.monotonic()
         if now - self._last_warning.get(message, -10.0) >= 10:
             self._last_warning[message] = now
-            log.warning("http: %s: %s", message, context.get("exception"))
+            log.warning("http: %s: %s", message, exc)
 
     @property
     def open_connections(self) -> int:
         return len(self._conns)
+
+    # -- accepting ------------------------------------------------------------------------
+    # netmon accepts itself rather than through asyncio.start_server: on Python 3.11 a flood of
+    # connections that reset at once left some transports unclosed (its accept tasks are held
+    # by nobody); here every accepted socket is owned by a task netmon holds until it ends.
+
+    def _listen(self) -> None:
+        self._retry = None
+        if not self._closing and self._loop is not None:
+            self._loop.add_reader(self._sock.fileno(), self._accept)
+
+    def _stop_listening(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        if self._loop is not None:
+            with contextlib.suppress(Exception):  # the socket may be closed already
+                self._loop.remove_reader(self._sock.fileno())
+
+    def _accept(self) -> None:
+        loop = asyncio.get_running_loop()  # called by the loop, on its thread
+        for _ in range(self.backlog):  # what is waiting, in one wake-up
+            try:
+                conn, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # Out of descriptors: pause a second (nothing can be accepted meanwhile;
+                    # spinning on it cost a core), say so at most every 10 s.
+                    self._warn("out of file descriptors: accepting again in 1 s", exc)
+                    self._stop_listening()
+                    self._retry = loop.call_later(1.0, self._listen)
+                else:  # e.g. a connection reset while it waited in the backlog
+                    log.debug("http: accept: %s", exc)
+                return
+            if self._closing:
+                conn.close()
+                continue
+            task = loop.create_task(self._connection(conn))
+            self._accepts.add(task)
+            task.add_done_callback(self._accepts.discard)
+
+    async def _connection(self, conn: socket.socket) -> None:
+        """Make the accepted socket a stream, whose protocol then starts `_client`."""
+        reader = asyncio.StreamReader(limit=MAX_HEAD)
+        protocol = asyncio.StreamReaderProtocol(reader, self._client)
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(lambda: protocol, sock=conn)
+        except Exception:  # asyncio closed its transport; the socket is closed here
+            conn.close()
+            log.debug("http: an accepted connection could not start", exc_info=True)
+        except BaseException:  # cancelled: the server is stopping
+            conn.close()
+            raise
 
     # -- admission ------------------------------------------------------------------------
 

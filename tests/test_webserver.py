@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import os
+import resource
 import socket
 import threading
 import time
@@ -447,3 +449,26 @@ def test_a_flood_of_silent_connections_from_another_address_costs_no_scrape(
             thread.join()
     assert server.counts.dropped["evicted"] > 100
     assert answers == [200] * 20
+
+
+def test_out_of_descriptors_the_server_pauses_and_comes_back(
+    server: WebServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Descriptors run out (here: this process's limit lowered to what is open plus a few): the
+    server stops accepting for a second rather than spinning, says so once, and serves again as
+    soon as descriptors are free."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    clients: list[socket.socket] = []
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 12, hard))
+        with contextlib.suppress(OSError):
+            for _ in range(40):  # each takes one descriptor here and one in the server
+                clients.append(socket.create_connection(address(server), timeout=1))
+        time.sleep(1.5)  # the server met EMFILE and paused, at least once
+    finally:
+        for sock in clients:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert "out of file descriptors: accepting again in 1 s" in caplog.text
+    assert caplog.text.count("out of file descriptors") == 1  # said once, not per attempt
+    wait_until(lambda: get(server) == 200, timeout=5)
