@@ -47,6 +47,9 @@ from netmon.webconfig import WebConfig
 log = logging.getLogger(__name__)
 
 MAX_HEAD = 16 * 1024
+WRITE_PIECE = 256 * 1024
+# A real client's first bytes follow its connect at once; silent longer than this, it is suspect.
+SILENT_MOMENT = 0.05
 MAX_BODY = 64 * 1024  # netmon serves GETs: a body is read (to keep the framing) and dropped
 T = TypeVar("T")
 
@@ -62,9 +65,18 @@ class Reply:
 
 Handler = Callable[[str], Reply]  # the request path (no query) -> the reply; runs in a worker
 
-# What a connection is doing: waiting for its client (to send, or to read), queued for a worker,
-# or in a worker (a page being built, a password being checked: not evictable).
-CLIENT, QUEUED, WORKING = "client", "queued", "working"
+# What a connection is doing. Waiting for its client: SILENT (no byte yet: just connected, or in
+# its TLS handshake), HEAD (a request head under way), ANSWER (taking its answer), IDLE (kept
+# alive between requests). Waiting for netmon: QUEUED for a worker, WORKING in one (a page being
+# built, a password being checked: never evicted).
+SILENT, HEAD, ANSWER, IDLE, QUEUED, WORKING = (
+    "silent",
+    "head",
+    "answer",
+    "idle",
+    "queued",
+    "working",
+)
 
 
 @dataclass(eq=False)
@@ -72,8 +84,9 @@ class _Conn:
     transport: asyncio.WriteTransport
     peer: str
     since: float  # when its current state began
+    raw: asyncio.WriteTransport | None = None  # the TCP transport under TLS (its buffer fills)
     task: asyncio.Task[None] | None = None
-    state: str = CLIENT
+    state: str = SILENT
     served: int = 0
 
     def enter(self, state: str) -> None:
@@ -142,6 +155,7 @@ class WebServer:
         self.server_address: tuple[Any, ...] = self._sock.getsockname()
         self._conns: set[_Conn] = set()
         self._peers: Counter[str] = Counter()
+        self._inflight: Counter[str] = Counter()  # requests waiting for or in a worker, by peer
         self._loop: asyncio.AbstractEventLoop | None = None
         self._serving = False
         self._retry: asyncio.TimerHandle | None = None
@@ -298,22 +312,37 @@ class WebServer:
 
     # -- admission ------------------------------------------------------------------------
 
+    def _rank(self, conn: _Conn, now: float) -> int:
+        """How readily a connection gives up its slot (higher first): silent for long (4), a
+        request head slow to come (3), silent for more than a moment (2); then everyone else
+        busy with the client (1: a head just begun, an answer being taken, however slowly, up
+        to the write deadline, a kept-alive connection between requests); last, a whole
+        request queued for a worker (0). Within a rank, the longest in its state goes first,
+        so a newcomer, always the youngest, is never the next one out."""
+        waited = now - conn.since
+        if conn.state == SILENT:
+            return 4 if waited > self.grace else 2 if waited > SILENT_MOMENT else 1
+        if conn.state == HEAD:
+            return 3 if waited > self.grace else 1
+        if conn.state in (ANSWER, IDLE):
+            return 1
+        return 0  # QUEUED
+
     def _victim(self) -> _Conn | None:
-        """The connection a newcomer replaces: of the peer holding the most slots (on a network,
-        an attacker evicts its own first); a client slow to send or read; the one served the
-        most; then the client that has waited longest for its own bytes (a real client sends
-        its request at once: in a flood of silent connections it outlives dozens of them), or
-        the one queued last (the one queued first is about to be answered)."""
+        """The connection a newcomer replaces: of the peer address holding the most slots (on a
+        network, an attacker evicts its own first); the highest `_rank`; the one in that state
+        longest (queued: the one queued last). Never one whose page or password check is
+        running."""
         now = time.monotonic()
-        best: tuple[int, bool, int, float] | None = None
+        best: tuple[int, int, float] | None = None
         victim = None
         for conn in self._conns:
             if conn.state == WORKING:
                 continue
             waited = now - conn.since
-            slow = conn.state == CLIENT and waited > self.grace
-            key = (self._peers[conn.peer], slow, conn.served,
-                   waited if conn.state == CLIENT else -waited)  # fmt: skip
+            # Queued, the youngest goes: the oldest is next in line for a worker.
+            key = (self._peers[conn.peer], self._rank(conn, now),
+                   -waited if conn.state == QUEUED else waited)  # fmt: skip
             if best is None or key > best:
                 best, victim = key, conn
         return victim
@@ -337,9 +366,13 @@ class WebServer:
             if self._peers[conn.peer] <= 0:
                 del self._peers[conn.peer]
         # Abort whatever is left; a transport that already closed cleanly has nothing left
-        # (and asyncio raises if asked again).
+        # (and asyncio raises if asked again). Between requests with nothing buffered, a close:
+        # the kernel still delivers the last answer, where an abort's reset would discard it.
         with contextlib.suppress(Exception):
-            conn.transport.abort()
+            if conn.state == IDLE and conn.transport.get_write_buffer_size() == 0:
+                conn.transport.close()
+            else:
+                conn.transport.abort()
         if conn.task is not None and conn.task is not asyncio.current_task():
             conn.task.cancel()  # a queued page or password check is given up, not run
 
@@ -348,6 +381,7 @@ class WebServer:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         conn = _Conn(writer.transport, str(peer[0]) if peer else "?", time.monotonic())
+        conn.raw = writer.transport
         if self._closing or not self._admit(conn):
             writer.transport.abort()
             return
@@ -384,9 +418,10 @@ class WebServer:
         http = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         first = True
         while True:
-            conn.enter(CLIENT)
+            if not first:
+                conn.enter(IDLE)
             try:
-                request = await self._read_request(http, reader, deadline if first else None)
+                request = await self._read_request(conn, http, reader, deadline if first else None)
             except h11.RemoteProtocolError as exc:
                 self.counts.dropped["bad_request"] += 1
                 if http.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
@@ -429,7 +464,11 @@ class WebServer:
         conn.transport = writer.transport  # the TLS transport now carries the connection
 
     async def _read_request(
-        self, http: h11.Connection, reader: asyncio.StreamReader, deadline: float | None
+        self,
+        conn: _Conn,
+        http: h11.Connection,
+        reader: asyncio.StreamReader,
+        deadline: float | None,
     ) -> h11.Request | None:
         """The next whole request (head and any body), or None when the client closed.
 
@@ -450,6 +489,8 @@ class WebServer:
                         data = await reader.read(8192)
                 if not data and request is None and http.their_state is h11.IDLE:
                     return None  # closed between requests: nothing to answer
+                if conn.state in (SILENT, IDLE):
+                    conn.enter(HEAD)
                 http.receive_data(data)
             elif isinstance(event, h11.Request):
                 request = event
@@ -469,9 +510,13 @@ class WebServer:
             header = _header(request, b"authorization")
             allowed = self.web.remembered(header)
             if allowed is None:  # not seen before: a bcrypt check, through the fair gate
-                allowed = await self._in_worker(
-                    conn, self._checks, self.web.allows, header, daemon=False
-                )
+                try:
+                    allowed = await self._in_worker(
+                        conn, self._checks, self.web.allows, header, daemon=False
+                    )
+                except RuntimeError as exc:  # no thread to check it in: say so, try again later
+                    self._warn("cannot check a password", exc)
+                    return Reply(503, body=b"netmon: cannot check the password now\n", close=True)
                 if not allowed:
                     # A checked wrong password ends the connection: a guesser pays a new
                     # connection (and a new place at the back of the gate) per guess.
@@ -497,12 +542,21 @@ class WebServer:
         native code, cut off at exit, aborts the process) and end within a second anyway."""
         loop = asyncio.get_running_loop()
         conn.enter(QUEUED)
-        await gate.acquire(conn.served)
+        # Fair among addresses: a request goes behind as many as its address already has
+        # waiting or running, so one address's many connections cannot starve another's one.
+        priority = self._inflight[conn.peer]
+        self._inflight[conn.peer] += 1
+        try:
+            await gate.acquire(priority)
+        except BaseException:
+            self._done_inflight(conn.peer)
+            raise
         conn.enter(WORKING)
         done: asyncio.Future[T] = loop.create_future()
 
         def finish(result: Any, error: BaseException | None) -> None:
             gate.release()
+            self._done_inflight(conn.peer)
             if done.done():
                 return
             if error is not None:
@@ -511,17 +565,30 @@ class WebServer:
                 done.set_result(result)
 
         def run() -> None:
+            result: Any = None
+            error: BaseException | None = None
             try:
-                result, error = work(arg), None
+                result = work(arg)
+            except StopIteration as exc:  # a Future refuses it (TypeError): the request would hang
+                error = RuntimeError(f"StopIteration: {exc}")
             except Exception as exc:  # noqa: BLE001 - handed to the waiting request as is
-                result, error = None, exc
+                error = exc
             except BaseException as exc:  # noqa: BLE001 - SystemExit in a page must not end the loop
-                result, error = None, RuntimeError(f"{type(exc).__name__}: {exc}")
+                error = RuntimeError(f"{type(exc).__name__}: {exc}")
             with contextlib.suppress(RuntimeError):  # the loop closed: nothing waits
                 loop.call_soon_threadsafe(finish, result, error)
 
-        threading.Thread(target=run, name="netmon-http-work", daemon=daemon).start()
+        try:
+            threading.Thread(target=run, name="netmon-http-work", daemon=daemon).start()
+        except BaseException:  # no thread (a process limit): the slot is given back at once
+            finish(None, None)
+            raise
         return await done
+
+    def _done_inflight(self, peer: str) -> None:
+        self._inflight[peer] -= 1
+        if self._inflight[peer] <= 0:
+            del self._inflight[peer]
 
     async def _write(
         self,
@@ -548,10 +615,24 @@ class WebServer:
         data += http.send(h11.EndOfMessage()) or b""
         # A client that does not read its answer waits like one that does not send: it may be
         # evicted for a newcomer once past `grace`, and is dropped after write_deadline.
-        conn.enter(CLIENT)
-        writer.write(data)
+        conn.enter(ANSWER)
         async with asyncio.timeout(self.write_deadline):
-            await writer.drain()
+            # In pieces, each taken before the next is written: under TLS, drain() returns once
+            # bytes are encrypted, and they wait in the TCP transport below, which has no say;
+            # a client that never reads must not hold a whole page in memory per connection.
+            view = memoryview(data)
+            for start in range(0, len(view), WRITE_PIECE):
+                writer.write(view[start : start + WRITE_PIECE])
+                await writer.drain()
+                raw = conn.raw
+                while (
+                    raw is not None
+                    and raw is not conn.transport
+                    and (raw.get_write_buffer_size() > WRITE_PIECE)
+                ):
+                    if raw.is_closing():
+                        raise ConnectionResetError("closed while taking its answer")
+                    await asyncio.sleep(0.02)
 
 
 def _header(request: h11.Request, name: bytes) -> str | None:
