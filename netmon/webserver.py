@@ -7,10 +7,10 @@ every scrape timed out (issue 15). Here:
 
 - one asyncio loop, in its own thread, holds every connection (no thread per client);
 - at most `max_connections` are open. A newcomer beyond that always gets in: it evicts one
-  connection, chosen so that an attacker pays first (see `_victim`): one of the peer address
-  holding the most slots; a client slow to send or to read (past `grace`); the one served the
-  most (a greedy pipeliner); only then the rest. Only the few connections whose page or
-  password check is running in a worker cannot be evicted;
+  connection, chosen so that an attacker pays first (see `_key`): one of the address holding
+  the most slots; one silent or sending its head slowly; a greedy pipeliner; then the oldest
+  one doing the least that would be lost. Only the few connections whose page or password
+  check is running in a worker cannot be evicted;
 - the TLS handshake and the whole request head must arrive within `head_deadline` of the
   connection (or of the first byte of a later keep-alive request), an idle keep-alive
   connection is closed after `idle_timeout`, and a client must take its answer (and the
@@ -30,6 +30,7 @@ import errno
 import heapq
 import itertools
 import logging
+import math
 import socket
 import ssl
 import threading
@@ -48,8 +49,10 @@ log = logging.getLogger(__name__)
 
 MAX_HEAD = 16 * 1024
 WRITE_PIECE = 256 * 1024
-# A real client's first bytes follow its connect at once; silent longer than this, it is suspect.
+# A real client's first bytes (or its TLS handshake) follow its connect at once; silent longer
+# than this, it is suspect.
 SILENT_MOMENT = 0.05
+GREED_SECONDS = 10.0
 MAX_BODY = 64 * 1024  # netmon serves GETs: a body is read (to keep the framing) and dropped
 T = TypeVar("T")
 
@@ -88,9 +91,19 @@ class _Conn:
     task: asyncio.Task[None] | None = None
     state: str = SILENT
     served: int = 0
+    born: float = field(default_factory=time.monotonic)
+    greed: float = 0.0  # requests, decaying by e every GREED_SECONDS
+    greed_at: float = 0.0
 
     def enter(self, state: str) -> None:
         self.state, self.since = state, time.monotonic()
+
+    def recent(self, now: float) -> float:
+        return self.greed * math.exp(-(now - self.greed_at) / GREED_SECONDS)
+
+    def requested(self) -> None:
+        now = time.monotonic()
+        self.greed, self.greed_at = self.recent(now) + 1.0, now
 
 
 class _Gate:
@@ -312,40 +325,33 @@ class WebServer:
 
     # -- admission ------------------------------------------------------------------------
 
-    def _rank(self, conn: _Conn, now: float) -> int:
-        """How readily a connection gives up its slot (higher first): silent for long (4), a
-        request head slow to come (3), silent for more than a moment (2); then everyone else
-        busy with the client (1: a head just begun, an answer being taken, however slowly, up
-        to the write deadline, a kept-alive connection between requests); last, a whole
-        request queued for a worker (0). Within a rank, the longest in its state goes first,
-        so a newcomer, always the youngest, is never the next one out."""
+    def _key(self, conn: _Conn, now: float) -> tuple[int, int, int, int, int, float]:
+        """How readily a connection gives up its slot to a newcomer; the highest goes. In order:
+        - its address's share of the slots (on a network, an attacker's own go first);
+        - slow for long: silent over `grace` (2), a request head still coming after it (1);
+        - greed: requests in the last ~10 s, in fours (a pipeliner, not a scraper);
+        - silent for more than a moment (a real client's bytes, or its TLS hello, follow its
+          connect at once);
+        - what it does: silent (4), kept alive between requests (3), a head just begun (2), a
+          whole request queued (1), taking its answer (0: that work would be lost);
+        - then the oldest connection (the newcomer is never the next one out); queued, the one
+          queued last (the one queued first is next to be served)."""
         waited = now - conn.since
-        if conn.state == SILENT:
-            return 4 if waited > self.grace else 2 if waited > SILENT_MOMENT else 1
-        if conn.state == HEAD:
-            return 3 if waited > self.grace else 1
-        if conn.state in (ANSWER, IDLE):
-            return 1
-        return 0  # QUEUED
+        slow = 0
+        if waited > self.grace and conn.state in (SILENT, HEAD):
+            slow = 2 if conn.state == SILENT else 1
+        greed = int(conn.recent(now) // 4)
+        moment = int(conn.state == SILENT and waited > SILENT_MOMENT)
+        doing = {SILENT: 4, IDLE: 3, HEAD: 2, QUEUED: 1}.get(conn.state, 0)
+        age = -waited if conn.state == QUEUED else now - conn.born
+        return (self._peers[conn.peer], slow, greed, moment, doing, age)
 
     def _victim(self) -> _Conn | None:
-        """The connection a newcomer replaces: of the peer address holding the most slots (on a
-        network, an attacker evicts its own first); the highest `_rank`; the one in that state
-        longest (queued: the one queued last). Never one whose page or password check is
-        running."""
+        """The connection a newcomer replaces (`_key`); never one whose page or password check
+        is running. None when every slot is running one."""
         now = time.monotonic()
-        best: tuple[int, int, float] | None = None
-        victim = None
-        for conn in self._conns:
-            if conn.state == WORKING:
-                continue
-            waited = now - conn.since
-            # Queued, the youngest goes: the oldest is next in line for a worker.
-            key = (self._peers[conn.peer], self._rank(conn, now),
-                   -waited if conn.state == QUEUED else waited)  # fmt: skip
-            if best is None or key > best:
-                best, victim = key, conn
-        return victim
+        candidates = [c for c in self._conns if c.state != WORKING]
+        return max(candidates, key=lambda c: self._key(c, now), default=None)
 
     def _admit(self, conn: _Conn) -> bool:
         if len(self._conns) >= self.max_connections:
@@ -432,6 +438,7 @@ class WebServer:
                 return True
             if request is None:
                 return True
+            conn.requested()
             first = False
             reply = await self._answer(conn, request)
             await self._write(conn, writer, http, reply, head=request.method == b"HEAD",

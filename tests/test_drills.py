@@ -424,6 +424,22 @@ def test_an_original_value_not_safely_in_the_journal_sets_nothing(
     journal.close()
 
 
+@pytest.mark.parametrize("damage", ["{not json", '"a string"', "[1, 2]", "\u00ff\u00fe"])
+def test_damaged_journal_json_blocks_no_drill_command(tmp_path: Path, damage: str) -> None:
+    """restore_actions that are not a JSON list of objects (edited, or torn by a disk) are no
+    value to restore: recovery asks for a person; the journal still reads, other drills go on."""
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE drills SET restore_actions = ? WHERE id = ?", (damage, drill))
+    db.close()
+    journal, _ = recover(path, spec, net)
+    assert_not_restored(journal, drill, net, "holds no value to restore")
+    assert [row.id for row in journal.drills()] == [drill]  # the history still lists it
+    journal.close()
+
+
 @pytest.mark.parametrize("second_value", [150, 120])
 def test_a_journal_naming_the_device_and_oid_twice_sets_nothing(
     tmp_path: Path, second_value: int

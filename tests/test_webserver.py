@@ -495,12 +495,15 @@ def test_out_of_descriptors_the_server_pauses_and_comes_back(
 # -- the eviction order and the fair gate, as pure logic ----------------------------------
 
 
-def conns_of(srv: WebServer, rows: list[tuple[str, str, float]]) -> list[_Conn]:
-    """Connections (peer, state, seconds in that state) as the server would hold them."""
+def conns_of(srv: WebServer, rows: list[tuple[str, str, float, float, int]]) -> list[_Conn]:
+    """Connections as the server would hold them: (peer, state, seconds in that state, seconds
+    since it was accepted, requests in the last seconds)."""
     now = time.monotonic()
     made = []
-    for peer, state, age in rows:
-        conn = _Conn(cast("asyncio.WriteTransport", None), peer, now - age, state=state)
+    for peer, state, in_state, age, requests in rows:
+        conn = _Conn(cast("asyncio.WriteTransport", None), peer, now - in_state, state=state)
+        conn.born = now - age
+        conn.greed, conn.greed_at = float(requests), now
         srv._conns.add(conn)
         srv._peers[peer] += 1
         made.append(conn)
@@ -511,24 +514,37 @@ def conns_of(srv: WebServer, rows: list[tuple[str, str, float]]) -> list[_Conn]:
     ("rows", "expected"),
     [
         # The address holding the most slots gives one up first, whatever the states.
-        ([("10.0.0.1", IDLE, 5.0), ("10.0.0.2", QUEUED, 0.2), ("10.0.0.2", QUEUED, 0.1)], 2),
-        # One address: silent for long, before a slow head, before a moment's silence...
-        ([("p", HEAD, 0.6), ("p", SILENT, 0.6), ("p", SILENT, 0.1)], 1),
-        ([("p", SILENT, 0.1), ("p", HEAD, 0.6), ("p", IDLE, 9.0)], 1),
-        ([("p", IDLE, 9.0), ("p", SILENT, 0.1), ("p", ANSWER, 9.0)], 1),
-        # ... before anyone busy with the client: a scrape taking its answer slowly, a kept-alive
-        # connection, a head just begun: the longest in its state first.
-        ([("p", ANSWER, 2.0), ("p", IDLE, 3.0), ("p", HEAD, 0.1)], 1),
-        ([("p", ANSWER, 4.0), ("p", IDLE, 3.0), ("p", SILENT, 0.01)], 0),
-        # A whole request queued is the last to go (the one queued last first); a running one
-        # never goes.
-        ([("p", QUEUED, 9.0), ("p", IDLE, 0.1)], 1),
-        ([("p", QUEUED, 9.0), ("p", QUEUED, 0.1)], 1),
-        ([("p", WORKING, 9.0), ("p", QUEUED, 0.1)], 1),
-        ([("p", WORKING, 9.0)], None),
+        (
+            [
+                ("10.0.0.1", SILENT, 9, 9, 0),
+                ("10.0.0.2", ANSWER, 0, 1, 0),
+                ("10.0.0.2", ANSWER, 0, 0, 0),
+            ],
+            1,
+        ),
+        # One address: silent for long, before a slow head, before anything else...
+        ([("p", HEAD, 0.6, 1, 0), ("p", SILENT, 0.6, 1, 0), ("p", IDLE, 0, 9, 99)], 1),
+        ([("p", IDLE, 0, 9, 99), ("p", HEAD, 0.6, 1, 0), ("p", SILENT, 0.1, 1, 0)], 1),
+        # ... then greed: a pipeliner goes before a scraper, whatever each is doing ...
+        ([("p", ANSWER, 0.1, 1, 1), ("p", QUEUED, 0, 9, 40), ("p", SILENT, 0.1, 0.1, 0)], 1),
+        # ... then a connection silent for more than a moment ...
+        ([("p", IDLE, 5, 60, 1), ("p", SILENT, 0.1, 0.1, 0), ("p", SILENT, 0.01, 0.01, 0)], 1),
+        # ... then silent, kept alive, a head begun, queued, taking an answer; in each, the
+        # oldest connection first, so the newcomer is never the next one out ...
+        ([("p", ANSWER, 2, 60, 1), ("p", IDLE, 3, 30, 1), ("p", SILENT, 0.01, 0.01, 0)], 2),
+        ([("p", SILENT, 0.02, 0.02, 0), ("p", SILENT, 0.01, 0.01, 0)], 0),
+        ([("p", ANSWER, 2, 60, 1), ("p", IDLE, 3, 30, 1), ("p", IDLE, 3, 40, 1)], 2),
+        ([("p", ANSWER, 2, 60, 1), ("p", HEAD, 0.1, 1, 1), ("p", QUEUED, 0.1, 9, 1)], 1),
+        ([("p", ANSWER, 2, 60, 1), ("p", QUEUED, 0.1, 9, 1)], 1),
+        # ... queued, the one queued last; a running one never goes.
+        ([("p", QUEUED, 9, 9, 1), ("p", QUEUED, 0.1, 9, 1)], 1),
+        ([("p", WORKING, 9, 9, 99), ("p", ANSWER, 0.1, 0.1, 1)], 1),
+        ([("p", WORKING, 9, 9, 0)], None),
     ],
 )
-def test_the_eviction_order(rows: list[tuple[str, str, float]], expected: int | None) -> None:
+def test_the_eviction_order(
+    rows: list[tuple[str, str, float, float, int]], expected: int | None
+) -> None:
     srv = WebServer(("127.0.0.1", 0), page)
     try:
         made = conns_of(srv, rows)

@@ -162,11 +162,15 @@ class Journal:
             )
 
     def _row(self, values: tuple[Any, ...]) -> DrillRow:
+        actions = _json(values[9] or "[]")
+        report = _json(values[10]) if values[10] else None
         return DrillRow(
             id=values[0], pair=values[1], started_at=values[2], finished_at=values[3], result=values[4],
             os_user=values[5], host=values[6], active_member=values[7], standby_member=values[8],
-            restore_actions=json.loads(values[9] or "[]"),
-            report=json.loads(values[10]) if values[10] else None,
+            # Damaged (edited) JSON is no restore to take values from and no report: recovery
+            # then finds no original value and asks for a person; every other drill goes on.
+            restore_actions=[a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else [],
+            report=report if isinstance(report, dict) else None,
         )  # fmt: skip
 
     _COLUMNS = (
@@ -223,3 +227,10 @@ class Journal:
         for row in reversed(self.drills(limit=1000)):
             out[row.pair] = row
         return out
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
