@@ -52,7 +52,8 @@ WRITE_PIECE = 256 * 1024
 # A real client's first bytes (or its TLS handshake) follow its connect at once; silent longer
 # than this, it is suspect.
 SILENT_MOMENT = 0.05
-GREED_SECONDS = 10.0
+GREED_SECONDS = 1.0
+GREED_STEP = 4
 MAX_BODY = 64 * 1024  # netmon serves GETs: a body is read (to keep the framing) and dropped
 T = TypeVar("T")
 
@@ -329,7 +330,8 @@ class WebServer:
         """How readily a connection gives up its slot to a newcomer; the highest goes. In order:
         - its address's share of the slots (on a network, an attacker's own go first);
         - slow for long: silent over `grace` (2), a request head still coming after it (1);
-        - greed: requests in the last ~10 s, in fours (a pipeliner, not a scraper);
+        - greed: requests in about the last second, in fours (a pipeliner; Prometheus
+          scraping every second makes fewer than two);
         - silent for more than a moment (a real client's bytes, or its TLS hello, follow its
           connect at once);
         - what it does: silent (4), kept alive between requests (3), a head just begun (2), a
@@ -340,7 +342,7 @@ class WebServer:
         slow = 0
         if waited > self.grace and conn.state in (SILENT, HEAD):
             slow = 2 if conn.state == SILENT else 1
-        greed = int(conn.recent(now) // 4)
+        greed = int(conn.recent(now) // GREED_STEP)
         moment = int(conn.state == SILENT and waited > SILENT_MOMENT)
         doing = {SILENT: 4, IDLE: 3, HEAD: 2, QUEUED: 1}.get(conn.state, 0)
         age = -waited if conn.state == QUEUED else now - conn.born

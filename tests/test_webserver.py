@@ -526,7 +526,7 @@ def conns_of(srv: WebServer, rows: list[tuple[str, str, float, float, int]]) -> 
         ([("p", HEAD, 0.6, 1, 0), ("p", SILENT, 0.6, 1, 0), ("p", IDLE, 0, 9, 99)], 1),
         ([("p", IDLE, 0, 9, 99), ("p", HEAD, 0.6, 1, 0), ("p", SILENT, 0.1, 1, 0)], 1),
         # ... then greed: a pipeliner goes before a scraper, whatever each is doing ...
-        ([("p", ANSWER, 0.1, 1, 1), ("p", QUEUED, 0, 9, 40), ("p", SILENT, 0.1, 0.1, 0)], 1),
+        ([("p", ANSWER, 0.1, 1, 10), ("p", QUEUED, 0, 9, 40), ("p", SILENT, 0.1, 0.1, 0)], 1),
         # ... then a connection silent for more than a moment ...
         ([("p", IDLE, 5, 60, 1), ("p", SILENT, 0.1, 0.1, 0), ("p", SILENT, 0.01, 0.01, 0)], 1),
         # ... then silent, kept alive, a head begun, queued, taking an answer; in each, the
