@@ -102,6 +102,23 @@ def wait_until(check: object, timeout: float = 5.0) -> None:
     pytest.fail("condition not reached")
 
 
+def trickle_until_closed(sock: socket.socket, data: bytes, pause: float) -> float | None:
+    """Send `data` a byte every `pause` seconds; the seconds until the server closed, or None
+    if it never did."""
+    started = time.monotonic()
+    sock.settimeout(pause)
+    for byte in data:
+        try:
+            sock.send(bytes([byte]))
+            if sock.recv(1) == b"":
+                return time.monotonic() - started
+        except TimeoutError:
+            continue
+        except OSError:
+            return time.monotonic() - started
+    return None
+
+
 def test_serves_pages_keeps_alive_and_answers_head(server: WebServer) -> None:
     assert get(server, "/x") == 200
     two = raw(server, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n"
@@ -137,20 +154,7 @@ def test_a_failing_page_is_a_500_and_a_warning(
 def test_a_silent_or_trickling_client_is_dropped_at_the_head_deadline(server: WebServer) -> None:
     with socket.create_connection(address(server)) as silent, \
          socket.create_connection(address(server)) as trickle:  # fmt: skip
-        started = time.monotonic()
-        trickle.settimeout(0.2)
-        closed = None
-        for byte in b"GET /metrics HTTP/1.1\r\nHost: h\r\n":
-            try:
-                trickle.send(bytes([byte]))
-                if trickle.recv(1) == b"":
-                    closed = time.monotonic() - started
-                    break
-            except TimeoutError:
-                continue
-            except OSError:
-                closed = time.monotonic() - started
-                break
+        closed = trickle_until_closed(trickle, b"GET /metrics HTTP/1.1\r\nHost: h\r\n", 0.2)
         # A per-read timeout would keep it forever; the whole head has 1 s.
         assert closed is not None and closed < 3.0
         silent.settimeout(3)
@@ -369,20 +373,8 @@ def test_a_slow_second_request_on_a_kept_connection_gets_the_head_deadline(
     with socket.create_connection(address(server), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
-        started = time.monotonic()
-        sock.settimeout(0.3)
-        closed = None
-        for byte in b"GET / HTTP/1.1\r\nHost: h\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa":
-            try:
-                sock.send(bytes([byte]))
-                if sock.recv(1) == b"":
-                    closed = time.monotonic() - started
-                    break
-            except TimeoutError:
-                continue
-            except OSError:
-                closed = time.monotonic() - started
-                break
+        head = b"GET / HTTP/1.1\r\nHost: h\r\nX-Slow: " + b"a" * 36
+        closed = trickle_until_closed(sock, head, 0.3)
         # The idle wait ended at the first byte; the whole head then had head_deadline (1 s).
         assert closed is not None and closed < 3.0
 
