@@ -139,9 +139,11 @@ class WebConfig:
     def remembered(self, header: str | None) -> bool | None:
         """The answer when it needs no bcrypt check (no users, a remembered success, a malformed
         or over-long credential), else None. Cheap: the server asks this before queueing."""
+        return self._quick(self._parse(header))
+
+    def _quick(self, parsed: tuple[bytes, bytes, bytes] | None) -> bool | None:
         if not self.users:
             return True
-        parsed = self._parse(header)
         if parsed is None or len(parsed[1]) > _BCRYPT_MAX_PASSWORD:
             return False
         with self._lock:
@@ -149,11 +151,11 @@ class WebConfig:
 
     def allows(self, header: str | None) -> bool:
         """True when no users are configured, or `header` carries a configured user's password."""
-        quick = self.remembered(header)
+        parsed = self._parse(header)
+        quick = self._quick(parsed)
         if quick is not None:
             return quick
-        parsed = self._parse(header)
-        assert parsed is not None  # remembered() said it needs a check: it parsed
+        assert parsed is not None  # _quick answers every malformed credential
         user, password, digest = parsed
         hashed = self.users.get(user.decode("utf-8", errors="replace"))
         if not self._checks.acquire(timeout=self.check_wait):

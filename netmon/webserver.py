@@ -17,9 +17,9 @@ every scrape timed out (issue 15). Here:
   closing of the connection) within `write_deadline`;
 - h11, a well-kept HTTP/1.1 parser, reads requests: at most 16 KiB of head;
 - page building and password checks (bcrypt, slow by design) run in worker threads behind two
-  fair gates: a connection served fewer times goes first, so a greedy client cannot starve a
-  scrape, and a client whose password was already checked skips the password gate entirely;
-- out of file descriptors, asyncio's accept loop pauses for a second instead of spinning.
+  gates, fair among addresses, so one address's many connections cannot starve another's one;
+  a client whose password was already checked skips the password gate entirely;
+- out of file descriptors, accepting pauses for a second instead of spinning.
 """
 
 from __future__ import annotations
@@ -91,7 +91,6 @@ class _Conn:
     raw: asyncio.WriteTransport | None = None  # the TCP transport under TLS (its buffer fills)
     task: asyncio.Task[None] | None = None
     state: str = SILENT
-    served: int = 0
     born: float = field(default_factory=time.monotonic)
     greed: float = 0.0  # requests, decaying by e every GREED_SECONDS
     greed_at: float = 0.0
@@ -150,7 +149,7 @@ class WebServer:
     head_deadline = 10.0
     idle_timeout = 30.0
     write_deadline = 30.0
-    grace = 0.5  # a client still sending or reading after this long is a slow one
+    grace = 0.5  # a client still silent or sending its head after this long is a slow one
     backlog = 128
     render_workers = 2
 
@@ -230,21 +229,14 @@ class WebServer:
         self._sock.close()
 
     async def _close_all(self) -> None:
-        self._closing = True
         self._stop_listening()
-        # Connections accepted but not yet started see _closing and close themselves (a task
-        # cancelled before its first step would leave its socket open).
-        await asyncio.sleep(0)
-        for conn in list(self._conns):
-            self._drop(conn)
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if others:
-            await asyncio.wait(others, timeout=2)
+        await self._settle()
 
     async def _settle(self) -> None:
-        """After the loop stopped: a connection accepted at the last moment may not have
-        started yet (its transport made, its task not run). A few more turns let each one see
-        `_closing` and close its socket, rather than leave it to the garbage collector."""
+        """End every connection: those open are dropped; one accepted at the last moment may
+        not have started yet (its transport made, its task not run), so a few more turns let
+        each see `_closing` and close its socket, rather than leave it to the garbage
+        collector. Run at stop, and again once the loop has stopped."""
         self._closing = True
         for _ in range(5):
             await asyncio.sleep(0)
@@ -388,8 +380,9 @@ class WebServer:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        conn = _Conn(writer.transport, str(peer[0]) if peer else "?", time.monotonic())
-        conn.raw = writer.transport
+        conn = _Conn(
+            writer.transport, str(peer[0]) if peer else "?", time.monotonic(), raw=writer.transport
+        )
         if self._closing or not self._admit(conn):
             writer.transport.abort()
             return
@@ -445,7 +438,6 @@ class WebServer:
             reply = await self._answer(conn, request)
             await self._write(conn, writer, http, reply, head=request.method == b"HEAD",
                               close=reply.close)  # fmt: skip
-            conn.served += 1
             self.counts.served += 1
             if http.our_state is not h11.DONE or http.their_state is not h11.DONE:
                 return True
@@ -622,8 +614,8 @@ class WebServer:
         if reply.body and not head:
             data += http.send(h11.Data(data=reply.body)) or b""
         data += http.send(h11.EndOfMessage()) or b""
-        # A client that does not read its answer waits like one that does not send: it may be
-        # evicted for a newcomer once past `grace`, and is dropped after write_deadline.
+        # A client taking its answer is evicted last (that work would be lost), and dropped
+        # after write_deadline if it does not take it.
         conn.enter(ANSWER)
         async with asyncio.timeout(self.write_deadline):
             # In pieces, each taken before the next is written: under TLS, drain() returns once

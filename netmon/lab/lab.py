@@ -150,14 +150,10 @@ def _resolve_parents(parent: Path) -> tuple[Path, str]:
         try:
             st = path.lstat()
         except FileNotFoundError:
-            if not via:
-                raise LabError(
-                    f"{path} does not exist: create it (root's, not writable by group or others) "
-                    "or choose another --dir"
-                ) from None
+            where = f"{path}, a parent of the lab folder{via}," if via else str(path)
             raise LabError(
-                f"{path}, a parent of the lab folder{via}, does not exist: create it (root's, not "
-                "writable by group or others) or choose another --dir"
+                f"{where} does not exist: create it (root's, not writable by group or others) "
+                "or choose another --dir"
             ) from None
         except OSError as exc:
             raise LabError(f"{path}, a parent of the lab folder{via}: {exc.strerror}") from None
