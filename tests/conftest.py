@@ -1,4 +1,4 @@
-"""Shared test helpers: real daemons started by the tests, free ports, the CI rule.
+"""Shared test helpers: real daemons started by the tests, ports for them, the CI rule.
 
 A test that needs a real daemon (snmpd) or root must run in CI (CI=true): there, a missing
 prerequisite fails the test instead of skipping it.
@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .helpers import PORTS
+
 if TYPE_CHECKING:
     from netmon.lab import Lab
 
@@ -37,17 +39,18 @@ def require(condition: bool, why: str) -> None:
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A loopback port for a daemon of this session's own (see `helpers.PortAllocator`)."""
+    return PORTS.take()
 
 
 def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A loopback port for a daemon of this session's own (see `helpers.PortAllocator`)."""
+    return PORTS.take()
+
+
+def free_udp_ports(count: int) -> int:
+    """The first of `count` consecutive loopback ports of this session's own."""
+    return PORTS.take(count)
 
 
 def stop_process(
@@ -169,12 +172,17 @@ def lab() -> Iterator[Lab]:
         )
     lab = Lab()
     existed = lab.root.exists()  # tests leave behind only what was there before them
-    started = time.monotonic()
-    lab.up()
-    DELAYS.append(
-        ("lab up (namespaces, snmpd, keepalived, sshd, VRRP converged)", time.monotonic() - started)
-    )
     try:
+        # Inside the `try`: an `up` that fails half-way cleans up after itself (Lab.up), and
+        # the folder it made goes too.
+        started = time.monotonic()
+        lab.up()
+        DELAYS.append(
+            (
+                "lab up (namespaces, snmpd, keepalived, sshd, VRRP converged)",
+                time.monotonic() - started,
+            )
+        )
         yield lab
     finally:
         lab.down()

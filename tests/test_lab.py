@@ -27,7 +27,9 @@ from typing import Any
 
 import pytest
 
+from netmon.kinds.evidence import HEARS_A_VRRP_MASTER
 from netmon.lab import Lab, LabError
+from netmon.lab import lab as labmod
 from netmon.lab.topology import BRIDGE, ROUTERS
 
 from .conftest import REPO, free_tcp_port, require, stop_process
@@ -68,9 +70,18 @@ class Daemon:
         self.log = log
         # The daemon's drill journal (default path under XDG_STATE_HOME) in the test's folder.
         self.env = {**os.environ, "XDG_STATE_HOME": str(log.parent / "state")}
-        with log.open("wb") as sink:
-            self.proc = subprocess.Popen([*NETMON, "run", "-i", str(inventory), "--listen", self.listen],
+        self.start()
+
+    def start(self) -> None:
+        with self.log.open("ab") as sink:
+            self.proc = subprocess.Popen([*NETMON, "run", "-i", str(self.inventory), "--listen", self.listen],
                                          stdout=sink, stderr=sink, env=self.env)  # fmt: skip
+
+    def restart(self) -> None:
+        """Stop and start again on the same address (what scrapes it keeps scraping): after a
+        new `lab up` the community, client key and host keys are new, read only at start."""
+        self.stop()
+        self.start()
 
     def healthy(self) -> bool:
         if self.proc.poll() is not None:
@@ -98,6 +109,20 @@ def baseline(lab: Lab, poller: Daemon) -> Daemon:
     lab.reset()
     wait_for(poller.healthy, 30, "all lab pairs healthy")
     return poller
+
+
+@pytest.fixture
+def rebuilt(lab: Lab, poller: Daemon) -> Iterator[Lab]:
+    """For a test that takes the session's lab down (or makes `up` fail): afterwards, pass or
+    fail, the lab is up again and the module's daemon restarted on its new secrets, so every
+    other test runs the same before or after it."""
+    try:
+        yield lab
+    finally:
+        if not lab.status().running:
+            lab.up()
+        poller.restart()
+        wait_for(poller.healthy, 30, "all lab pairs healthy after the lab was rebuilt")
 
 
 def on_r2(listen: str, pair: str) -> bool:
@@ -169,6 +194,27 @@ def test_master_sigterm_detected_by_polling(lab: Lab, baseline: Daemon) -> None:
     assert shown - takeover <= POLL_INTERVAL + 1.0
     for pair in PAIRS:
         assert sample(listen, "netmon_pair_failovers_total", pair=pair) == before[pair] + 1
+    # docs/lab.md: "r2 active, ... `degraded` (r1's rows are gone)". Once r1's keepalived has
+    # exited, its rows leave r1's agent: evidence that r1 cannot serve (fault), not blindness.
+    wait_for(lambda: rows_gone(listen, "r1", "r2"), 2 * POLL_INTERVAL + 1, "r1's rows gone", 0.05)
+    ssh = {m["member"]: m["role"] for m in api_pairs(listen)["lab-ssh"]["members"]}
+    assert (states(listen)["lab-ssh"], ssh) == ("degraded", {"r1": "fault", "r2": "active"})
+
+
+def api_pairs(listen: str) -> dict[str, dict[str, Any]]:
+    return {p["pair"]: p for p in json.loads(get(f"http://{listen}/api/v1/pairs"))["pairs"]}
+
+
+def rows_gone(listen: str, gone: str, active: str) -> bool:
+    """Every SNMP pair `degraded` on `active`, `gone` in `fault` because its row vanished."""
+    now, pairs = states(listen), api_pairs(listen)
+    for name in SNMP_PAIRS:
+        roles = {m["member"]: m["role"] for m in pairs[name]["members"]}
+        why = f"{gone}: in fault (its row vanished"
+        vanished = any(r.startswith(why) for r in pairs[name]["reasons"])
+        if (now[name], roles, vanished) != ("degraded", {gone: "fault", active: "active"}, True):
+            return False
+    return True
 
 
 def test_master_sigterm_detected_by_trap_with_30s_polling(
@@ -200,6 +246,8 @@ def test_standby_keepalived_stopped_then_started(lab: Lab, baseline: Daemon) -> 
     wait_for(lambda: pair_states(listen) == {"degraded"}, 10, "degraded", step=0.05)
     DELAYS.append(("standby keepalived stopped -> degraded", time.monotonic() - t0))
     assert sample(listen, "netmon_member_role", pair="lab-v3", member="r1", role="active") == 1.0
+    # r2's rows leave its agent: r2 is `fault` on that evidence, not `unknown`.
+    wait_for(lambda: rows_gone(listen, "r2", "r1"), 2 * POLL_INTERVAL + 1, "r2's rows gone", 0.05)
     lab.start("r2", "keepalived")
     wait_for(baseline.healthy, 15, "healthy again after keepalived restart")
 
@@ -220,6 +268,46 @@ def test_standby_instance_in_fault_is_degraded(lab: Lab, baseline: Daemon) -> No
     assert sample(listen, "netmon_member_role", pair="lab-v2", member="r2", role="fault") == 1.0
     lab.fault("r2", on=False)
     wait_for(baseline.healthy, 15, "healthy again after the fault clears")
+
+
+def test_priority_lever_fails_over_without_an_outage_and_back(lab: Lab, baseline: Daemon) -> None:
+    """docs/lab.md: `netmon lab priority r1 low`: r1 drops to 50 (track_file, weight -100) and r2
+    takes over without an outage: a failover, `on_preferred` 0, `healthy`. `normal`: r1 (150)
+    preempts again. Pulled through the CLI, as the docs pull it; never anything but `healthy`
+    in /metrics on the way (the dual-master instant of a switchover is the debounce's)."""
+    listen = baseline.listen
+    before = {p: sample(listen, "netmon_pair_failovers_total", pair=p) or 0.0 for p in PAIRS}
+    seen: set[str] = set()
+
+    def lever(state: str) -> None:
+        run = subprocess.run([*NETMON, "lab", "priority", "r1", state],
+                             capture_output=True, text=True, timeout=30)  # fmt: skip
+        assert run.returncode == 0, run.stdout + run.stderr
+
+    def settled(active: str) -> bool:
+        seen.update(pair_states(listen))
+        preferred = 1.0 if active == "r1" else 0.0
+        return pair_states(listen) == {"healthy"} and all(
+            sample(listen, "netmon_member_role", pair=p, member=active, role="active") == 1.0
+            and sample(listen, "netmon_pair_on_preferred", pair=p) == preferred
+            for p in PAIRS
+        )
+
+    t0 = time.monotonic()
+    lever("low")
+    try:
+        wait_for(lambda: settled("r2"), 3 * POLL_INTERVAL + 5, "r2 active, healthy", 0.05)
+        DELAYS.append(("r1's priority lowered -> r2 active, healthy", time.monotonic() - t0))
+        assert lab.masters() == {"VI_v2": ["r2"], "VI_v3": ["r2"]}
+        r1 = next(m for m in api_pairs(listen)["lab-ka"]["members"] if m["member"] == "r1")
+        assert (r1["role"], r1["ready"]) == ("standby", True)
+        assert r1["raw"].endswith("priority 50/150"), r1["raw"]  # effective/base, as r1 reports
+        for pair in PAIRS:
+            assert sample(listen, "netmon_pair_failovers_total", pair=pair) == before[pair] + 1
+    finally:
+        lever("normal")
+    wait_for(lambda: settled("r1"), 3 * POLL_INTERVAL + 5, "r1 active again, healthy", 0.05)
+    assert seen == {"healthy"}, seen
 
 
 def test_split_brain_after_debounce_then_heal(lab: Lab, baseline: Daemon) -> None:
@@ -256,32 +344,49 @@ def test_both_snmpd_stopped_unknown_then_healthy(lab: Lab, baseline: Daemon) -> 
     wait_for(baseline.healthy, 45, "healthy after snmpd restart")
 
 
-def test_active_unreachable_from_netmon_is_degraded_never_down(lab: Lab, baseline: Daemon) -> None:
-    """r1 (the master) keeps routing but its snmpd stops: netmon is blind to r1, while r2's agent
-    says it is a backup hearing r1 as master. That is a serving pair, never a page for `down`."""
+@pytest.mark.parametrize(("stopped", "other"), [("r1", "r2"), ("r2", "r1")])
+def test_one_snmpd_stopped_is_degraded_never_down(
+    lab: Lab, baseline: Daemon, stopped: str, other: str
+) -> None:
+    """docs/lab.md: `lab stop rN snmpd`: the router keeps routing but stops answering, that
+    member is `unreachable`. The pair is judged on the other member (design.md): with the
+    active's agent gone, r2's agent says it is a backup hearing r1 as master, a serving pair;
+    with the standby's gone, r1 is active and nobody vouches for r2. `degraded` either way, never
+    `down`: netmon's blindness is no evidence that nothing serves."""
     listen = baseline.listen
     t0 = time.monotonic()
-    lab.stop("r1", "snmpd")
+    lab.stop(stopped, "snmpd")
     try:
         wait_for(lambda: pair_states(listen, SNMP_PAIRS) == {"degraded"}, 15, "degraded", step=0.05)
-        DELAYS.append(("active's snmpd stopped -> degraded (r2 vouches)", time.monotonic() - t0))
+        DELAYS.append((f"{stopped}'s snmpd stopped -> degraded", time.monotonic() - t0))
         seen: set[str] = set()
         end = time.monotonic() + 3 * POLL_INTERVAL  # a few polls: never `down` on the way
         while time.monotonic() < end:
             seen |= pair_states(listen, SNMP_PAIRS)
             time.sleep(0.1)
         assert seen == {"degraded"}, seen
-        assert states(listen)["lab-ssh"] == "healthy"  # r1 still serves: SSH sees its VIP
-        pairs = {p["pair"]: p for p in json.loads(get(f"http://{listen}/api/v1/pairs"))["pairs"]}
-        for name in ("lab-v2", "lab-v3"):
-            reasons = " ".join(pairs[name]["reasons"])
-            assert "active unreachable from netmon (r1); r2 hears 10.99.0.11 as active" in reasons
-            r2 = next(m for m in pairs[name]["members"] if m["member"] == "r2")
-            assert (r2["role"], r2["ready"], r2["peer_active"]) == ("standby", True, "10.99.0.11")
-            r1 = next(m for m in pairs[name]["members"] if m["member"] == "r1")
-            assert (r1["role"], r1["ready"]) == ("unreachable", None)
+        assert states(listen)["lab-ssh"] == "healthy"  # both still serve: SSH sees the VIP on r1
+        assert sample(listen, "netmon_device_up", device=stopped) == 0.0
+        assert sample(listen, "netmon_device_up", device=other) == 1.0
+        pairs = api_pairs(listen)
+        for name in SNMP_PAIRS:
+            members = {m["member"]: m for m in pairs[name]["members"]}
+            assert (members[stopped]["role"], members[stopped]["ready"]) == ("unreachable", None)
+            reasons = pairs[name]["reasons"]
+            if stopped == "r1":
+                heard = "10.99.0.11" if name != "lab-ka" else HEARS_A_VRRP_MASTER
+                r2 = members["r2"]
+                assert (r2["role"], r2["ready"], r2["peer_active"]) == ("standby", True, heard)
+                assert f"active unreachable from netmon (r1); r2 hears {heard} as active" in reasons
+                assert sample(listen, "netmon_pair_active_members", pair=name) == 0.0
+            else:
+                assert members["r1"]["role"] == "active"
+                assert "r2: unreachable (timeout)" in reasons, reasons
+                assert sample(listen, "netmon_pair_active_members", pair=name) == 1.0
+                assert sample(listen, "netmon_pair_on_preferred", pair=name) == 1.0
     finally:
-        lab.start("r1", "snmpd")
+        lab.start(stopped, "snmpd")
+    # keepalived reconnects to the new AgentX master on its own schedule.
     wait_for(baseline.healthy, 45, "healthy after snmpd restart")
 
 
@@ -740,8 +845,10 @@ def stack(lab: Lab, poller: Daemon, tmp_path_factory: pytest.TempPathFactory) ->
     for tool in ("prometheus", "prometheus-alertmanager"):
         require(shutil.which(tool) is not None, f"{tool} is not installed (make test installs it)")
     tmp = tmp_path_factory.mktemp("stack")
-    # The shipped rules, with every `for:` shortened so the test needs seconds, not minutes
-    # (promtool's unit tests hold the real durations).
+    # The shipped rules, with every `for:` shortened so the test needs seconds, not minutes:
+    # this test holds the path from a real failure to the pager. The real durations are held by
+    # promtool (alert_rules/tests/netmon_test.yml, tests/test_alert_rules.py): each alert is
+    # evaluated while its condition holds, silent before its `for:` has elapsed, firing after.
     rules = re.sub(
         r"for: \d+[smh]", "for: 2s", (REPO / "alert_rules" / "netmon.rules.yml").read_text()
     )
@@ -871,28 +978,47 @@ def test_the_lab_folder_is_root_only_and_its_daemons_run_as_root(lab: Lab) -> No
             assert uids == ["0"] * 4, (router.router, daemon, uids)
 
 
-def test_down_leaves_nothing_and_up_is_idempotent(lab: Lab, poller: Daemon) -> None:
-    """Runs last: takes the lab down, checks nothing is left, then brings it up twice."""
-    poller.stop()
-    pids = [p for r in lab.status().routers for p in r.daemons.values() if p]
-    assert len(pids) == 6
-    lab.down()
+def lab_pids(lab: Lab) -> list[int]:
+    """Every process in the lab's namespaces now (the daemons and their children)."""
+    pids = []
+    for router in ROUTERS:
+        out = subprocess.run(["ip", "netns", "pids", router.netns], capture_output=True,
+                             text=True, check=False).stdout  # fmt: skip
+        pids += [int(p) for p in out.split()]
+    return pids
+
+
+def assert_nothing_left(pids: list[int]) -> None:
+    """No namespace, bridge, port, mount or process (by PID) of the lab is left."""
     netns = subprocess.run(
         ["ip", "netns", "list"], capture_output=True, text=True, check=True
     ).stdout
-    assert not any(r.netns in netns for r in ROUTERS)
+    assert not any(r.netns in netns for r in ROUTERS), netns
     assert not Path(f"/sys/class/net/{BRIDGE}").exists()
     assert not any(Path(f"/sys/class/net/{r.host_port}").exists() for r in ROUTERS)
     # Ended daemons are reaped by init, which may take a moment: wait for /proc to forget them.
     wait_for(
         lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids),
         10,
-        "lab processes gone",
+        f"lab processes {pids} gone",
         0.1,
     )
     mounts = Path("/proc/self/mountinfo").read_text()
     assert "nmlab" not in mounts
     assert "netmon-lab" not in mounts
+
+
+def test_down_leaves_nothing_and_up_is_idempotent(rebuilt: Lab) -> None:
+    """Takes the session's lab down and builds it again: `rebuilt` puts it back for the others,
+    whatever the order of the tests."""
+    lab = rebuilt
+    lab.reset()
+    daemons = [p for r in lab.status().routers for p in r.daemons.values() if p]
+    assert len(daemons) == 6
+    pids = lab_pids(lab)
+    assert set(daemons) <= set(pids)
+    lab.down()
+    assert_nothing_left(pids)
     assert lab.status().routers[0].netns is False
     lab.down()  # twice is fine
     # Leftovers of a failed `up`: a namespace and the bridge, nothing running. `up` copes.
@@ -902,6 +1028,56 @@ def test_down_leaves_nothing_and_up_is_idempotent(lab: Lab, poller: Daemon) -> N
     lab.up()  # again on a running lab: rebuilt, not doubled
     assert lab.status().running
     assert len([p for r in lab.status().routers for p in r.daemons.values() if p]) == 6
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, raised by the test at a chosen step of `up`."""
+
+
+@pytest.mark.parametrize("failure", ["daemon-exits", "ctrl-c-after-every-daemon-runs"])
+def test_a_failed_up_leaves_nothing_behind(
+    rebuilt: Lab, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """`up` failing half-way (a daemon that exits at once; Ctrl-C with both routers' daemons
+    running) ends every process it started and deletes every namespace, port and bridge it made
+    before the error reaches the caller."""
+    lab = rebuilt
+    at_failure: list[int] = []
+    if failure == "daemon-exits":
+        # r2's keepalived is a program that exits 1 at once, after four daemons started.
+        real_find, real_start = labmod._find, Lab.start
+        current: list[str] = []
+
+        def find(tool: str) -> str:
+            if tool == "keepalived" and current == ["r2"]:
+                return shutil.which("false") or "/bin/false"
+            return real_find(tool)
+
+        def start(self: Lab, router: str, daemon: str) -> int:
+            current[:] = [router]
+            try:
+                return real_start(self, router, daemon)
+            except LabError:
+                at_failure.extend(lab_pids(self))
+                raise
+
+        monkeypatch.setattr(labmod, "_find", find)
+        monkeypatch.setattr(Lab, "start", start)
+        expected: type[BaseException] = LabError
+        match: str | None = "keepalived on r2 did not start"
+    else:
+
+        def interrupt(self: Lab, *_args: object, **_kwargs: object) -> None:
+            at_failure.extend(lab_pids(self))
+            raise Interrupted
+
+        monkeypatch.setattr(Lab, "wait_for_masters", interrupt)
+        expected, match = Interrupted, None
+    with pytest.raises(expected, match=match):
+        lab.up()
+    # It failed where meant to, with daemons running: r1's three and r2's snmpd, or all six.
+    assert len(at_failure) >= (4 if failure == "daemon-exits" else 6), at_failure
+    assert_nothing_left(at_failure)
 
 
 def test_lab_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -391,7 +391,11 @@ class Lab:
     # -- up / down / status ---------------------------------------------------------------
 
     def up(self, timeout: float = 20.0) -> LabStatus:
-        """Build a fresh lab (tearing down any leftovers of an earlier or failed `up` first)."""
+        """Build a fresh lab (tearing down any leftovers of an earlier or failed `up` first).
+
+        A failed `up` (a daemon that does not start, VRRP that does not converge, Ctrl-C) takes
+        down what it built before it raises: no namespace, port, bridge or daemon outlives it,
+        only the lab folder with the logs that say why."""
         self.require_root()
         for tool in TOOLS:
             _find(tool)
@@ -408,6 +412,20 @@ class Lab:
         self.check()
         write_file(self.community_file, secrets.token_urlsafe(12) + "\n")
         self._make_client_key()
+        # From here on `up` builds what lives beyond this process: the bridge first.
+        try:
+            return self._build(timeout)
+        except BaseException:
+            # Not `down()`: its folder checks could refuse (a folder changed under us) and leave
+            # the namespaces standing; the teardown reads nothing from the folder. Its own
+            # failure must not hide the one that made `up` fail.
+            try:
+                self._teardown()
+            except Exception:
+                log.exception("tearing down the failed lab")
+            raise
+
+    def _build(self, timeout: float) -> LabStatus:
         _run("ip", "link", "add", BRIDGE, "type", "bridge")
         _run("ip", "addr", "add", f"{MONITOR_ADDRESS}/{NETMASK}", "dev", BRIDGE)
         _run("ip", "link", "set", BRIDGE, "up")
@@ -481,6 +499,10 @@ class Lab:
     def down(self) -> None:
         """End every lab process, delete namespaces, bridge and ports. Safe to run any time."""
         self.check(missing_ok=True)
+        self._teardown()
+
+    def _teardown(self) -> None:
+        """`down` without the folder checks: namespaces, their processes, the bridge, the ports."""
         for router in ROUTERS:
             if self._netns_exists(router):
                 self._end_namespace_processes(router)
@@ -605,8 +627,12 @@ class Lab:
             # In sshd's own mount namespace, so the host sees none of it: a private /run for
             # /run/sshd, the lab's shadow file (root's lab password), and the router's folder as
             # /etc/keepalived, so a session sees its router's config where a server keeps it.
+            # An empty home: a session's shell reads no dotfiles of the host's root (a `pyenv
+            # init` there ran on every command, and a session ended by `lab down` left pyenv's
+            # lock behind, stalling every later shell for a minute).
             script = (
                 "mount -t tmpfs -o mode=0755 netmon-lab /run && mkdir -p /run/sshd && "
+                "mount -t tmpfs -o mode=0700 netmon-lab-home /root && "
                 'mount --bind "$3" /etc/shadow && mount --bind "$4" /etc/keepalived && '
                 f'exec {_find("sshd")} -f "$1" -E "$2"'
             )

@@ -25,7 +25,11 @@ def _stop_with_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> N
     even by kill -9) stops the agents, so no orphan keeps the demo's ports."""
 
     def watch() -> None:
-        while sys.stdin.buffer.read(4096):
+        # os.read on the descriptor, not sys.stdin's buffered reader: this thread is still
+        # blocked in the read when a SIGTERM ends the agents, and the interpreter, finalizing,
+        # aborted (SIGABRT, "could not acquire lock for <stdin>") in about one stop in four.
+        fd = sys.stdin.fileno()
+        while os.read(fd, 4096):
             pass
         loop.call_soon_threadsafe(stop.set)
 
