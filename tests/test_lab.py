@@ -847,7 +847,7 @@ def stack(lab: Lab, poller: Daemon, tmp_path_factory: pytest.TempPathFactory) ->
     tmp = tmp_path_factory.mktemp("stack")
     # The shipped rules, with every `for:` shortened so the test needs seconds, not minutes:
     # this test holds the path from a real failure to the pager. The real durations are held by
-    # promtool (alert_rules/tests/netmon_test.yml, tests/test_alert_rules.py): each alert is
+    # promtool (alert_rules/tests/*.yml, tests/test_alert_rules.py): each alert is
     # evaluated while its condition holds, silent before its `for:` has elapsed, firing after.
     rules = re.sub(
         r"for: \d+[smh]", "for: 2s", (REPO / "alert_rules" / "netmon.rules.yml").read_text()
