@@ -1,11 +1,26 @@
-"""One contract, every kind: recorded varbinds in, documented roles out; never an exception.
+"""One contract, every kind: what an agent serves in, the documented roles out; never an
+exception; and `active` only from an active row of the kind's table.
 
-Fixtures are recorded values by OID (tests/fixtures/kinds/<kind>.yaml), so they also prove that
-each kind asks for the OIDs real agents serve.
+Each kind's recorded cases live apart from what is expected of them:
+
+- `tests/fixtures/kinds/<kind>/<case>.snmprec` (SNMP kinds) is what the agent serves, in
+  snmpsim's own format (served as-is by tests/test_kinds_snmpsim.py); an OID a probe asks for
+  and the file lacks is answered noSuchInstance, as snmpsim answers it.
+  `tests/fixtures/kinds/<kind>/<case>.<probe>.txt` (SSH kinds) is a command's output.
+- `tests/fixtures/kinds/<kind>.yaml` names the cases' `source` (a MIB and its revision, a vendor
+  document, a public recording), the state `table` written from the MIB's SYNTAX or the vendor's
+  documentation (or, for kinds without one, `active_when`), the params and each case's expected
+  role: written by a person, never derived from netmon/kinds.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import itertools
+import re
+import string
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +30,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from ruamel.yaml import YAML
 
+from netmon.collectors.snmpwire import octets_text
 from netmon.kinds import KINDS, KindRegistry, UnknownKind
 from netmon.model import DeviceReading, MemberSpec, Missing, PairSpec, Role, Value, parse_oid
 from netmon.observe import observe_member
@@ -24,15 +40,89 @@ from .helpers import fuzz_examples
 FIXTURES = Path(__file__).parent / "fixtures" / "kinds"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "kinds.md"
 MISSING = {f"!{m.value}": m for m in Missing}
+Oid = tuple[int, ...]
+
+
+@functools.cache
+def _expectations(kind: str) -> Any:
+    return YAML(typ="safe", pure=True).load((FIXTURES / f"{kind}.yaml").read_text())
 
 
 def load_fixture(kind: str) -> dict[str, Any]:
-    data: dict[str, Any] = YAML(typ="safe", pure=True).load((FIXTURES / f"{kind}.yaml").read_text())
+    """A kind's expectation file (source, table, params, cases): a copy the caller may change."""
+    data: dict[str, Any] = copy.deepcopy(_expectations(kind))
     return data
 
 
-def recorded(raw: dict[str, Any]) -> dict[tuple[int, ...] | str, Value]:
-    out: dict[tuple[int, ...] | str, Value] = {}
+# snmprec tags (snmpsim's record format, `OID|tag|value`) as the collector hands the values over.
+INT_TAGS = {"2", "65", "66", "67", "70"}  # INTEGER, Counter32, Gauge32, TimeTicks, Counter64
+EXCEPTION_TAGS = {  # the context tags of SNMPv2 exceptions, as snmpsim serves them
+    "128": Missing.NO_SUCH_OBJECT,
+    "129": Missing.NO_SUCH_INSTANCE,
+    "130": Missing.END_OF_MIB,
+}
+
+
+def snmprec_value(tag: str, text: str) -> Value:
+    """One snmprec value as netmon's collector decodes the agent's answer."""
+    if tag in INT_TAGS:
+        return int(text)
+    if tag in EXCEPTION_TAGS:
+        return EXCEPTION_TAGS[tag]
+    if tag == "4x":  # an OCTET STRING written as hex: decoded as the collector decodes bytes
+        return octets_text(bytes.fromhex(text))
+    if tag in ("4", "64"):  # OCTET STRING as text, IpAddress dotted
+        return text
+    raise ValueError(f"snmprec tag {tag!r} is not one the cases use")
+
+
+@functools.cache
+def _agent_data(kind: str, case: str) -> tuple[tuple[Oid, Value], ...]:
+    records = []
+    for raw in (FIXTURES / kind / f"{case}.snmprec").read_text().splitlines():
+        line = raw.strip()  # as snmpsim reads its records
+        if not line or line.startswith("#"):
+            continue
+        oid, tag, text = line.split("|", 2)
+        records.append((parse_oid(oid), snmprec_value(tag, text)))
+    return tuple(records)
+
+
+def agent_data(kind: str, case: str) -> dict[Oid, Value]:
+    """What the simulated agent of an SNMP case serves, by OID."""
+    return dict(_agent_data(kind, case))
+
+
+def cli_outputs(kind: str, case: str) -> dict[str, str]:
+    """The recorded outputs of an SSH case, by probe key (`<case>.<probe>.txt`)."""
+    return {
+        path.name[len(case) + 1 : -len(".txt")]: path.read_text()
+        for path in (FIXTURES / kind).glob(f"{case}.*.txt")
+        if path.name.count(".") == 2
+    }
+
+
+def answers(kind_name: str, params: Any, case: str) -> dict[Oid | str, Value]:
+    """A case's reading as the collector hands it over: by OID (SNMP; an OID the agent lacks is
+    noSuchInstance) or by command (SSH)."""
+    kind = KINDS.get(kind_name)
+    if kind.transport == "ssh":
+        outputs = cli_outputs(kind_name, case)
+        return {p.ident: outputs[p.key] for p in kind.probes(params) if p.key in outputs}
+    data = agent_data(kind_name, case)
+    return {p.ident: data.get(p.oid, Missing.NO_SUCH_INSTANCE) for p in kind.probes(params)}
+
+
+def by_probe(kind_name: str, params: Any, case: str) -> dict[str, Value]:
+    """A case's answers keyed as `interpret` takes them."""
+    kind = KINDS.get(kind_name)
+    got = answers(kind_name, params, case)
+    return {p.key: got[p.ident] for p in kind.probes(params) if p.ident in got}
+
+
+def recorded(raw: dict[str, Any]) -> dict[Oid | str, Value]:
+    """Values written inline by OID ("!noSuchInstance" & co. for the exceptions)."""
+    out: dict[Oid | str, Value] = {}
     for oid, value in raw.items():
         if isinstance(value, str) and value in MISSING:
             out[parse_oid(str(oid))] = MISSING[value]
@@ -41,9 +131,14 @@ def recorded(raw: dict[str, Any]) -> dict[tuple[int, ...] | str, Value]:
     return out
 
 
+@functools.cache
+def _adapter(kind_name: str) -> TypeAdapter[Any]:
+    return TypeAdapter(KINDS.get(kind_name).params_type)
+
+
 def params_for(kind_name: str, raw: dict[str, Any]) -> Any:
     kind = KINDS.get(kind_name)
-    params = TypeAdapter(kind.params_type).validate_python(raw)
+    params = _adapter(kind_name).validate_python(raw)
     assert kind.check(params) == []
     return params
 
@@ -55,6 +150,100 @@ def case_params(fixture: dict[str, Any], case: str) -> Any:
 
 def cases() -> list[tuple[str, str]]:
     return [(k, c) for k in KINDS.names() for c in load_fixture(k)["cases"]]
+
+
+# ---- Where the cases come from, and what is expected of them --------------------------------
+
+MIB_NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:-[A-Z0-9]+)*-MIB\b")
+# A MIB's revision: an RFC number or a REVISION / LAST-UPDATED stamp (YYMMDDHHMMZ, YYYYMMDDHHMMZ).
+MIB_REVISION = re.compile(r"\bRFC \d{4}\b|\b(?:\d{2})?\d{10}Z\b")
+PUBLISHERS = (
+    "Cisco", "Juniper", "Arista", "Fortinet", "Palo Alto Networks", "ClusterLabs", "iproute2",
+    "RFC ",
+)  # fmt: skip
+# A public recording: a repository file at a commit, a URL, or netmon's own lab.
+RECORDING = re.compile(
+    r"\b[\w.-]+/[\w.-]+ \S+ @ [0-9a-f]{40}\b|https://\S+|netmon's lab \(tests/test_lab\.py\)"
+)
+EXPECTATIONS = {"role", "ready", "reason", "identity", "peer_active", "missing", "params"}
+
+
+@pytest.mark.parametrize("kind_name", KINDS.names())
+def test_case_file_names_its_source(kind_name: str) -> None:
+    """Every case file says where its values come from: a MIB with its revision, a vendor
+    document, or a public recording (a repository file at a commit, a URL, netmon's lab)."""
+    source = load_fixture(kind_name).get("source")
+    assert isinstance(source, dict) and source, f"{kind_name}.yaml: no source"
+    assert set(source) <= {"mib", "document", "recording"}, source
+    for what, entries in source.items():
+        assert isinstance(entries, list) and entries, (kind_name, what)
+        for entry in entries:
+            assert isinstance(entry, str) and entry.strip(), (kind_name, what, entry)
+            if what == "mib":
+                assert MIB_NAME.search(entry), f"{kind_name}: no MIB named in {entry!r}"
+                assert MIB_REVISION.search(entry), f"{kind_name}: no revision in {entry!r}"
+            elif what == "document":
+                assert any(p in entry for p in PUBLISHERS), f"{kind_name}: whose? {entry!r}"
+            else:
+                assert RECORDING.search(entry), f"{kind_name}: where recorded? {entry!r}"
+
+
+@pytest.mark.parametrize("kind_name", KINDS.names())
+def test_expectations_are_kept_apart_from_the_data(kind_name: str) -> None:
+    """The expectation file holds no values; every case has its data file(s) and every data file
+    its case; an SSH case's files are outputs of the kind's own probes."""
+    fixture = load_fixture(kind_name)
+    kind = KINDS.get(kind_name)
+    assert ("table" in fixture) != ("active_when" in fixture), "a state table or active_when"
+    for case, spec in fixture["cases"].items():
+        assert set(spec) <= EXPECTATIONS, (case, set(spec) - EXPECTATIONS)
+    files = sorted(p.name for p in (FIXTURES / kind_name).iterdir())
+    if kind.transport == "snmp":
+        assert files == sorted(f"{c}.snmprec" for c in fixture["cases"])
+        return
+    keys = {p.key for p in kind.probes(params_for(kind_name, fixture["params"]))}
+    on_disk = {(n.split(".")[0], n.split(".")[1]) for n in files}
+    assert all(n.count(".") == 2 and n.endswith(".txt") for n in files), files
+    assert {c for c, _ in on_disk} == set(fixture["cases"])
+    assert {k for _, k in on_disk} <= keys, (on_disk, keys)
+
+
+def table_rows(kind_name: str) -> dict[Any, dict[str, Any]]:
+    """The state table of a kind's case file (written from the MIB, not read from the code)."""
+    rows: dict[Any, dict[str, Any]] = _expectations(kind_name)["table"]["rows"]
+    return rows
+
+
+def active_raws(kind_name: str) -> frozenset[Any]:
+    """The raw values the case file's table lists as making a member active."""
+    if "table" not in _expectations(kind_name):
+        return frozenset()
+    return frozenset(raw for raw, row in table_rows(kind_name).items() if row["role"] == "active")
+
+
+TABLE_KINDS = [k for k in KINDS.names() if "table" in _expectations(k)]
+
+
+@pytest.mark.parametrize("kind_name", TABLE_KINDS)
+def test_the_kinds_table_is_the_one_written_from_the_mib(kind_name: str) -> None:
+    """The kind's table of raw values is the case file's, row for row (role and readiness):
+    a row added, dropped or mapped to another role in netmon/kinds fails here."""
+    from netmon.kinds import fortigate
+
+    rows = table_rows(kind_name)
+    if kind_name == "custom":  # its table is the inventory's `values` map
+        assert {str(k): r["role"] for k, r in rows.items()} == load_fixture(kind_name)["params"][
+            "values"
+        ]
+        return
+    if kind_name == "fortigate-ha":  # which member a mode makes active depends on the table rows
+        assert {k: r["name"] for k, r in rows.items()} == fortigate.MODES
+        return
+    roles = KINDS.get(kind_name).roles  # type: ignore[attr-defined]
+    assert set(roles) == set(rows), (sorted(roles), sorted(rows))
+    for raw, row in rows.items():
+        got = roles[raw]
+        assert (got.role.value, got.ready) == (row["role"], row.get("ready", True)), (raw, got)
 
 
 @pytest.mark.parametrize("kind_name", KINDS.names())
@@ -72,14 +261,7 @@ def test_recorded_case(kind_name: str, case: str) -> None:
     params = params_for(kind_name, case_params(fixture, case))
     kind = KINDS.get(kind_name)
     pair = PairSpec("p", kind_name, (MemberSpec("m", "d", params),))
-    if kind.transport == "ssh":
-        # Recorded CLI output by probe key; the reading holds it by command, as the collector does.
-        outputs = spec["outputs"]
-        values: dict[tuple[int, ...] | str, Value] = {
-            p.ident: outputs[p.key] for p in kind.probes(params) if p.key in outputs
-        }
-    else:
-        values = recorded(spec["values"])
+    values = answers(kind_name, params, case)
     reading = DeviceReading("d", kind.transport, at=1.0, ok=True, values=values)
     obs = observe_member(pair, pair.members[0], {("d", kind.transport): reading})
     assert obs.view.role is Role(spec["role"]), obs.view
@@ -98,6 +280,8 @@ def test_recorded_case(kind_name: str, case: str) -> None:
     if "peer_active" not in spec:
         # Evidence of a live active peer is never invented: a case that records none hears none.
         assert obs.view.peer_active is None, obs.view
+    if "missing" in spec:
+        assert obs.view.missing is spec["missing"], obs.view
 
 
 @pytest.mark.parametrize("kind_name", KINDS.names())
@@ -136,6 +320,501 @@ def test_documented_in_kinds_md(kind_name: str) -> None:
         assert row.role.value in body
 
 
+# ---- `active` only from an active row of the kind's table -----------------------------------
+#
+# The tables are the case files' (written from the MIBs and the vendors' documents). For every
+# kind, `may_be_active` says whether a set of answers holds what may make the member active: an
+# active row of its table in the member's own state, or, where the kind has no table, the
+# evidence `active_when` names. Each kind's draws below hold none, so the member is never active.
+
+
+def listed(value: Value | None, raws: frozenset[Any]) -> bool:
+    """Whether an answer is one of a table's raw values (text compared as the kinds compare it:
+    trimmed, case ignored)."""
+    if isinstance(value, bool) or value is None or isinstance(value, Missing):
+        return False
+    if isinstance(value, int):
+        return value in raws
+    return value.strip().lower() in {r for r in raws if isinstance(r, str)}
+
+
+def _text(value: Value | None) -> str:
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+def _serial(value: Value | None) -> str:
+    """A serial as fortigate-ha matches it (device text as one line), case ignored."""
+    from netmon.kinds.evidence import one_line
+
+    return one_line(value).casefold() if isinstance(value, str) else ""
+
+
+# The member's own state object, for the kinds that read one (the other probes may say anything,
+# including an active state of the peer: that is never the member's own).
+OWN_STATE = {
+    "vrrp": "vrrpOperState",
+    "vrrpv3": "vrrpv3OperationsStatus",
+    "keepalived": "vrrpInstanceState",
+    "hsrp": "cHsrpGrpStandbyState",
+    "if-link": "ifOperStatus",
+    "entity-standby": "entStateStandby",
+    "arista-redundancy": "aristaRedundancyUnitState",
+    "cisco-asa": "cfwHardwareStatusValue",
+}
+# PAN-OS's HA modes (panSysHAMode), as the recording and the PAN-OS guide name them.
+PAN_MODES = ("active-passive", "active-active", "disabled")
+CLI_KINDS = ["cisco-ios-vrrp", "cisco-ios-hsrp", "cisco-nxos-vrrp", "junos-vrrp", "arista-eos-vrrp"]
+VIP_KINDS = ["keepalived-ssh", "linux-vip"]
+
+
+def _rf_rows(params: Any, values: Mapping[str, Value]) -> list[str]:
+    """The CISCO-RF-MIB rows (this unit, its peer) that name the member."""
+    rows = []
+    if params.unit == "local" or (
+        params.unit_id is not None and values.get("cRFStatusUnitId") == params.unit_id
+    ):
+        rows.append("cRFStatusUnitState")
+    if params.unit == "peer" or (
+        params.unit_id is not None and values.get("cRFStatusPeerUnitId") == params.unit_id
+    ):
+        rows.append("cRFStatusPeerUnitState")
+    return rows
+
+
+def _junos_rows(params: Any, values: Mapping[str, Value]) -> list[int]:
+    """The jnxRedundancyTable slots whose row names the member (by slot or description)."""
+    from netmon.kinds.junos_re import SLOTS, normalise_descr
+
+    if params.slot is not None:
+        return [params.slot]
+    wanted = normalise_descr(params.descr or f"Routing Engine {params.re}")
+    return [
+        s
+        for s in SLOTS
+        if isinstance(d := values.get(f"jnxRedundancyDescr.{s}"), str)
+        and normalise_descr(d) == wanted
+    ]
+
+
+def _header(line: str) -> bool:
+    return "interface" in line.lower()
+
+
+def _cli_states(kind_name: str, output: Value | None) -> bool:
+    """Whether an output holds an active state word of the kind's table on a row (not the
+    column header: IOS `show standby brief` has an "Active" column)."""
+    if not isinstance(output, str):
+        return False
+    words = "|".join(re.escape(w) for w in active_raws(kind_name))
+    return any(
+        re.search(rf"(?i)(?<!\S)(?:{words})(?!\S)", line)
+        for line in output.splitlines()
+        if not _header(line)
+    )
+
+
+def _holds_vip(vip: str, output: Value | None) -> bool:
+    """Whether `ip -o addr` output lists the VIP as an address (`inet[6] VIP[/len]`)."""
+    if not isinstance(output, str):
+        return False
+    tokens = output.split()
+    return any(
+        a in ("inet", "inet6") and b.split("/")[0] == vip for a, b in itertools.pairwise(tokens)
+    )
+
+
+ACTIVE_TRUE = re.compile(r"""(?i)\bactive\s*=\s*(["'])\s*true\s*\1""")
+
+
+def _runs_here(node: str, output: Value | None) -> bool:
+    """Whether crm_mon XML shows a resource active="true" with this node among its nodes."""
+    if not isinstance(output, str):
+        return False
+    for block in re.findall(r"(?s)<resource\b.*?(?:/>|</resource>)", output):
+        opening = block.split(">", 1)[0]
+        if ACTIVE_TRUE.search(opening) and re.search(rf'name\s*=\s*"{re.escape(node)}"', block):
+            return True
+    return False
+
+
+def may_be_active(kind_name: str, params: Any, values: Mapping[str, Value]) -> bool:
+    """Whether the answers hold what may make the member active (see above)."""
+    table = active_raws(kind_name)
+    if kind_name in OWN_STATE:
+        own = listed(values.get(OWN_STATE[kind_name]), table)
+        if kind_name == "cisco-asa":
+            # Written exemption: a primary unit whose detail says "Failover Off" runs alone and
+            # serves (the secondary is "redundancy not configured"), whatever HardwareStatus of
+            # the table its row holds; a value outside the table is still never active.
+            standalone = "failover off" in _text(values.get("cfwHardwareStatusDetail"))
+            in_table = listed(
+                values.get("cfwHardwareStatusValue"), frozenset(table_rows(kind_name))
+            )
+            return own or (params.unit == "primary" and standalone and in_table)
+        return own
+    if kind_name == "cisco-rf":
+        return any(listed(values.get(row), table) for row in _rf_rows(params, values))
+    if kind_name == "junos-re":
+        return any(
+            listed(values.get(f"jnxRedundancyState.{s}"), table)
+            for s in _junos_rows(params, values)
+        )
+    if kind_name == "fortigate-ha":
+        # Which member is active follows the primary's serial, under a mode of the table; a mode
+        # outside it (or of the wrong type) makes no member active. No mode at all: the rows
+        # and their primary are read as a cluster (docs/kinds.md).
+        mode = values.get("fgHaSystemMode")
+        if not (mode is None or isinstance(mode, Missing) or listed(mode, table)):
+            return False
+        if mode == 2 and params.serial is not None:
+            # activeActive: a member that is not the primary serves only while synchronized
+            # (fgHaStatsSyncStatus synchronized(1), FgHaStatsSyncStatusType).
+            primaries = {_serial(values.get(f"fgHaStatsMasterSerial.{i}")) for i in range(1, 5)}
+            if _serial(params.serial) not in primaries:
+                return any(values.get(f"fgHaStatsSyncStatus.{i}") == 1 for i in range(1, 5))
+        return True
+    if kind_name == "paloalto-ha":
+        own_key = "panSysHAState" if params.unit == "local" else "panSysHAPeerState"
+        mode = _text(values.get("panSysHAMode"))
+        if mode not in PAN_MODES:
+            return False
+        # Written exemption: HA mode `disabled` is a standalone firewall: the local unit serves
+        # alone (the peer unit is "redundancy not configured"), whatever state it shows.
+        return listed(values.get(own_key), table) or (mode == "disabled" and params.unit == "local")
+    if kind_name == "custom":
+        value = values.get("value")
+        return not isinstance(value, Missing) and params.values.get(str(value)) == "active"
+    if kind_name in CLI_KINDS:
+        return _cli_states(kind_name, values.get("table"))
+    if kind_name in VIP_KINDS:
+        return _holds_vip(params.vip, values.get("addr"))
+    if kind_name == "pacemaker":
+        return _runs_here(params.node, values.get("crm_mon"))
+    raise AssertionError(f"{kind_name}: say what may make a member active (may_be_active)")
+
+
+# Values outside every table: unknown integers (above 1000, negative, huge), text, exceptions.
+ODD_INTS = st.one_of(
+    st.integers(1001, 2**31 - 1),
+    st.integers(2**31, 2**64),
+    st.integers(-(2**63), -1),
+    st.integers(0, 40),
+    st.sampled_from([1001, 4096, 65535, 2**31 - 1, 2**31, 2**32, -1, -(2**31)]),
+)
+ODD_TEXT = st.one_of(
+    st.text(max_size=16),
+    st.sampled_from(
+        ["", " ", "master", "MASTER", "Master ", "active", " Active", "3", "14", "\x00"]
+    ),
+)
+ODD = st.one_of(ODD_INTS, ODD_TEXT, st.sampled_from(list(Missing)))
+
+
+def among(*options: Value) -> st.SearchStrategy[Value]:
+    return st.sampled_from(options)
+
+
+def outside(raws: frozenset[Any]) -> st.SearchStrategy[Value]:
+    """Any answer that is not one of `raws` (the table's other rows included)."""
+    others = sorted((r for r in raws if isinstance(r, int)), key=int)
+    table = st.sampled_from(others) if others else st.nothing()
+    return st.one_of(ODD, table).filter(lambda v: not listed(v, raws))
+
+
+def anything(kind_name: str) -> st.SearchStrategy[Value]:
+    """Any answer at all, the table's rows (active ones too) and plausible device text."""
+    rows = sorted(table_rows(kind_name), key=str) if kind_name in TABLE_KINDS else []
+    return st.one_of(ODD, st.sampled_from([*rows, *PLAUSIBLE]))
+
+
+def _draw_state_first(kind_name: str, params: Any, data: st.DataObject) -> dict[str, Value]:
+    kind = KINDS.get(kind_name)
+    values = {p.key: data.draw(anything(kind_name)) for p in kind.probes(params)}
+    values[OWN_STATE[kind_name]] = data.draw(outside(active_raws(kind_name)))
+    if kind_name == "cisco-asa":
+        values["cfwHardwareStatusDetail"] = data.draw(
+            st.sampled_from(["Failover Off", "Active unit", "Standby unit", "Failed"]) | ODD_TEXT
+        )
+    return values
+
+
+def _draw_cisco_rf(params: Any, data: st.DataObject) -> dict[str, Value]:
+    kind = KINDS.get("cisco-rf")
+    values = {p.key: data.draw(anything("cisco-rf")) for p in kind.probes(params)}
+    ids = among(0, 1, 2, 3, "2", Missing.NO_SUCH_INSTANCE)
+    values["cRFStatusUnitId"], values["cRFStatusPeerUnitId"] = data.draw(ids), data.draw(ids)
+    mine = _rf_rows(params, values)
+    for row in ("cRFStatusUnitState", "cRFStatusPeerUnitState"):
+        values[row] = data.draw(
+            outside(active_raws("cisco-rf")) if row in mine else anything("cisco-rf")
+        )
+    return values
+
+
+def _draw_junos(params: Any, data: st.DataObject) -> dict[str, Value]:
+    values: dict[str, Value] = {}
+    descrs = among(
+        "Routing Engine 0", "Routing Engine 1", "routing engine 1\x00", "FPC 0",
+        Missing.NO_SUCH_INSTANCE,
+    )  # fmt: skip
+    for slot in (1, 2, 3):
+        values[f"jnxRedundancyDescr.{slot}"] = data.draw(descrs)
+        for column in ("Config", "SwitchoverCount", "SwitchoverReason", "SwitchoverTime"):
+            values[f"jnxRedundancy{column}.{slot}"] = data.draw(anything("junos-re"))
+    mine = _junos_rows(params, values)
+    for slot in (1, 2, 3):
+        state = outside(active_raws("junos-re")) if slot in mine else anything("junos-re")
+        values[f"jnxRedundancyState.{slot}"] = data.draw(state)
+    return values
+
+
+def _draw_fortigate(params: Any, data: st.DataObject) -> dict[str, Value]:
+    """A mode outside FgHaMode; or activeActive, a member named by serial that is not the
+    primary, and no row synchronized(1)."""
+    from netmon.kinds.fortigate import COLUMNS, ROWS
+
+    # Mostly the cluster's own names, so that the member is found, and often the primary.
+    serials = among("FGT-A", "FGT-B") | among("fgt-b", Missing.NO_SUCH_INSTANCE) | ODD_TEXT
+    hostnames = among("fw-a", "fw-b") | among("FW-B", Missing.NO_SUCH_INSTANCE) | ODD_TEXT
+    unsynchronized = outside(frozenset({1})).filter(lambda v: v != 1)
+    active_active = params.serial is not None and data.draw(st.booleans())
+    if active_active:
+        mode: Value = 2
+        member = _serial(params.serial)
+        primaries = serials.filter(lambda s: _serial(s) != member)
+        syncs = among(0) | unsynchronized
+    else:
+        mode = data.draw(ODD_INTS | ODD_TEXT)  # FgHaMode has no other row: all three serve
+        primaries, syncs = serials, among(0, 1) | unsynchronized
+    values: dict[str, Value] = {
+        "fgHaSystemMode": mode,
+        "fnSysSerial": data.draw(serials),
+        "sysName": data.draw(hostnames),
+    }
+    drawn = {"fgHaStatsHostname": hostnames, "fgHaStatsSyncStatus": syncs,
+             "fgHaStatsMasterSerial": primaries}  # fmt: skip
+    for i in range(1, ROWS + 1):
+        for name, _ in COLUMNS:
+            values[f"{name}.{i}"] = data.draw(drawn.get(name, serials))
+    return values
+
+
+def _draw_paloalto(params: Any, data: st.DataObject) -> dict[str, Value]:
+    from netmon.kinds.paloalto import ROLES
+
+    own, other = (
+        ("panSysHAState", "panSysHAPeerState")
+        if params.unit == "local"
+        else ("panSysHAPeerState", "panSysHAState")
+    )
+    modes = ["active-passive", "active-active", " Active-Passive"]
+    if params.unit == "peer":
+        modes.append("disabled")  # a standalone firewall's peer unit is never active
+    states = st.sampled_from(sorted(ROLES)) | ODD_TEXT
+    return {
+        own: data.draw(states.filter(lambda v: not listed(v, active_raws("paloalto-ha")))),
+        other: data.draw(states | ODD),
+        "panSysHAMode": data.draw(st.sampled_from(modes) | ODD),
+    }
+
+
+def _custom_params(data: st.DataObject) -> dict[str, str]:
+    """An inventory's `values` map (raw value as written -> role)."""
+    keys = st.sampled_from(["1", "2", "3", "4", "9", "1001", "-1", "master", ""])
+    roles = st.sampled_from(["active", "standby", "fault"])
+    drawn: dict[str, str] = data.draw(st.dictionaries(keys, roles, min_size=1))
+    return drawn
+
+
+def _without(words: frozenset[Any], text: str, data: st.DataObject) -> str:
+    """`text` with every active state word on a row (not a header) replaced by another word."""
+    other = st.sampled_from(
+        ["Backup", "Init", "Masterx", "Mastr", "Activ", "1001", "-1", "Standby"]
+    )
+    pattern = re.compile(
+        r"(?i)(?<!\S)(?:" + "|".join(re.escape(str(w)) for w in words) + r")(?!\S)"
+    )
+    word = (other | st.text(string.ascii_letters, min_size=1, max_size=8)).filter(
+        lambda w: w.lower() not in words
+    )
+    return "".join(
+        line if _header(line) else pattern.sub(lambda _: data.draw(word), line)
+        for line in text.splitlines(keepends=True)
+    )
+
+
+def _recorded_output(kind_name: str, key: str, data: st.DataObject) -> str:
+    case = data.draw(st.sampled_from(sorted(load_fixture(kind_name)["cases"])))
+    return cli_outputs(kind_name, case).get(key, "")
+
+
+def _draw_cli(kind_name: str, data: st.DataObject) -> dict[str, Value]:
+    text = _recorded_output(kind_name, "table", data)
+    return {"table": _without(active_raws(kind_name), text, data)}
+
+
+def _draw_vip(kind_name: str, params: Any, data: st.DataObject) -> dict[str, Value]:
+    vip = params.vip
+    other = st.sampled_from(
+        ["10.99.0.52", "10.99.0.5", "10.99.0.510", "110.99.0.51", "2001:db8::11", "2001:db8::1", "::"]
+    ) | st.text(max_size=10)  # fmt: skip
+    addr = _recorded_output(kind_name, "addr", data)
+    addr = re.sub(re.escape(vip), lambda _: data.draw(other.filter(lambda a: a != vip)), addr)
+    check = "service" if kind_name == "keepalived-ssh" else "health"
+    service = data.draw(
+        st.sampled_from(["NETMON-CHECK-OK\n", "NETMON-CHECK-FAILED\n", ""]) | ODD_TEXT
+    )
+    return {"addr": addr, check: service}
+
+
+def _draw_pacemaker(params: Any, data: st.DataObject) -> dict[str, Value]:
+    xml = _recorded_output("pacemaker", "crm_mon", data)
+    junk = st.sampled_from(["false", "FALSE", "no", "1", "yes", "", "tru", "true1"]) | st.text(
+        string.ascii_letters, max_size=6
+    )
+    if data.draw(st.booleans()):
+        # No resource active anywhere.
+        xml = ACTIVE_TRUE.sub(
+            lambda _: f'active="{data.draw(junk.filter(lambda j: j.strip().lower() != "true"))}"',
+            xml,
+        )
+    else:
+        # Active resources, on nodes other than this one.
+        node = re.escape(params.node)
+        xml = re.sub(
+            r"(?s)<resource\b.*?(?:/>|</resource>)",
+            lambda m: re.sub(rf'name="{node}"', 'name="web-z"', m.group(0)),
+            xml,
+        )
+    return {"crm_mon": xml}
+
+
+# Every way a member of these kinds can be named (their cases mostly read one unit).
+PARAMS: dict[str, list[dict[str, Any]]] = {
+    "cisco-rf": [{"unit": "local"}, {"unit": "peer"}, {"unit_id": 1}, {"unit_id": 2}],
+    "junos-re": [{"re": 0}, {"re": 1}, {"slot": 1}, {"slot": 2}, {"descr": "routing engine 1"}],
+    "cisco-asa": [{"unit": "primary"}, {"unit": "secondary"}],
+    "paloalto-ha": [{"unit": "local"}, {"unit": "peer"}],
+    "arista-redundancy": [{"unit_id": 1}, {"unit_id": 2}],
+    "fortigate-ha": [
+        {"serial": "FGT-A"}, {"serial": "FGT-B"}, {"hostname": "fw-a"}, {"hostname": "fw-b"},
+    ],
+}  # fmt: skip
+
+
+def draw_not_active(kind_name: str, data: st.DataObject) -> tuple[Any, dict[str, Value]]:
+    """Params of the kind's cases and answers holding no active row for the member."""
+    fixture = load_fixture(kind_name)
+    variants = [
+        fixture["params"],
+        *(c["params"] for c in fixture["cases"].values() if "params" in c),
+    ]
+    raw = copy.deepcopy(data.draw(st.sampled_from(PARAMS.get(kind_name, variants))))
+    if kind_name == "custom":
+        raw["values"] = _custom_params(data)
+    params = params_for(kind_name, raw)
+    draws: dict[str, Callable[[], dict[str, Value]]] = {
+        "cisco-rf": lambda: _draw_cisco_rf(params, data),
+        "junos-re": lambda: _draw_junos(params, data),
+        "fortigate-ha": lambda: _draw_fortigate(params, data),
+        "paloalto-ha": lambda: _draw_paloalto(params, data),
+        "pacemaker": lambda: _draw_pacemaker(params, data),
+    }
+    if kind_name in OWN_STATE:
+        values = _draw_state_first(kind_name, params, data)
+    elif kind_name == "custom":
+        value = data.draw(ODD | among(2, 3, 4, 9, 1001, "2", "master"))
+        if params.values.get(str(value)) == "active":
+            params = params_for(
+                kind_name, {**raw, "values": {**params.values, str(value): "standby"}}
+            )
+        values = {"value": value}
+    elif kind_name in CLI_KINDS:
+        values = _draw_cli(kind_name, data)
+    elif kind_name in VIP_KINDS:
+        values = _draw_vip(kind_name, params, data)
+    else:
+        values = draws[kind_name]()
+    return params, values
+
+
+@pytest.mark.parametrize("kind_name", KINDS.names())
+@settings(max_examples=fuzz_examples(150), deadline=None)
+@given(data=st.data())
+def test_active_only_from_an_active_row_of_the_table(kind_name: str, data: st.DataObject) -> None:
+    """For every kind (custom, cisco-rf and the SSH kinds included): answers whose member state
+    is no active row of the kind's table (unknown integers above 1000, negative or huge, text,
+    exceptions, the table's other rows), whatever the other objects say, never make a member
+    active. The SSH kinds: recorded outputs whose active state word, VIP or running resource is
+    replaced. Exemptions are written in `may_be_active` with their reason (cisco-asa's
+    "Failover Off" primary, paloalto-ha's standalone local unit); no kind is exempt."""
+    params, values = draw_not_active(kind_name, data)
+    if kind_name not in ("cisco-asa", "paloalto-ha"):
+        assert not may_be_active(kind_name, params, values), values  # the draw holds no active row
+    view = KINDS.get(kind_name).interpret(params, values)
+    assert view.role is not Role.ACTIVE or may_be_active(kind_name, params, values), (values, view)
+
+
+# The issue's mutation, by hand: what an agent could send instead of an active state.
+UNKNOWN_VALUES: list[Value] = [
+    1001, 1002, 4096, 65536, 2**31 - 1, 2**31, 2**32, 2**63, -1, -1001, -(2**31),
+    "master", "active ", "", "1001", Missing.NO_SUCH_INSTANCE,
+]  # fmt: skip
+
+
+def own_state_keys(kind_name: str, params: Any, values: Mapping[str, Value]) -> list[str]:
+    """The probes holding the member's own state (the object its table is about)."""
+    if kind_name in OWN_STATE:
+        return [OWN_STATE[kind_name]]
+    if kind_name == "cisco-rf":
+        return _rf_rows(params, values)
+    if kind_name == "junos-re":
+        return [f"jnxRedundancyState.{s}" for s in _junos_rows(params, values)]
+    if kind_name == "paloalto-ha":
+        return ["panSysHAState" if params.unit == "local" else "panSysHAPeerState"]
+    return {"fortigate-ha": ["fgHaSystemMode"], "custom": ["value"]}[kind_name]
+
+
+ACTIVE_SNMP_CASES = [
+    (k, c)
+    for k, c in cases()
+    if KINDS.get(k).transport == "snmp" and load_fixture(k)["cases"][c]["role"] == "active"
+]
+
+
+@pytest.mark.parametrize(("kind_name", "case"), ACTIVE_SNMP_CASES)
+def test_a_recorded_active_member_whose_state_leaves_the_table_is_not_active(
+    kind_name: str, case: str
+) -> None:
+    """Every recorded active SNMP case, its member's own state replaced by values outside the
+    table (unknown integers above 1000, negative, huge; text; absent): never active. The rest of
+    the recorded answers stay, so every path that made the member active is tried."""
+    params = params_for(kind_name, case_params(load_fixture(kind_name), case))
+    values = by_probe(kind_name, params, case)
+    keys = own_state_keys(kind_name, params, values)
+    assert keys, "the case names no state of the member"
+    # paloalto-ha's state counts only under an HA mode PAN-OS names: its mode leaves it too.
+    key_sets = [keys, ["panSysHAMode"]] if kind_name == "paloalto-ha" else [keys]
+    for replaced in key_sets:
+        for raw in UNKNOWN_VALUES:
+            changed = {**values, **dict.fromkeys(replaced, raw)}
+            if may_be_active(kind_name, params, changed):
+                continue  # a documented reading that is no table row (paloalto-ha standalone)
+            view = KINDS.get(kind_name).interpret(params, changed)
+            assert view.role is not Role.ACTIVE, (replaced, raw, view)
+
+
+@pytest.mark.parametrize(("kind_name", "case"), cases())
+def test_each_recorded_active_case_holds_an_active_row(kind_name: str, case: str) -> None:
+    """The other way round, on the recorded cases: a case read as active holds what
+    `may_be_active` looks for (so the contract above speaks of the rows the kinds really use)."""
+    fixture = load_fixture(kind_name)
+    if fixture["cases"][case]["role"] != "active":
+        return
+    params = params_for(kind_name, case_params(fixture, case))
+    assert may_be_active(kind_name, params, by_probe(kind_name, params, case))
+
+
 # Kinds whose first probe is the member's own state in their role table (the fuzz test checks
 # that peer evidence only follows from a value of that table).
 STATE_FIRST_KINDS = ("hsrp", "vrrp", "vrrpv3", "keepalived", "cisco-asa", "paloalto-ha")
@@ -165,18 +844,9 @@ def test_interpret_never_raises(kind_name: str, data: st.DataObject) -> None:
     values = {p.key: data.draw(strategy) for p in kind.probes(params)}
     view = kind.interpret(params, values)
     assert isinstance(view.role, Role)
-    if view.role is Role.ACTIVE:
-        # Only a value from the kind's table may make a member active.
-        main_key = kind.probes(params)[0].key
-        main = values.get(main_key)
-        assert (
-            isinstance(main, int)
-            or kind_name in ("custom", "cisco-rf")
-            or kind.transport == "ssh"
-            # String-valued MIBs: only a state of the kind's table, or a standalone unit.
-            or (isinstance(main, str) and main.strip().lower() in getattr(kind, "roles", {}))
-            or view.raw == "mode disabled (standalone)"
-        )
+    # Only an active row of the kind's table (or the evidence its `active_when` names) may make
+    # a member active: the same contract as above, on random answers, for every kind.
+    assert view.role is not Role.ACTIVE or may_be_active(kind_name, params, values), (values, view)
     if view.peer_active is not None:
         # Evidence of a live active peer comes only from a member read as a standby or in fault
         # (an active member vouches for itself; an unknown one says nothing), bounded text...
@@ -198,13 +868,13 @@ SSH_KINDS = [name for name in KINDS.names() if KINDS.get(name).transport == "ssh
 @given(data=st.data())
 def test_mangled_cli_output_is_a_role_never_a_crash(kind_name: str, data: st.DataObject) -> None:
     """Real recorded CLI outputs, cut short, with junk inserted, lines repeated or dropped:
-    the interpreter answers a role (or unknown), never raises; and an output that no longer
-    holds its active line cannot make a standby active."""
+    the interpreter answers a role (or unknown), never raises; and mangling never invents an
+    active member (every SSH kind: keepalived-ssh and linux-vip too, no exemption)."""
     fixture = load_fixture(kind_name)
     kind = KINDS.get(kind_name)
     params = params_for(kind_name, fixture["params"])
     case = data.draw(st.sampled_from(sorted(fixture["cases"])))
-    outputs: dict[str, Any] = dict(fixture["cases"][case]["outputs"])
+    outputs: dict[str, Any] = cli_outputs(kind_name, case)
     for key in list(outputs):
         lines = str(outputs[key]).splitlines(keepends=True)
         action = data.draw(st.sampled_from(["cut", "junk", "repeat", "drop", "empty", "keep"]))
@@ -229,13 +899,9 @@ def test_mangled_cli_output_is_a_role_never_a_crash(kind_name: str, data: st.Dat
     view = kind.interpret(params, values)
     assert isinstance(view.role, Role)
     if fixture["cases"][case]["role"] != "active":
-        # Mangling can hide or break information; it must not invent an active member... unless
-        # junk happens to spell an active line, which hypothesis' short random text does not.
-        assert view.role is not Role.ACTIVE or kind_name in ("keepalived-ssh", "linux-vip"), (
-            case,
-            outputs,
-            view,
-        )
+        # Mangling can hide or break information; it must not invent an active member.
+        assert view.role is not Role.ACTIVE, (case, outputs, view)
+    assert view.role is not Role.ACTIVE or may_be_active(kind_name, params, values), view
 
 
 def test_registry_refuses_duplicates_and_lists_choices() -> None:
@@ -609,16 +1275,23 @@ def test_case_params_never_raise_and_no_answer_is_unknown(
 
 
 def test_cisco_rf_shows_the_last_switchover() -> None:
-    fixture = load_fixture("cisco-rf")
-    case = fixture["cases"]["active_after_a_failure"]
     kind = KINDS.get("cisco-rf")
-    params = params_for("cisco-rf", fixture["params"])
-    values = recorded(case["values"])
-    view = kind.interpret(
-        params, {p.key: values[p.oid] for p in kind.probes(params) if p.oid in values}
-    )
+    params = params_for("cisco-rf", load_fixture("cisco-rf")["params"])
+    view = kind.interpret(params, by_probe("cisco-rf", params, "active_after_a_failure"))
     assert view.raw is not None
     assert "last switchover: activeUnitFailed at uptime 3600s" in view.raw
+
+
+@pytest.mark.parametrize(("code", "name"), [(8, "activeGWdown"), (9, "activeRMIportdown")])
+def test_cisco_rf_names_the_switchover_reasons_of_the_mib(code: int, name: str) -> None:
+    """RFSwactReasonType as CISCO-RF-MIB REVISION 202307130000Z has it (8 and 9 were added)."""
+    from netmon.kinds import cisco_rf as rf
+
+    values: dict[Oid | str, Value] = {
+        rf.UNIT_STATE: 14, rf.PEER_UNIT_STATE: 9, rf.LAST_SWACT_REASON: code,
+    }  # fmt: skip
+    view = read_by_oid("cisco-rf", rf.CiscoRfParams(unit="local"), values)
+    assert f"last switchover: {name}" in (view.raw or ""), view
 
 
 REDUNDANCY_KINDS = [
@@ -835,7 +1508,7 @@ def test_a_cli_group_that_vanished_after_being_read_is_a_fault() -> None:
         return {
             (d, "ssh"): DeviceReading(
                 d, "ssh", at=at, ok=True,
-                values={command: fixture["cases"][case]["outputs"]["table"]},
+                values={command: cli_outputs("cisco-ios-vrrp", case)["table"]},
             )
             for d, case in outputs.items()
         }  # fmt: skip
@@ -887,7 +1560,7 @@ def test_absent_units_are_missing_faults_reported_values_are_not(kind_name: str)
         if "missing" not in spec:
             continue
         params = params_for(kind_name, case_params(fixture, case))
-        view = read_by_oid(kind_name, params, recorded(spec["values"]))
+        view = KINDS.get(kind_name).interpret(params, by_probe(kind_name, params, case))
         assert view.role is Role(spec["role"]), (case, view)
         assert view.missing is spec["missing"], (case, view)
         seen.add(spec["missing"])
@@ -930,6 +1603,26 @@ def test_units_absent_from_the_agent_on_the_first_read_never_page_down(
     status = evaluate(pair, observe(pair, {("d", "snmp"): reading}, {}), None, 1.0)
     assert all(m.view.role is Role.FAULT and m.view.missing for m in status.members), status
     assert status.state.value in ("unknown", "degraded"), status.reasons
+
+
+@pytest.mark.parametrize(
+    ("sync", "role"),
+    [(1, Role.ACTIVE), (0, Role.FAULT), (2, Role.FAULT), (1001, Role.FAULT), (-1, Role.FAULT),
+     (2**32, Role.FAULT), ("1", Role.FAULT), (Missing.NO_SUCH_INSTANCE, Role.FAULT)],
+)  # fmt: skip
+def test_fortigate_active_active_secondary_serves_only_while_synchronized(
+    sync: Value, role: Role
+) -> None:
+    """activeActive: a member that is not the primary is active only with fgHaStatsSyncStatus
+    synchronized(1) (FgHaStatsSyncStatusType); any other value, inside the type or not, is not
+    synchronized."""
+    from netmon.kinds.fortigate import FortigateHaParams
+
+    values = fgt_rows([("FGT-A", "fw-a", 1, "FGT-A"), ("FGT-B", "fw-b", 1, "FGT-A")])
+    values[(1, 3, 6, 1, 4, 1, 12356, 101, 13, 2, 1, 1, 12, 2)] = sync
+    values.update({FGT_MODE: 2, FGT_SERIAL: "FGT-A", SYS_NAME: "fw-a"})
+    view = read_by_oid("fortigate-ha", FortigateHaParams(serial="FGT-B"), values)
+    assert view.role is role, view
 
 
 def test_fortigate_hostnames_differing_in_case_are_two_members() -> None:
@@ -1122,10 +1815,9 @@ def test_long_multiline_device_text_is_one_bounded_line(
 def device_text(kind_name: str) -> st.SearchStrategy[Value]:
     """Values of the kind's recorded cases, long multi-line text (alone or around a recorded
     value), the kind's states and the absent markers."""
-    fixture = load_fixture(kind_name)
     words = sorted(
-        {v for c in fixture["cases"].values() for v in c["values"].values()
-         if isinstance(v, str) and not v.startswith("!")} | {"x"}
+        {v for c in load_fixture(kind_name)["cases"] for v in agent_data(kind_name, c).values()
+         if isinstance(v, str)} | {"x"}
     )  # fmt: skip
     word = st.sampled_from(words)
     long_text = st.builds(
@@ -1185,9 +1877,10 @@ def test_inet_address_from_the_wire_exactly_or_not_at_all(
 def test_a_master_never_shows_the_master_address_it_last_heard() -> None:
     """keepalived never clears vrrpOperMasterIpAddr: a new master still names its predecessor
     (the dead one). Only a backup's is news, in identity as in peer_active."""
-    fixture = load_fixture("vrrp")
-    case = fixture["cases"]["master_still_naming_its_predecessor"]
-    view = read_by_oid("vrrp", params_for("vrrp", fixture["params"]), recorded(case["values"]))
+    params = params_for("vrrp", load_fixture("vrrp")["params"])
+    view = KINDS.get("vrrp").interpret(
+        params, by_probe("vrrp", params, "master_still_naming_its_predecessor")
+    )
     assert view.role is Role.ACTIVE
     assert view.identity == "ifIndex 2 VRID 51; own address 10.99.0.12"
     assert view.peer_active is None

@@ -1,16 +1,17 @@
-"""Every SNMP kind, end to end: the recorded cases of tests/fixtures/kinds become snmpsim data
-(one simulated agent per case, chosen by community), and `netmon check --json` reads them
-through the real collector. Each member must come out with the role its case records.
+"""Every SNMP kind, end to end: the recorded agents of tests/fixtures/kinds/<kind>/<case>.snmprec
+are served as they are by snmpsim (the fixture directory is its data directory: one simulated
+agent per case, chosen by the community `<kind>/<case>`), and `netmon check --json` reads them
+through the real collector. Each member must come out with the role the case's expectation file
+(tests/fixtures/kinds/<kind>.yaml, written from the MIB, apart from the data) records.
 
-Cases that need noSuchObject (a MIB the agent does not implement at all) are left out: snmpsim
-answers noSuchInstance for every OID it lacks, which is the "peer absent" case instead.
+Nothing is converted on the way: the data the contract tests read is the data the agent serves,
+exceptions included (snmprec tag 128 is noSuchObject; an OID the file lacks is noSuchInstance).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,29 +23,18 @@ from typing import Any
 import pytest
 
 from netmon.kinds import KINDS
-from netmon.model import parse_oid
 
 from .conftest import free_udp_port, require, stop_process
-from .test_kinds_contract import load_fixture
+from .test_kinds_contract import FIXTURES, agent_data, load_fixture
 
 pytestmark = pytest.mark.daemon
 
 SNMPSIM = Path(sys.executable).parent / "snmpsim-command-responder"
 
 
-def snmprec_line(oid: str, value: Any) -> str:
-    """One snmpsim record: OID|tag|value (2 INTEGER, 4 OCTET STRING)."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"{oid}: cannot record {value!r}")
-    if isinstance(value, int):
-        return f"{oid}|2|{value}"
-    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", value):
-        return f"{oid}|64|{value}"  # an IpAddress, as agents send cHsrpGrpActiveRouter & co.
-    return f"{oid}|4|{value}"
-
-
-def agent_name(kind: str, case: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", f"{kind}__{case}")
+def community(kind: str, case: str) -> str:
+    """snmpsim's community for a data file: its path under the data directory, no extension."""
+    return f"{kind}/{case}"
 
 
 def snmp_cases() -> list[tuple[str, str, dict[str, Any]]]:
@@ -54,12 +44,8 @@ def snmp_cases() -> list[tuple[str, str, dict[str, Any]]]:
             continue
         fixture = load_fixture(name)
         for case, spec in fixture["cases"].items():
-            values = {str(k): v for k, v in spec["values"].items()}
-            if any(v == "!noSuchObject" for v in values.values()):
-                continue
             # A case's own `params` replace the fixture's (as in test_kinds_contract.py).
-            params = spec.get("params", fixture["params"])
-            out.append((name, case, {**spec, "params": params, "values": values}))
+            out.append((name, case, {**spec, "params": spec.get("params", fixture["params"])}))
     return out
 
 
@@ -67,33 +53,27 @@ def snmp_cases() -> list[tuple[str, str, dict[str, Any]]]:
 def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     require(SNMPSIM.exists(), "snmpsim is not installed (make test installs it)")
     work = tmp_path_factory.mktemp("snmpsim")
-    data, cache = work / "data", work / "cache"
-    data.mkdir()
+    cache = work / "cache"
     cache.mkdir()
-    for kind, case, spec in snmp_cases():
-        rows = sorted(
-            (parse_oid(oid), snmprec_line(oid, value))
-            for oid, value in spec["values"].items()
-            if not (isinstance(value, str) and value.startswith("!"))  # absent: noSuchInstance
-        )
-        (data / f"{agent_name(kind, case)}.snmprec").write_text(
-            "".join(line + "\n" for _, line in rows)
-        )
     port = free_udp_port()
     env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
     log = (work / "snmpsim.log").open("wb")
     # No --timeout: in snmpsim 1.2.2 it is the responder's *lifetime* (the dispatcher stops
     # after that many seconds), not a request timeout. The responder runs until stop_process.
+    # The data directory is the fixture directory itself (snmpsim reads only *.snmprec there;
+    # its indexes go to the cache directory).
     proc = subprocess.Popen(
-        [str(SNMPSIM), f"--data-dir={data}", f"--cache-dir={cache}",
+        [str(SNMPSIM), f"--data-dir={FIXTURES}", f"--cache-dir={cache}",
          f"--agent-udpv4-endpoint=127.0.0.1:{port}"],
         env=env, stdout=log, stderr=log,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
+        kind, case, _ = next(c for c in snmp_cases() if agent_data(c[0], c[1]))
+        first_oid = ".".join(map(str, next(iter(agent_data(kind, case)))))
         probe = [
-            shutil.which("snmpget") or "snmpget", "-v2c", "-c", agent_name(*snmp_cases()[0][:2]),
-            "-t", "0.5", "-r", "0", f"127.0.0.1:{port}", next(iter(snmp_cases()[0][2]["values"])),
+            shutil.which("snmpget") or "snmpget", "-v2c", "-c", community(kind, case),
+            "-t", "0.5", "-r", "0", f"127.0.0.1:{port}", first_oid,
         ]  # fmt: skip
         while time.monotonic() < deadline:
             if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
@@ -110,12 +90,16 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path
         log.close()
 
 
+def pair_name(kind: str, case: str) -> str:
+    return f"{kind}__{case}".replace("-", "_")
+
+
 def test_every_snmp_kind_read_end_to_end_by_netmon_check(agents: tuple[int, Path]) -> None:
     port, work = agents
     cases = snmp_cases()
     devices, pairs = [], []
     for i, (kind, case, spec) in enumerate(cases):
-        name = agent_name(kind, case)
+        name = pair_name(kind, case)
         # Two device names for the one simulated agent: both members read the same case (the
         # inventory refuses two members reading one unit of one device).
         for dev in (f"d{i}", f"e{i}"):
@@ -133,7 +117,7 @@ def test_every_snmp_kind_read_end_to_end_by_netmon_check(agents: tuple[int, Path
         "  pair: {probes: {enabled: false}}\n"
         "devices:\n" + "\n".join(devices) + "\npairs:\n" + "\n".join(pairs) + "\n"
     )
-    env = {**os.environ, **{f"C{i}": agent_name(k, c) for i, (k, c, _) in enumerate(cases)}}
+    env = {**os.environ, **{f"C{i}": community(k, c) for i, (k, c, _) in enumerate(cases)}}
     run = subprocess.run(
         [sys.executable, "-m", "netmon", "check", "-i", str(inventory), "--json"],
         env=env, capture_output=True, text=True, timeout=300, check=False,
@@ -143,7 +127,7 @@ def test_every_snmp_kind_read_end_to_end_by_netmon_check(agents: tuple[int, Path
     seen = {p["pair"]: p["members"][0] for p in json.loads(run.stdout)["pairs"]}
     wrong: list[tuple[Any, ...]] = []
     for kind, case, spec in cases:
-        member = seen[agent_name(kind, case)]
+        member = seen[pair_name(kind, case)]
         # `ready` means something for an active or standby member only; null otherwise.
         plain = spec["role"] in ("active", "standby")
         expected = (spec["role"], spec.get("ready", True) if plain else None)
@@ -156,7 +140,8 @@ def test_every_snmp_kind_read_end_to_end_by_netmon_check(agents: tuple[int, Path
             if isinstance(want, str) and want not in (member[key] or ""):
                 wrong.append((kind, case, key, want, member[key]))
     assert not wrong, wrong
-    assert len(cases) >= 60  # every SNMP kind, several cases each
+    # Every agent snmpsim serves was judged (the noSuchObject cases too).
+    assert len(cases) == len(list(FIXTURES.glob("*/*.snmprec"))) > 150
 
 
 def test_pairs_judged_on_evidence_never_on_blindness(agents: tuple[int, Path]) -> None:
@@ -171,17 +156,17 @@ def test_pairs_judged_on_evidence_never_on_blindness(agents: tuple[int, Path]) -
     heard = hsrp["cases"]["standby_hears_active"]["peer_active"]
     heard_v = vrrp["cases"]["backup_hears_master"]["peer_active"]
     agent = {
-        "hsrp-standby": agent_name("hsrp", "standby_hears_active"),
-        "vrrp-backup": agent_name("vrrp", "backup_hears_master"),
-        "vrrp-absent": agent_name("vrrp", "row_absent"),
-        "vrrp-init": agent_name("vrrp", "initialize"),
+        "hsrp-standby": community("hsrp", "standby_hears_active"),
+        "vrrp-backup": community("vrrp", "backup_hears_master"),
+        "vrrp-absent": community("vrrp", "row_absent"),
+        "vrrp-init": community("vrrp", "initialize"),
     }
     env = {**os.environ, "C_DEAD": "public"}
     devices = [
         f"  dead: {{address: 127.0.0.1, snmp: {{port: {dead}, community: {{env: C_DEAD}}}}}}"
     ]
-    for i, (dev, community) in enumerate(agent.items()):
-        env[f"C_{i}"] = community
+    for i, (dev, name) in enumerate(agent.items()):
+        env[f"C_{i}"] = name
         for copy in ("a", "b"):
             devices.append(
                 f"  {dev}-{copy}: {{address: 127.0.0.1, snmp: {{port: {port}, community: {{env: C_{i}}}}}}}"

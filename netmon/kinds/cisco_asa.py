@@ -101,7 +101,9 @@ class CiscoAsaKind:
             return bad
         detail = values.get("cfwHardwareStatusDetail")
         text = detail.strip() if isinstance(detail, str) else ""
-        if "failover off" in text.lower():
+        # "Failover Off" only with a HardwareStatus of the table: text never makes a value
+        # outside it (an agent's junk, a future enumeration) active.
+        if "failover off" in text.lower() and isinstance(value, int) and value in ROLES:
             if params.unit == "primary":
                 return MemberView(Role.ACTIVE, raw=f"{value} ({text})")
             return MemberView(

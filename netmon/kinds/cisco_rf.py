@@ -39,9 +39,10 @@ LAST_SWACT_REASON = (*RF_STATUS, 8, 0)
 FAILOVER_TIME = (*RF_STATUS, 9, 0)  # TimeStamp: sysUpTime at the last switchover
 OPER_MODE = (1, 3, 6, 1, 4, 1, 9, 9, 176, 1, 2, 16, 0)  # cRFCfgRedundancyOperMode
 
+# RFSwactReasonType (CISCO-RF-MIB, REVISION 202307130000Z added 8 and 9).
 SWACT_REASONS = {
     1: "unsupported", 2: "none", 3: "notKnown", 4: "userInitiated", 5: "userForced",
-    6: "activeUnitFailed", 7: "activeUnitRemoved",
+    6: "activeUnitFailed", 7: "activeUnitRemoved", 8: "activeGWdown", 9: "activeRMIportdown",
 }  # fmt: skip
 # RFMode values that run without a redundant peer.
 NON_REDUNDANT = {
