@@ -293,8 +293,11 @@ class Daemon:
 
     async def _shutdown(self) -> None:
         started = time.monotonic()
+        # Paused, not shut down, during the grace: APScheduler's asyncio executor cancels every
+        # running job when it shuts down (it cannot wait), which cut each in-flight poll off at
+        # once and left only its SNMP request running, unrecorded. Paused, no new poll starts.
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()
         current = asyncio.current_task()
         others = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
         if others:
@@ -303,6 +306,8 @@ class Daemon:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         if self.server is not None:
             self.server.stop()
         if self.traps is not None:

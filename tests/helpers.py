@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -194,25 +195,43 @@ def demo_inventory(dest: Path, base_port: int, source: Path | None = None) -> Pa
     return dest
 
 
-def start_demo(env: dict[str, str], tmp: Path) -> tuple[subprocess.Popen[str], Path]:
-    """The demo's agents on ports of this session's own, and inventory/demo.yaml moved to them."""
+@dataclass(frozen=True)
+class Demo:
+    """The demo's simulated agents on ports of this session's own."""
+
+    agents: subprocess.Popen[str]
+    inventory: Path  # inventory/demo.yaml moved to `base`..+9
+    base: int
+
+    def port(self, demo_port: int) -> int:
+        """Where an agent of inventory/demo.yaml (its port there) answers here."""
+        return demo_port - DEMO_BASE_PORT + self.base
+
+
+def start_demo(env: dict[str, str], tmp: Path, source: Path | None = None) -> Demo:
+    """The demo's agents on ports of this session's own, and inventory/demo.yaml (or `source`)
+    moved to them: runs beside a `make run` holding the demo's own ports."""
     base = PORTS.take(DEMO_PORTS)
-    proc = start_demo_agents(env, base_port=base)
-    return proc, demo_inventory(tmp / "demo.yaml", base)
+    agents = start_demo_agents(env, base)
+    return Demo(agents, demo_inventory(tmp / "demo.yaml", base, source), base)
 
 
-def start_demo_agents(env: dict[str, str], base_port: int | None = None) -> subprocess.Popen[str]:
-    """The demo network's simulated agents (`python -m netmon.sim`), ready to answer. They exit
-    with this process (their stdin pipe) even if a test dies without cleaning up. `base_port`:
-    the first of their ten ports (default the demo's 16101, where a `make run` may be: that is
-    said plainly; `start_demo` runs anywhere)."""
-    base = DEMO_BASE_PORT if base_port is None else base_port
+def require_demo_ports_free(base: int = DEMO_BASE_PORT) -> None:
+    """Fail, saying why, when the demo's agent ports are taken: a test of `netmon demo` itself
+    (fixed ports) beside a `make run` would otherwise judge the other demo's agents."""
     taken = [p for p in range(base, base + DEMO_PORTS) if not _idle(p, (socket.SOCK_DGRAM,))]
     if taken:
         pytest.fail(
             f"ports {taken} of the demo's 127.0.0.1:{base}-{base + DEMO_PORTS - 1} are in use "
             "(a `make run` or `netmon demo`?): stop it, or start the agents with `start_demo`"
         )
+
+
+def start_demo_agents(env: dict[str, str], base: int) -> subprocess.Popen[str]:
+    """The demo network's simulated agents (`python -m netmon.sim`) on `base`..+9, ready to
+    answer. They exit with this process (their stdin pipe) even if a test dies without cleaning
+    up."""
+    require_demo_ports_free(base)
     proc = subprocess.Popen(
         [sys.executable, "-m", "netmon.sim", "--exit-with-parent", "--base-port", str(base)],
         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -246,3 +265,26 @@ def stop_demo_agents(proc: subprocess.Popen[str]) -> None:
             pipe.close()
     if code not in (None, 0):
         pytest.fail(f"the demo's simulated agents did not end cleanly on SIGTERM (exit {code})")
+
+
+def table_rows(text: str) -> list[dict[str, str]]:
+    """The rows of a table netmon prints (`check`, `status`, a drill plan), one dict per row, by
+    column name.
+
+    A cell folded over several lines is joined again (a line whose PAIR cell is empty continues
+    the row above), so a test can hold each pair's own STATE, not only that the word is there."""
+    header: list[str] = []
+    rows: list[dict[str, list[str]]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("┃"):
+            header = [c.strip() for c in line.strip("┃").split("┃")]
+        elif line.startswith("│"):
+            cells = [c.strip() for c in line.strip("│").split("│")]
+            assert len(cells) == len(header), (header, line)
+            if cells[0]:
+                rows.append({name: [] for name in header})
+            for name, cell in zip(header, cells, strict=True):
+                if cell:
+                    rows[-1][name].append(cell)
+    return [{name: " ".join(parts) for name, parts in row.items()} for row in rows]

@@ -8,6 +8,8 @@ from rich.console import Console
 
 from netmon.cli.check import identity, pairs_table
 
+from .helpers import table_rows
+
 
 def pair(name: str, *identities: str | None) -> dict[str, Any]:
     members = [
@@ -22,6 +24,22 @@ def render(pairs: list[dict[str, Any]]) -> str:
     console = Console(record=True, width=240)
     console.print(pairs_table(pairs))
     return console.export_text()
+
+
+def test_each_row_pairs_its_own_name_state_and_members() -> None:
+    """What `netmon check` prints is read row by row: swapping two pairs' states (or members)
+    between rows is caught, which "each word appears somewhere" never sees."""
+    a = {**pair("alpha", None, None), "state": "split_brain", "active_members": ["m0", "m1"]}
+    b = {**pair("beta", None, None), "state": "degraded", "reasons": ["m1: unreachable " * 12]}
+    c = {**pair("gamma", None, None), "on_preferred": False}
+    rows = table_rows(render([a, b, c]))
+    assert [(r["PAIR"], r["STATE"], r["ACTIVE"]) for r in rows] == [
+        ("alpha", "split_brain", "m0, m1"),
+        ("beta", "degraded", "m0"),
+        ("gamma", "healthy", "m0 (not preferred)"),
+    ]
+    assert rows[1]["WHY"] == ("m1: unreachable " * 12).strip()  # folded, then joined again
+    assert rows[0]["MEMBERS"] == "m0=active, m1=standby"
 
 
 def test_identity_once_when_members_share_it_else_per_member() -> None:

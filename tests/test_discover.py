@@ -17,7 +17,6 @@ import bisect
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -42,7 +41,7 @@ from netmon.kinds import KINDS
 from netmon.lab import Lab
 from netmon.model import Device, Missing, Oid, Secret, SnmpSettings, SnmpV2c, Value, parse_oid
 
-from .conftest import free_udp_port, require, stop_process
+from .conftest import free_udp_port, free_udp_ports, require, stop_process
 from .helpers import fuzz_examples, start_demo_agents, stop_demo_agents
 
 NETMON = [sys.executable, "-m", "netmon"]
@@ -831,27 +830,6 @@ def test_discover_says_what_the_walk_could_not_read(monkeypatch: pytest.MonkeyPa
 # -- the demo's simulated agents ---------------------------------------------------------------
 
 
-def free_port_block(count: int) -> int:
-    """The first of `count` consecutive free UDP ports on loopback (the demo binds ten)."""
-    for _ in range(50):
-        base = free_udp_port()
-        if base + count > 65535:
-            continue
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-        return base
-    pytest.fail("no block of free UDP ports")
-
-
 def discover(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*NETMON, "discover", *args], env=dict(env), capture_output=True, text=True,
@@ -882,8 +860,8 @@ def demo_agents(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     home.mkdir()
     env = {**os.environ, "NETMON_DEMO_COMMUNITY": COMMUNITY, "HOME": str(home),
            "DISCOVER_COMMUNITY": COMMUNITY}  # fmt: skip
-    base = free_port_block(10)
-    sim = start_demo_agents(env, base_port=base)
+    base = free_udp_ports(10)
+    sim = start_demo_agents(env, base)
     try:
         yield base, env
     finally:

@@ -81,6 +81,10 @@ def test_standby_not_ready_or_down_is_refused() -> None:
     down = prechecks(pair(), status(Role.UNREACHABLE, state=PairState.DEGRADED), None,
                      other_drill=None, last_failover_at=None, now=T0)  # fmt: skip
     assert failed(down) == ["pair healthy", "standby ready"]
+    # Each refusal says what it saw, naming the member: the operator learns which one to fix.
+    seen = {c.name: c.detail for c in down}
+    assert seen["standby ready"] == "r2=unreachable"
+    assert seen["pair healthy"] == "degraded"
     cold = prechecks(
         pair(),
         status(Role.STANDBY, ready=False),
@@ -90,6 +94,7 @@ def test_standby_not_ready_or_down_is_refused() -> None:
         now=T0,
     )
     assert failed(cold) == ["standby ready"]
+    assert {c.name: c.detail for c in cold}["standby ready"] == "r2=standby"
 
 
 def test_recent_failover_and_other_drill_are_refused() -> None:

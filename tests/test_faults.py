@@ -38,6 +38,12 @@ from .conftest import free_udp_port, require
 pytestmark = pytest.mark.snmpd
 
 TIMEOUT, RETRIES = 0.3, 2  # a poll gives up after 0.9 s
+TRIES = RETRIES + 1
+# A poll's deadline is its tries: 3 requests to each device, 0.3 s apart, then it gives up. What
+# the tests hold is that rhythm: never a 4th request, and the poll over before a 4th try's
+# window would have closed (0.9 s + one more try, 1.2 s) -- below two devices waited on one
+# after the other (1.8 s). The margin is a try, not a wall-clock guess.
+DEADLINE = TIMEOUT * (TRIES + 1)
 
 
 @dataclass
@@ -81,12 +87,17 @@ def pair_inventory(lab: Lab) -> tuple[Inventory, PairSpec]:
     return Inventory(devices, (pair,)), pair
 
 
+SENT: list[list[int]] = []  # requests each relay saw, per poll, of the last `polls()` call
+
+
 def polls(lab: Lab, faults: Faults, count: int) -> tuple[list[PairStatus], list[float], int]:
-    """`count` polls of the pair through relays applying `faults`; their durations; wire stats."""
+    """`count` polls of the pair through relays applying `faults`; their durations; wire stats.
+    The requests each device was sent, per poll, are left in SENT."""
     for relay in lab.relays:
         relay.faults = faults
     inventory, pair = pair_inventory(lab)
     store = StateStore(inventory)
+    SENT.clear()
 
     async def go() -> tuple[list[PairStatus], list[float], int]:
         snmp = SnmpCollector()
@@ -94,9 +105,11 @@ def polls(lab: Lab, faults: Faults, count: int) -> tuple[list[PairStatus], list[
         statuses, durations = [], []
         try:
             for _ in range(count):
+                before = [relay.stats.requests for relay in lab.relays]
                 started = time.monotonic()
                 statuses.append(await poller.poll_once(pair))
                 durations.append(time.monotonic() - started)
+                SENT.append([r.stats.requests - b for r, b in zip(lab.relays, before, strict=True)])
             return statuses, durations, snmp.wire_stats.late_or_duplicate
         finally:
             snmp.close()
@@ -137,7 +150,9 @@ def test_lost_packets_are_retried(lab: Lab) -> None:
     assert_never_misread(statuses)
     healthy = sum(s.state is PairState.HEALTHY for s in statuses)
     assert healthy >= 24, [s.state for s in statuses]
-    assert max(durations) < TIMEOUT * (RETRIES + 1) + 0.3
+    # Each poll ends by its tries: at most 3 requests to a device, over before a 4th try.
+    assert max(max(sent) for sent in SENT) <= TRIES, SENT
+    assert max(durations) < DEADLINE, durations
 
 
 def test_late_replies_within_the_tries_count(lab: Lab) -> None:
@@ -153,8 +168,11 @@ def test_replies_later_than_every_try_are_timeouts_bounded_by_the_tries(lab: Lab
     for status in statuses:
         assert status.state is PairState.UNKNOWN
         assert {reason for _, reason in roles(status).values()} == {"timeout"}
-    # Both members are waited on together: one poll's tries, not the sum over devices.
-    assert max(durations) < TIMEOUT * (RETRIES + 1) + 0.3
+    # Every try was used and waited out (3 requests each, 0.9 s), and both members were waited
+    # on together: one poll's tries, not the sum over devices (1.8 s).
+    assert [[TRIES, TRIES]] * len(statuses) == SENT, SENT
+    assert min(durations) >= TIMEOUT * TRIES, durations
+    assert max(durations) < DEADLINE, durations
 
 
 def test_duplicated_and_reordered_replies_are_harmless(lab: Lab) -> None:
@@ -168,7 +186,7 @@ def test_truncated_replies_are_unreachable_with_reason_reply(lab: Lab) -> None:
     for status in statuses:
         assert status.state is PairState.UNKNOWN
         assert set(roles(status).values()) == {(Role.UNREACHABLE, "reply")}
-    assert max(durations) < TIMEOUT * (RETRIES + 1) + 0.3
+    assert max(durations) < DEADLINE, durations
 
 
 def test_damaged_bytes_never_become_a_wrong_role(lab: Lab) -> None:

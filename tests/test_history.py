@@ -3,7 +3,10 @@ never stops a poll."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from netmon.evaluate import transition
 from netmon.history import History, record_change
 from netmon.model import Mode, PairState, PairStatus
 
-from .conftest import REPO
+from .conftest import REPO, require
 
 
 def status(state: PairState, active: tuple[str, ...], at: float, failovers: int) -> PairStatus:
@@ -64,6 +67,40 @@ def test_a_history_that_cannot_be_written_never_stops_the_poll(
     first = status(PairState.HEALTHY, ("r1",), 10.0, 0)
     record_change(history, None, first, transition(None, first))
     assert "could not write the history" in caplog.text
+
+
+@pytest.mark.root
+def test_a_full_disk_is_logged_the_poll_goes_on_and_writing_resumes_with_space(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real full filesystem (a 512 KB tmpfs filled to its last byte), not a closed handle:
+    SQLite's own "database or disk is full" is logged naming the pair and the file, the poll that
+    found the change goes on, and once space is back the next change is written."""
+    require(os.geteuid() == 0, "mounting a small tmpfs needs root")
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(small)], check=True)
+    history: History | None = None
+    try:
+        history = History(small / "history.sqlite")
+        first = status(PairState.HEALTHY, ("r1",), 10.0, 0)
+        record_change(history, None, first, transition(None, first))
+        filler = small / "filler"
+        with filler.open("wb", buffering=0) as out, contextlib.suppress(OSError):
+            while out.write(b"\0" * 4096):  # to the last byte: ENOSPC ends it
+                pass
+        lost = replace(status(PairState.DEGRADED, ("r1",), 20.0, 0), reasons=("r2: down",))
+        record_change(history, first, lost, transition(first, lost))  # must not raise
+        assert "pair core: could not write the history" in caplog.text
+        assert "database or disk is full" in caplog.text
+        filler.unlink()
+        back = status(PairState.HEALTHY, ("r1",), 30.0, 0)
+        record_change(history, lost, back, transition(lost, back))
+        assert [(e.old, e.new) for e in history.events("core")][-1] == ("degraded", "healthy")
+    finally:
+        if history is not None:
+            history.close()
+        subprocess.run(["umount", str(small)], check=True)
 
 
 def test_drills_learn_the_last_failover_from_the_history_without_a_daemon(

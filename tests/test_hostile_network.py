@@ -30,8 +30,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from netmon.collectors.snmpwire import _tlv, encode_integer, encode_oid
 
-from .conftest import REPO, free_tcp_port, stop_process
-from .helpers import FIGURES, get, start_demo_agents, states, stop_demo_agents, wait_for
+from .conftest import free_tcp_port, stop_process
+from .helpers import FIGURES, get, start_demo, states, stop_demo_agents, wait_for
 
 pytestmark = pytest.mark.daemon
 
@@ -56,14 +56,14 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     home = tmp / "home"
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "NETMON_DEMO_COMMUNITY": COMMUNITY}
-    sim = start_demo_agents(env)
+    demo = start_demo(env, tmp)
     proc: subprocess.Popen[bytes] | None = None
     try:
         listen = f"127.0.0.1:{free_tcp_port()}"
         log = tmp / "daemon.log"
         with log.open("wb") as sink:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "netmon", "run", "-i", str(REPO / "inventory" / "demo.yaml"),
+                [sys.executable, "-m", "netmon", "run", "-i", str(demo.inventory),
                  "--listen", listen, "--log-level", "warning"],
                 env=env, stdout=sink, stderr=sink,
             )  # fmt: skip
@@ -73,7 +73,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     finally:
         if proc is not None:
             stop_process(proc)
-        stop_demo_agents(sim)
+        stop_demo_agents(demo.agents)
 
 
 def settled(listen: str) -> dict[str, str]:

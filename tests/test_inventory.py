@@ -79,6 +79,19 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     assert re.match(rf"^{re.escape(str(path))}:\d+: <document>: invalid YAML", found[0])
 
 
+def test_undecodable_and_unreadable_text_names_its_line(tmp_path: Path) -> None:
+    """A byte that is not UTF-8 and a control character YAML refuses each name the line they
+    are on; a bare scalar or an empty file is a problem at line 1."""
+    bad_byte = tmp_path / "latin1.yaml"
+    bad_byte.write_bytes(b"version: 1\ndevices:\n  r\xe9: {address: 10.99.0.1}\n")
+    assert problems(bad_byte) == [f"{bad_byte}:3: <document>: not UTF-8: byte 0xe9 at offset 23"]
+    control = write(tmp_path, "version: 1\ndevices: {}\npairs: [\x07]\n")
+    found = problems(control)
+    assert len(found) == 1 and found[0].startswith(f"{control}:3: <document>: invalid YAML")
+    scalar = write(tmp_path, "5\n", "scalar.yaml")
+    assert problems(scalar)[0].startswith(f"{scalar}:1: ")
+
+
 def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
     path = write(tmp_path, "devices:\n  r1: {address: 10.99.0.1}\n  r1: {address: 10.99.0.2}\n")
     assert "invalid YAML" in problems(path)[0]

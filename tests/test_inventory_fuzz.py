@@ -57,8 +57,14 @@ def load(tmp_path: Path, text: str | bytes) -> None:
         assert isinstance(result, Inventory)
         return
     assert problems
+    lines = max(1, path.read_bytes().count(b"\n") + 1)
     for problem in problems:
+        # File, line and path for every problem (docs/reliability.md): a line inside the file,
+        # so an editor can jump to it; the path "" is the document itself.
         assert problem.file == str(path)
+        assert problem.line is not None, problem
+        assert 1 <= problem.line <= lines, (problem, lines)
+        assert isinstance(problem.path, str)
         assert problem.message
 
 

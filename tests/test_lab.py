@@ -33,7 +33,7 @@ from netmon.lab import lab as labmod
 from netmon.lab.topology import BRIDGE, ROUTERS
 
 from .conftest import REPO, free_tcp_port, require, stop_process
-from .helpers import DELAYS, get, sample, states, wait_for
+from .helpers import DELAYS, get, sample, states, table_rows, wait_for
 from .test_dashboards import concrete, panel_queries
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
@@ -712,8 +712,14 @@ def test_drill_refused_when_the_standby_is_stopped(
         drill_cmd(tmp_path, "plan", "lab-ka"), capture_output=True, text=True, timeout=60
     )
     assert plan.returncode == 1
-    assert "standby ready" in plan.stdout
-    assert "NO" in plan.stdout
+    # Row by row: the standby check refuses and names r2; no other check does.
+    rows = {row["PRE-CHECK"]: (row["OK"], row["SEEN"]) for row in table_rows(plan.stdout)}
+    assert rows["standby ready"][0] == "NO", plan.stdout
+    assert rows["standby ready"][1].startswith("r2="), plan.stdout
+    assert [name for name, (ok, _) in rows.items() if ok != "yes"] == [
+        "pair healthy",
+        "standby ready",
+    ], plan.stdout
     run = subprocess.run([*drill_cmd(tmp_path, "run", "lab-ka"), "--yes", "--json"],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 1

@@ -16,8 +16,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from .conftest import REPO, free_tcp_port, stop_process
-from .helpers import start_demo_agents, stop_demo_agents, wait_for
+from .conftest import free_tcp_port, stop_process
+from .helpers import start_demo, stop_demo_agents, wait_for
 
 pytestmark = pytest.mark.daemon
 
@@ -64,9 +64,8 @@ def test_no_secret_anywhere(tmp_path: Path) -> None:
     web.write_text(f"basic_auth_users: {{prometheus: '{hashed}'}}\n")
     v3 = tmp_path / "v3.yaml"
     v3.write_text(V3_INVENTORY % (free_tcp_port(), free_tcp_port()))
-    demo = str(REPO / "inventory" / "demo.yaml")
-
-    sim = start_demo_agents(env)
+    net = start_demo(env, tmp_path)
+    demo = str(net.inventory)
     listen = f"127.0.0.1:{free_tcp_port()}"
     log = tmp_path / "daemon.log"
     daemon: subprocess.Popen[bytes] | None = None
@@ -109,7 +108,7 @@ def test_no_secret_anywhere(tmp_path: Path) -> None:
     finally:
         if daemon is not None:
             stop_process(daemon)
-        stop_demo_agents(sim)
+        stop_demo_agents(net.agents)
     said.append(log.read_text())
     written = [p for p in (tmp_path / "state").rglob("*") if p.is_file()]
     assert any(p.name == "drills.sqlite" for p in written)

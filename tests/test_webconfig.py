@@ -332,6 +332,39 @@ def test_an_unknown_user_costs_as_much_as_a_known_one(tmp_path: Path) -> None:
     assert not web.allows("Basic " + base64.b64encode(b"nobody:b").decode())
 
 
+def test_unknown_user_and_wrong_password_do_the_same_bcrypt_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a prober can time is bcrypt: an unknown user and a known user's wrong password each
+    run exactly one check, at the highest configured cost, so neither answers sooner. A spy on
+    `bcrypt.checkpw` sees every call (a skipped check for an unknown user, or a cheaper dummy,
+    would tell which user names exist)."""
+    low = bcrypt.hashpw(b"a", bcrypt.gensalt(rounds=4)).decode()
+    high = bcrypt.hashpw(b"b", bcrypt.gensalt(rounds=6)).decode()
+    web = load_web_config(
+        write_config(tmp_path, f"basic_auth_users: {{a: '{low}', b: '{high}'}}\n")
+    )
+    costs: list[bytes] = []
+    real = bcrypt.checkpw
+
+    def spy(password: bytes, hashed: bytes) -> bool:
+        costs.append(hashed[:7])
+        return real(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", spy)
+
+    def basic(user: str, password: str) -> str:
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    for header in (basic("nobody", "b"), basic("b", "wrong"), basic("nobody", "wrong")):
+        costs.clear()
+        assert not web.allows(header)
+        assert costs == [b"$2b$06$"], header
+    costs.clear()
+    assert web.allows(basic("b", "b"))
+    assert costs == [b"$2b$06$"]
+
+
 def test_a_password_over_72_bytes_gets_401_not_a_dropped_connection(tmp_path: Path) -> None:
     server = serve(
         write_config(tmp_path, f"basic_auth_users: {{prometheus: '{hashed(PASSWORD)}'}}\n")

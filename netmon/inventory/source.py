@@ -25,10 +25,12 @@ class Document:
         self._root = root
         self.data: Any = plain(root)
 
-    def line(self, path: Sequence[PathPart]) -> int | None:
-        """1-based line of the deepest node on `path` that exists (the key's line for mappings)."""
+    def line(self, path: Sequence[PathPart]) -> int:
+        """1-based line of the deepest node on `path` that exists (the key's line for mappings).
+        A document with no position of its own (empty, or one bare scalar) is at line 1: every
+        problem names a line an editor can jump to."""
         node = self._root
-        line: int | None = _own_line(node)
+        line = _own_line(node) or 1
         for part in path:
             if isinstance(node, CommentedMap) and part in node:
                 # keys added programmatically have no position
@@ -84,22 +86,36 @@ def plain(node: Any) -> Any:
 def load_document(path: Path) -> Document:
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(file, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:  # no line: the file itself could not be read
         raise ConfigError([ConfigProblem(file, None, "", f"cannot read: {exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    file, line, "", f"not UTF-8: byte {raw[exc.start]:#04x} at offset {exc.start}"
+                )
+            ]
+        ) from None
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
     try:
         root = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        at = int(mark.line) + 1 if mark is not None else 1
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {what}")]) from None
+        raise ConfigError([ConfigProblem(file, at, "", f"invalid YAML: {what}")]) from None
     except YAMLError as exc:
-        raise ConfigError([ConfigProblem(file, None, "", f"invalid YAML: {exc}")]) from None
+        # A reader error (a control character, say) carries a character position, not a mark.
+        position = getattr(exc, "position", None)
+        line = text[:position].count("\n") + 1 if isinstance(position, int) else 1
+        raise ConfigError([ConfigProblem(file, line, "", f"invalid YAML: {exc}")]) from None
     if root is None:
         root = CommentedMap()
     return Document(file, root)
