@@ -61,6 +61,11 @@ def overview() -> Dashboard:
 
 def pair_detail() -> Dashboard:
     pair = '{pair="$pair"}'
+    # The pair's devices, one series each: a device can be two members of one pair (a chassis
+    # with two supervisors, a cluster read through one address), and joining on it with
+    # `group_left (member)` is then a many-to-many match that Prometheus refuses (an empty panel).
+    # Links, reachability and probes belong to the device, so the panels name the device.
+    pair_devices = f"max by (device) (netmon_member_info{pair})"
     return (
         Dashboard("netmon / Pair detail")
         .uid("netmon-pair")
@@ -72,16 +77,16 @@ def pair_detail() -> Dashboard:
         .with_panel(StateTimeline().title("Member roles").with_target(q(f"netmon_member_role{pair} == 1", "{{member}}: {{role}}")).span(24).height(6))
         .with_panel(TimeSeries().title("Active members").with_target(q(f"netmon_pair_active_members{pair}")).span(8))
         .with_panel(TimeSeries().title("Failovers").with_target(q(f"netmon_pair_failovers_total{pair}")).span(8))
-        .with_panel(TimeSeries().title("Links up").with_target(q(f"netmon_interface_up * on (device) group_left (member) netmon_member_info{pair}", "{{member}} {{interface}}")).span(8))
-        .with_panel(TimeSeries().title("Link error ratio").unit("percentunit").with_target(q(f"netmon_interface_error_ratio * on (device) group_left (member) netmon_member_info{pair}", "{{member}} {{interface}} {{direction}}")).span(12))
+        .with_panel(TimeSeries().title("Links up").with_target(q(f"netmon_interface_up * on (device) group_left () {pair_devices}", "{{device}} {{interface}}")).span(8))
+        .with_panel(TimeSeries().title("Link error ratio").unit("percentunit").with_target(q(f"netmon_interface_error_ratio * on (device) group_left () {pair_devices}", "{{device}} {{interface}} {{direction}}")).span(12))
         .with_panel(
             TimeSeries()
             .title("Probe loss to members, by packet size")
             .unit("percentunit")
-            .with_target(q(f'netmon_probe_loss_ratio * on (target) group_left (member) label_replace(netmon_member_info{pair}, "target", "$1", "address", "(.*)")', "{{member}} {{size}} B"))
+            .with_target(q(f'netmon_probe_loss_ratio * on (target) group_left () max by (target) (label_replace(netmon_member_info{pair}, "target", "$1", "address", "(.*)"))', "{{target}} {{size}} B"))
             .span(24)
         )
-        .with_panel(TimeSeries().title("Members polled OK").with_target(q(f"netmon_device_up * on (device) group_left (member) netmon_member_info{pair}", "{{member}}")).span(12))
+        .with_panel(TimeSeries().title("Members polled OK").with_target(q(f"netmon_device_up * on (device) group_left () {pair_devices}", "{{device}}")).span(12))
         .with_panel(TimeSeries().title("Drill switchover (s)").unit("s").with_target(q(f"netmon_drill_last_switchover_seconds{pair}")).span(12))
         .with_panel(TimeSeries().title("Drill running").with_target(q(f"netmon_drill_running{pair}")).span(12))
     )  # fmt: skip
