@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import resource
 import shutil
@@ -249,7 +250,12 @@ def bench_exporter(
 
     def scrape(target: str) -> int:
         with urllib.request.urlopen(url + target, timeout=30) as response:  # noqa: S310 - loopback
-            return len(response.read())
+            body = response.read()
+        # A scrape that did not reach the device (an error page, an empty body) is no figure: its
+        # CPU would make the exporter look cheap.
+        if b"vrrpInstanceState{" not in body:
+            raise PeerError(f"snmp_exporter ({module}) returned no device data for {target}")
+        return len(body)
 
     cpu0, agents0 = proc_cpu(pid), agents_cpu(agents)
     walls = []
@@ -259,6 +265,11 @@ def bench_exporter(
             sizes = list(pool.map(scrape, targets))
             walls.append(time.monotonic() - t)
     cpu = proc_cpu(pid) - cpu0
+    if cpu <= 0:
+        raise PeerError(
+            f"snmp_exporter ({module}) used no measurable CPU at {pairs} pairs x {cycles} cycles"
+            " (/proc counts clock ticks): run more pairs or cycles"
+        )
     return {
         "peer": f"snmp_exporter ({module})",
         "pairs": pairs,
@@ -270,11 +281,71 @@ def bench_exporter(
     }
 
 
-def report(results: list[dict[str, Any]]) -> None:
-    def cpu(peer: str, pairs: int) -> float | None:
-        found = [r for r in results if r["peer"].startswith(peer) and r["pairs"] == pairs]
-        return found[0]["cpu_s_per_1k_pair_polls"] if found else None
+class PeerError(RuntimeError):
+    """The peer is missing or produced no figure: the run has nothing to compare netmon with."""
 
+
+def find_exporter() -> str:
+    """prometheus-snmp-exporter from PATH (Debian's package, in the Makefile's DEBS)."""
+    found = shutil.which("prometheus-snmp-exporter")
+    if found is None:
+        raise PeerError(
+            "prometheus-snmp-exporter is not on PATH: the bench measures netmon against it"
+            " (`make deps-system` installs it)"
+        )
+    return found
+
+
+def start_exporter(binary: str, work: Path) -> tuple[subprocess.Popen[bytes], int]:
+    exporter_config(work / "snmp.yml")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, f"--config.file={work / 'snmp.yml'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 15.0
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise PeerError(f"prometheus-snmp-exporter exited with {proc.returncode} at start")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    raise PeerError("prometheus-snmp-exporter did not answer HTTP within 15 s")
+
+
+def add_ratios(results: list[dict[str, Any]]) -> list[str]:
+    """Write `ratio_walk` and `ratio_get` on each netmon row: its CPU per pair-poll over the
+    exporter's at the same size, measured in this run. Returns what could not be computed: every
+    netmon row must have both ratios, or the run has compared against nothing."""
+
+    def exporter_cpu(module: str, pairs: int) -> float | None:
+        found = [
+            r["cpu_s_per_1k_pair_polls"]
+            for r in results
+            if r["peer"] == f"snmp_exporter ({module})" and r["pairs"] == pairs
+        ]
+        return found[0] if found else None
+
+    problems = []
+    for row in results:
+        if not row["peer"].startswith("netmon"):
+            continue
+        walk, get = exporter_cpu("walk", row["pairs"]), exporter_cpu("get", row["pairs"])
+        if not walk or not get:
+            problems.append(f"{row['peer']} at {row['pairs']} pairs: no snmp_exporter figure")
+            continue
+        mine = row["cpu_s_per_1k_pair_polls"]
+        row["ratio_walk"], row["ratio_get"] = mine / walk, mine / get
+        if not all(math.isfinite(v) and v > 0 for v in (row["ratio_walk"], row["ratio_get"])):
+            problems.append(f"{row['peer']} at {row['pairs']} pairs: ratio not a positive number")
+    return problems
+
+
+def report(results: list[dict[str, Any]]) -> None:
     cores = os.cpu_count() or 1
     print(
         f"{'peer':30} {'pairs':>6} {'CPU s/1k pair-polls':>20} {'agents CPU s':>13}"
@@ -291,20 +362,11 @@ def report(results: list[dict[str, Any]]) -> None:
             + ("  <- agents were the limit" if share > 0.5 else "")
         )
     print("\nratios: netmon CPU / snmp_exporter CPU per pair-poll (< 1.0: netmon is cheaper)")
-    for pairs in sorted({r["pairs"] for r in results}):
-        walk, get = cpu("snmp_exporter (walk)", pairs), cpu("snmp_exporter (get)", pairs)
-        for peer in ("netmon", "netmon daemon"):
-            mine = cpu(peer + (" (" if peer == "netmon daemon" else ""), pairs)
-            if peer == "netmon":
-                mine = next(
-                    (r["cpu_s_per_1k_pair_polls"] for r in results
-                     if r["peer"] == "netmon" and r["pairs"] == pairs), None,
-                )  # fmt: skip
-            if mine is None or not walk or not get:
-                continue
-            r["ratio_walk"], r["ratio_get"] = mine / walk, mine / get
+    for r in results:
+        if "ratio_walk" in r:
             print(
-                f"  {peer:14} {pairs:>6} pairs: vs walk {mine / walk:5.2f}   vs get {mine / get:5.2f}"
+                f"  {r['peer']:30} {r['pairs']:>6} pairs: vs walk {r['ratio_walk']:5.2f}"
+                f"   vs get {r['ratio_get']:5.2f}"
             )
     daemons = [r for r in results if r["peer"].startswith("netmon daemon")]
     if daemons:
@@ -339,31 +401,55 @@ def main() -> int:
     daemon_sizes = args.daemon_pairs if args.daemon_pairs is not None else [max(args.pairs)]
     if max([*args.pairs, *daemon_sizes]) > MAX_PAIRS:
         parser.error(f"at most {MAX_PAIRS} pairs (one loopback port per device)")
-    exporter_bin = shutil.which("prometheus-snmp-exporter")
+    missing = sorted(set(daemon_sizes) - set(args.pairs))
+    if missing:
+        # The exporter is measured at the --pairs sizes only: a daemon size outside them would
+        # have no peer figure to be compared with.
+        parser.error(f"--daemon-pairs {missing} not among --pairs: no exporter figure there")
+    try:
+        results = run(args.pairs, daemon_sizes, args)
+    except PeerError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
+    problems = add_ratios(results)
+    report(results)
+    args.out.write_text(
+        json.dumps(
+            {
+                "machine": os.uname().nodename,
+                "cores": os.cpu_count(),
+                "date": time.strftime("%Y-%m-%d"),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
+    print(f"results in {args.out}")
+    for problem in problems:
+        print(f"bench: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def run(
+    sizes: list[int], daemon_sizes: list[int], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    exporter_bin = find_exporter()  # before anything starts: no peer, no run
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="netmon-bench-") as tmp:
         work = Path(tmp)
-        most = max([*args.pairs, *daemon_sizes])
-        agents = start_fleet(work, "a", BASE_A, most, 2, 150) + start_fleet(
-            work, "b", BASE_B, most, 1, 100
-        )
+        most = max([*sizes, *daemon_sizes])
+        agents: list[Agent] = []
         exporter = None
-        port = 19116
         try:
-            if exporter_bin:
-                exporter_config(work / "snmp.yml")
-                exporter = subprocess.Popen(
-                    [exporter_bin, f"--config.file={work / 'snmp.yml'}", f"--web.listen-address=127.0.0.1:{port}"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
-                time.sleep(1.0)
-            for pairs in args.pairs:
+            exporter, port = start_exporter(exporter_bin, work)
+            agents += start_fleet(work, "a", BASE_A, most, 2, 150)
+            agents += start_fleet(work, "b", BASE_B, most, 1, 100)
+            for pairs in sizes:
                 results.append(bench_netmon(pairs, args.cycles, agents))
-                if exporter is not None:
-                    for module in ("walk", "get"):
-                        results.append(
-                            bench_exporter(pairs, args.cycles, agents, module, port, exporter.pid)
-                        )
+                for module in ("walk", "get"):
+                    results.append(
+                        bench_exporter(pairs, args.cycles, agents, module, port, exporter.pid)
+                    )
             for pairs in daemon_sizes:
                 results.append(bench_daemon(pairs, args.interval, args.daemon_cycles, agents, work))
         finally:
@@ -372,14 +458,7 @@ def main() -> int:
                 exporter.wait(timeout=10)
             for agent in agents:
                 stop(agent)
-    report(results)
-    args.out.write_text(
-        json.dumps(
-            {"machine": os.uname().nodename, "cores": os.cpu_count(), "results": results}, indent=2
-        )
-    )
-    print(f"results in {args.out}")
-    return 0
+    return results
 
 
 if __name__ == "__main__":
