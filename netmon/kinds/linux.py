@@ -59,6 +59,15 @@ def check_result(output: Value | None) -> bool | None:
     return None
 
 
+def _canonical(address: str) -> str:
+    """An address as `ip` prints it (IPv6 compressed, in lower case), so that an inventory's
+    2001:DB8::10 or 2001:db8:0::10 is the 2001:db8::10 a server lists; other text as written."""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return address
+
+
 def _vip_problems(vip: str) -> list[ParamProblem]:
     try:
         ipaddress.ip_address(vip)
@@ -77,7 +86,7 @@ def vip_view(
     if owned is None:
         shown = raw_missing.value if isinstance(raw_missing, Missing) else "unrecognised output"
         return MemberView(Role.UNKNOWN, reason=f"ip -o addr: {shown}")
-    has_vip = vip in owned
+    has_vip = _canonical(vip) in {_canonical(a) for a in owned}
     if service_ok is None:
         return MemberView(Role.UNKNOWN, reason=f"{service}: no result")
     raw = f"{'holds' if has_vip else 'does not hold'} {vip}; {service} {'ok' if service_ok else 'failed'}"

@@ -116,6 +116,18 @@ class PacemakerKind:
                 reason=f"resource {params.resource!r} not in the cluster status",
                 missing=True,
             )
+        promotable = target.tag == "clone" and _true(target, "multi_state")
+        if _true(node, "online") and (target.tag == "bundle" or promotable):
+            # A promotable clone runs on both nodes (its Promoted role is the active one) and a
+            # bundle's resources run on guest nodes: read as "started here" both would be
+            # active on every node, a split brain that is not there. Not guessed: said (an
+            # offline node is still a fault, below).
+            what = "bundle" if target.tag == "bundle" else "promotable clone"
+            return MemberView(
+                Role.UNKNOWN,
+                reason=f"resource {params.resource!r} is a {what}: name the group or primitive"
+                " that moves between the nodes",
+            )
         members = [target] if target.tag == "resource" else list(target.iter("resource"))
         here = [
             r

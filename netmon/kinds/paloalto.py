@@ -58,8 +58,13 @@ def _text(key: str, value: Value | None) -> str | MemberView:
     if value is None:
         value = Missing.NOT_RETURNED
     if isinstance(value, Missing):
+        # `missing` only for what the agent says is absent (as base.missing_view): NOT_RETURNED
+        # is a reply netmon did not get, blindness, never a row that vanished.
         return MemberView(
-            Role.UNKNOWN, reason=f"{key}: {value.value}", raw=value.value, missing=True
+            Role.UNKNOWN,
+            reason=f"{key}: {value.value}",
+            raw=value.value,
+            missing=value is not Missing.NOT_RETURNED,
         )
     if not isinstance(value, str):
         return MemberView(Role.UNKNOWN, reason=f"{key}: expected text, got {value!r}"[:80])
