@@ -67,6 +67,11 @@ def vanished(
     (routing engines, firewall units), an absent table blinds netmon to all of them at once,
     and that is no evidence about any one unit.
     """
+    if obs.vanished:
+        # A verdict's own members judged again (a probe round finishing, a stale snapshot): the
+        # same readings, so the same judgement. Reset here, the row would lose its evidence and
+        # a `down` pair would read `unknown` until the next poll.
+        return obs
     prior = before.last_read if before else None
     if (
         own_agent
@@ -84,9 +89,9 @@ def vanished(
         return replace(obs, view=view, last_read=prior, vanished=True)
     if obs.fresh and obs.view.role in READABLE and not obs.view.missing:
         prior = obs.view.role
-    if obs.last_read is prior and not obs.vanished:
+    if obs.last_read is prior:
         return obs  # the usual case on every poll: nothing to copy
-    return replace(obs, last_read=prior, vanished=False)
+    return replace(obs, last_read=prior)
 
 
 def _member_problems(

@@ -50,6 +50,24 @@ def parse(template: Path, output: str) -> list[dict[str, str]]:
     return [dict(zip(fsm.header, row, strict=True)) for row in rows]
 
 
+def table_seen(template: Path, output: str) -> bool:
+    """Whether `output` holds the table's header: a line that a rule of the template's Start
+    state matches and that moves it on to the table's rows. ntc-templates' IOS templates have no
+    Error rule, so any text ("% Authorization failed.", a pager prompt, nothing) parses as a
+    table without rows; only a header seen makes "no row for the group" evidence."""
+    with template.open() as handle:
+        fsm = textfsm.TextFSM(handle)
+    start = fsm.states["Start"]
+    if any(rule.line_op == "Error" for rule in start):
+        return True  # netmon's own templates refuse a line they do not know (TextFSMError)
+    moves = [
+        rule.regex_obj
+        for rule in start
+        if rule.new_state and rule.new_state not in ("Start", "End", "EOF")
+    ]
+    return any(regex.match(line) for line in output.splitlines() for regex in moves)
+
+
 @dataclass(frozen=True)
 class CliGroupParams:
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
@@ -116,6 +134,11 @@ class CliTableKind:
         try:
             row = self.row(params, output)
         except textfsm.TextFSMError:
+            return MemberView(Role.UNKNOWN, reason=f"{self.command}: output not recognised")
+        if row is None and not table_seen(self.template, output):
+            # No table header: an error message, a cut session or nothing at all. Blindness,
+            # not evidence that the group is gone (read as gone, two members answering "%
+            # Authorization failed." made a pair `down`).
             return MemberView(Role.UNKNOWN, reason=f"{self.command}: output not recognised")
         if row is None:
             # The table was read and lacks the group: absent, as an SNMP row is (a group that

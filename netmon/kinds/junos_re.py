@@ -239,7 +239,8 @@ def _row_view(row: _Row) -> MemberView:
     if isinstance(count, int) and isinstance(reason, int) and reason != 2:
         at = row.values.get("jnxRedundancySwitchoverTime")
         when = f" at uptime {at / 100:.0f}s" if isinstance(at, int) and at > 0 else ""
-        extra = f"{count} switchovers, last {REASONS.get(reason, str(reason))}{when}"
+        plural = "" if count == 1 else "s"
+        extra = f"{count} switchover{plural}, last {REASONS.get(reason, str(reason))}{when}"
         view = replace(view, raw=f"{view.raw}; {extra}")
     shown = f"{row.label}: {view.raw}" if view.raw else row.label
     return replace(view, raw=shown[:REASON_MAX])
