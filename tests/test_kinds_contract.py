@@ -584,7 +584,10 @@ def _draw_fortigate(params: Any, data: st.DataObject) -> dict[str, Value]:
         primaries = serials.filter(lambda s: _serial(s) != member)
         syncs = among(0) | unsynchronized
     else:
-        mode = data.draw(ODD_INTS | ODD_TEXT)  # FgHaMode has no other row: all three serve
+        # FgHaMode has no other row: all three serve. ODD_INTS holds 0..40, the table's own
+        # 1..3 among them: those are filtered out, or the draw would hold an active row.
+        modes = frozenset(table_rows("fortigate-ha"))
+        mode = data.draw((ODD_INTS | ODD_TEXT).filter(lambda v: not listed(v, modes)))
         primaries, syncs = serials, among(0, 1) | unsynchronized
     values: dict[str, Value] = {
         "fgHaSystemMode": mode,

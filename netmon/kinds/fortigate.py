@@ -163,7 +163,7 @@ def _identity(rows: list[_Member], primary: str | None, own: _Member) -> str | N
         text += f"; primary serial {_shown(primary)}"
     if own.serial or own.hostname:
         text += f"; agent on {own.label}"
-    return text[:IDENTITY_MAX]
+    return text  # bounded (with its "…" mark) by interpret: a cut name must show it is cut
 
 
 class FortigateHaKind:
