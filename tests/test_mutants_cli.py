@@ -16,7 +16,13 @@ import pytest
 from ruamel.yaml import YAML
 
 from netmon.kinds.base import KindRegistry, ParamProblem, UnknownKind
-from netmon.kinds.cli import CliGroupParams, CliTableKind, same_interface, vendor_kinds
+from netmon.kinds.cli import (
+    CliGroupParams,
+    CliTableKind,
+    same_interface,
+    table_seen,
+    vendor_kinds,
+)
 from netmon.kinds.evidence import MAX_TEXT, bounded, reported_inet, reported_ip, reported_ipv4
 from netmon.kinds.iflink import IfLinkKind, IfLinkParams
 from netmon.model import MemberView, Missing, Role, Value, ssh_probe
@@ -393,3 +399,23 @@ def test_an_error_instead_of_the_table_never_makes_a_pair_down(kind_name: str) -
     header = recorded_output(kind_name, "init").splitlines()
     only_header = "\n".join(line for line in header if "Interface" in line or "|" in line)
     assert kind.interpret(params, {"table": only_header + "\n"}).missing
+
+
+def test_table_seen_counts_only_a_header_that_leads_to_the_rows(tmp_path: Path) -> None:
+    """A template's Start rules that stay in Start, end the parse or record nothing are no
+    header: text they match is not a table."""
+    template = tmp_path / "t.textfsm"
+    template.write_text(
+        "Value STATE (\\S+)\n\n"
+        "Start\n"
+        "  ^Load\\s+for\n"
+        "  ^Again -> Start\n"
+        "  ^% -> End\n"
+        "  ^Stop -> EOF\n"
+        "  ^Interface\\s+State\\s*$$ -> Rows\n\n"
+        "Rows\n"
+        "  ^\\S+\\s+${STATE} -> Record\n"
+    )
+    for text in ("Load for five secs: 1%\n", "Again\n", "% Authorization failed.\n", "Stop\n", ""):
+        assert not table_seen(template, text), text
+    assert table_seen(template, "Load for five secs: 1%\nInterface   State\n")

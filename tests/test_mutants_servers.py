@@ -126,6 +126,15 @@ PACEMAKER: list[tuple[str, str, str, str, MemberView]] = [
         view(Role.STANDBY, "0/2 of web on web-a", peer="node web-b"),
     ),
     (
+        # The group runs on a node the status does not list (a remote or guest node): no node
+        # of the cluster is heard as active, and nothing raises.
+        "runs_on_an_unlisted_node",
+        "web",
+        A,
+        crm([node(A), node(B)], [group("web", rsc("vip", "web-c"), rsc("nginx", "web-c"))]),
+        view(Role.STANDBY, "0/2 of web on web-a"),
+    ),
+    (
         "peer_runs_it_in_a_quorate_partition",
         "web",
         A,
