@@ -271,8 +271,9 @@ def table_rows(text: str) -> list[dict[str, str]]:
     """The rows of a table netmon prints (`check`, `status`, a drill plan), one dict per row, by
     column name.
 
-    A cell folded over several lines is joined again (a line whose PAIR cell is empty continues
-    the row above), so a test can hold each pair's own STATE, not only that the word is there."""
+    A cell folded over several lines is joined again (a line whose first cell is empty continues
+    the row above), so a test can hold each pair's own STATE, not only that the word is there.
+    The first column itself must not fold: print the table wide (COLUMNS=200)."""
     header: list[str] = []
     rows: list[dict[str, list[str]]] = []
     for raw in text.splitlines():

@@ -19,6 +19,7 @@ import pytest
 
 from bench.check import main as check_main
 from bench.check import parse_doc
+from bench.run import add_ratios
 
 from .conftest import require
 
@@ -223,3 +224,32 @@ def test_an_undocumented_figure_or_no_figure_fails_the_check(tmp_path: Path) -> 
 def test_the_recorded_full_run_matches_the_doc(tmp_path: Path) -> None:
     """bench/results.json is the `make bench-full` run the doc's figures were read from."""
     assert check_main([str(REPO / "bench" / "results.json"), "--doc", str(DOC)]) == 0
+
+
+def test_each_ratio_is_taken_against_the_exporter_at_its_own_size() -> None:
+    """Two sizes, the exporter's CPU different at each: every netmon row's ratios use the
+    exporter rows of its own size and module, never another size's or the last row's."""
+    results: list[dict[str, Any]] = [
+        {"peer": "netmon", "pairs": 100, "cpu_s_per_1k_pair_polls": 0.4},
+        {"peer": "snmp_exporter (walk)", "pairs": 100, "cpu_s_per_1k_pair_polls": 2.0},
+        {"peer": "snmp_exporter (get)", "pairs": 100, "cpu_s_per_1k_pair_polls": 0.8},
+        {"peer": "netmon", "pairs": 1000, "cpu_s_per_1k_pair_polls": 0.6},
+        {"peer": "snmp_exporter (walk)", "pairs": 1000, "cpu_s_per_1k_pair_polls": 3.0},
+        {"peer": "snmp_exporter (get)", "pairs": 1000, "cpu_s_per_1k_pair_polls": 1.5},
+        {"peer": "netmon daemon (30 s cycle)", "pairs": 1000, "cpu_s_per_1k_pair_polls": 0.9},
+    ]
+    assert add_ratios(results) == []
+    got = {
+        (r["peer"], r["pairs"]): (r["ratio_walk"], r["ratio_get"])
+        for r in results
+        if "ratio_walk" in r
+    }
+    assert got == {
+        ("netmon", 100): (pytest.approx(0.2), pytest.approx(0.5)),
+        ("netmon", 1000): (pytest.approx(0.2), pytest.approx(0.4)),
+        ("netmon daemon (30 s cycle)", 1000): (pytest.approx(0.3), pytest.approx(0.6)),
+    }
+    # A size without an exporter figure is named, not compared with another size's.
+    lonely = [{"peer": "netmon", "pairs": 5000, "cpu_s_per_1k_pair_polls": 0.7}, *results[1:3]]
+    assert add_ratios(lonely) == ["netmon at 5000 pairs: no snmp_exporter figure"]
+    assert "ratio_walk" not in lonely[0]

@@ -48,6 +48,9 @@ def env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "NETMON_DEMO_COMMUNITY": SECRET,
         "PYTHONUNBUFFERED": "1",
+        # Tables printed wide: tests read them row by row (helpers.table_rows), and a pair name
+        # folded over two lines would read as two rows.
+        "COLUMNS": "200",
         "HOME": str(home),
     }
 

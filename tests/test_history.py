@@ -91,7 +91,9 @@ def test_a_full_disk_is_logged_the_poll_goes_on_and_writing_resumes_with_space(
                 pass
         lost = replace(status(PairState.DEGRADED, ("r1",), 20.0, 0), reasons=("r2: down",))
         record_change(history, first, lost, transition(first, lost))  # must not raise
-        assert "pair core: could not write the history" in caplog.text
+        assert (
+            f"pair core: could not write the history to {small / 'history.sqlite'}" in caplog.text
+        )
         assert "database or disk is full" in caplog.text
         filler.unlink()
         back = status(PairState.HEALTHY, ("r1",), 30.0, 0)

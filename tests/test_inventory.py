@@ -76,7 +76,28 @@ def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "devices:\n  r1: {address: 10.99.0.1\npairs: []\n")
     found = problems(path)
     assert len(found) == 1
-    assert re.match(rf"^{re.escape(str(path))}:\d+: <document>: invalid YAML", found[0])
+    # The flow mapping opened on line 2 is still open where line 3 begins: YAML marks line 3.
+    assert re.match(rf"^{re.escape(str(path))}:3: <document>: invalid YAML", found[0]), found
+
+
+def test_a_problem_in_a_list_names_the_item_line(tmp_path: Path) -> None:
+    """A scalar list item on a line of its own is reported at that line, not at the key above."""
+    path = write(
+        tmp_path,
+        "version: 1\n"
+        "devices:\n"
+        "  r1: {address: 10.99.0.1}\n"
+        "  r2: {address: 10.99.0.2}\n"
+        "pairs:\n"
+        "  - name: p\n"
+        "    kind: keepalived\n"
+        "    params: {instance: 1}\n"
+        "    members:\n"
+        "      - r1\n"
+        "      - r3\n",
+    )
+    found = problems(path)
+    assert any(p.startswith(f"{path}:11: pairs[0].members[1]") for p in found), found
 
 
 def test_undecodable_and_unreadable_text_names_its_line(tmp_path: Path) -> None:

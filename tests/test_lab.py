@@ -709,8 +709,9 @@ def test_drill_refused_when_the_standby_is_stopped(
     lab.stop("r2", "keepalived")
     wait_for(lambda: states(baseline.listen)["lab-ka"] == "degraded", 15, "degraded")
     plan = subprocess.run(
-        drill_cmd(tmp_path, "plan", "lab-ka"), capture_output=True, text=True, timeout=60
-    )
+        drill_cmd(tmp_path, "plan", "lab-ka"), capture_output=True, text=True, timeout=60,
+        env={**os.environ, "COLUMNS": "200"},  # wide: read row by row below
+    )  # fmt: skip
     assert plan.returncode == 1
     # Row by row: the standby check refuses and names r2; no other check does.
     rows = {row["PRE-CHECK"]: (row["OK"], row["SEEN"]) for row in table_rows(plan.stdout)}

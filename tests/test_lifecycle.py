@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -134,7 +135,11 @@ def test_sigterm_gives_in_flight_polls_3_seconds_then_abandons_them(
     # ...and the silent polls were waited on for the grace period, then abandoned: the exit came
     # neither before the 3 s nor anywhere near their 30 s (the grace + 1 s to cancel + margin).
     assert took >= GRACE - 0.1, took
-    assert took < GRACE + 2.5, took
+    assert took < GRACE + 2.5, took  # the whole process, interpreter exit included
     text = log.read_text()
     assert "Traceback" not in text
-    assert "netmon stopped in" in text
+    # The daemon's own account of its stop: the grace, then the cancelled polls end at once (a
+    # cancelled wait on a silent device has nothing left to do). A grace of 4 s fails here.
+    stopped = re.search(r"netmon stopped in (\d+\.\d)s", text)
+    assert stopped is not None, text
+    assert GRACE - 0.1 <= float(stopped[1]) <= GRACE + 0.5, stopped[0]
