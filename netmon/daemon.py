@@ -38,6 +38,7 @@ from netmon.history import History, history_path
 from netmon.inventory import load_inventory
 from netmon.model import Inventory, PairSpec
 from netmon.poller import Poller
+from netmon.skipped import SkippedPolls, quiet_apscheduler
 from netmon.store import StateStore
 from netmon.webconfig import load_web_config
 
@@ -101,6 +102,8 @@ class Daemon:
         # When each pair's current poll was due (from the scheduler), to measure how late it ran.
         self._due: dict[str, float] = {}
         self.lag_samples: deque[float] = deque(maxlen=100_000)
+        # Skipped polls, summarised once a minute instead of APScheduler's line per job per run.
+        self.skipped = SkippedPolls(log)
 
     # -- traps ----------------------------------------------------------------------------
 
@@ -188,6 +191,7 @@ class Daemon:
                 )
 
     def _on_job_event(self, event: JobSubmissionEvent | JobExecutionEvent) -> None:
+        self.skipped.tick()  # every submission passes here: the summary needs no timer
         if event.job_id.endswith(CONFIG_JOB):
             return
         if isinstance(event, JobSubmissionEvent):
@@ -195,12 +199,16 @@ class Daemon:
             if event.code == EVENT_JOB_SUBMITTED:
                 self._due[event.job_id] = times[-1].timestamp()
                 missed = len(times) - 1  # runs coalesced into this one
+                why = "merged into a late poll"
             else:  # the previous poll of this pair was still running
                 missed = len(times)
+                why = "previous poll still running"
         else:
             missed = 1  # later than the grace time: skipped
+            why = "started too late"
         if missed:
             self.store.record_missed_polls(missed)
+            self.skipped.record(event.job_id, missed, why)
 
     async def _scheduled_poll(self, name: str) -> None:
         due = self._due.pop(name, None)
@@ -253,6 +261,7 @@ class Daemon:
         self.address = self.server.server_address[:2]
         self.server.start()
         self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
+        quiet_apscheduler()  # its per-job skip lines: _on_job_event counts and summarises them
         self.scheduler.add_listener(
             self._on_job_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
         )
@@ -308,6 +317,8 @@ class Daemon:
                 await asyncio.wait(pending, timeout=1.0)
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+            quiet_apscheduler(on=False)
+        self.skipped.flush()  # the skips since the last summary, not lost with the process
         if self.server is not None:
             self.server.stop()
         if self.traps is not None:
