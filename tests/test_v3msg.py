@@ -195,3 +195,21 @@ def test_the_field_and_byte_are_named() -> None:
     priv_only = asn1_message(1, PRIV, usm, b"x", encrypted=True)
     with pytest.raises(WireError, match="privacy without authentication"):
         decode_message(priv_only)
+
+
+def test_reports_say_what_to_do_and_name_the_problem() -> None:
+    from netmon.collectors.v3msg import report_meaning
+
+    stats = (1, 3, 6, 1, 6, 3, 15, 1, 1)
+    seen = {n: report_meaning((*stats, n, 0)) for n in range(1, 7)}
+    assert {n: (m.name, m.action) for n, m in seen.items() if m} == {
+        1: ("usmStatsUnsupportedSecLevels", "auth"),
+        2: ("usmStatsNotInTimeWindows", "resync"),
+        3: ("usmStatsUnknownUserNames", "auth"),
+        4: ("usmStatsUnknownEngineIDs", "discover"),
+        5: ("usmStatsWrongDigests", "auth"),
+        6: ("usmStatsDecryptionErrors", "auth"),
+    }
+    # Not USM's, not a scalar instance, or a counter USM does not define: no meaning guessed.
+    for oid in ((*stats, 7, 0), (*stats, 2), (*stats, 2, 1), (1, 3, 6, 1, 6, 3, 11, 2, 1, 3, 0)):
+        assert report_meaning(oid) is None, oid

@@ -207,3 +207,41 @@ def scoped_pdu(data: bytes, start: int = 0, end: int | None = None) -> ScopedPdu
     rstart, rstop = _expect(data, ppos, pend, _INTEGER, "request-id")
     header = Header(b"", _int(data, rstart, rstop, "request-id"), rstop, pend)
     return ScopedPdu(engine, name, tag, header)
+
+
+# -- Reports (RFC 3414 3.2, RFC 3412 7.2) ---------------------------------------------------
+# What an agent's Report says, and what netmon does about it. The counters' OIDs are
+# SNMP-USER-BASED-SM-MIB usmStats (1.3.6.1.6.3.15.1.1.N.0).
+USM_STATS = (1, 3, 6, 1, 6, 3, 15, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportMeaning:
+    name: str  # the usmStats counter the agent raised
+    action: str  # "resync": take its boots/time and retry once; "discover": learn its engine
+    # again and retry; "auth": give up with an `auth` reason naming the problem
+    reason: str  # what the member's reason says (never a key or password)
+
+
+REPORTS: dict[int, ReportMeaning] = {
+    1: ReportMeaning(
+        "usmStatsUnsupportedSecLevels", "auth", "security level not supported by the agent"
+    ),
+    2: ReportMeaning("usmStatsNotInTimeWindows", "resync", "not in the agent's time window"),
+    3: ReportMeaning("usmStatsUnknownUserNames", "auth", "unknown user name"),
+    4: ReportMeaning("usmStatsUnknownEngineIDs", "discover", "unknown engine ID"),
+    5: ReportMeaning(
+        "usmStatsWrongDigests", "auth", "wrong digest (authentication key or protocol)"
+    ),
+    6: ReportMeaning(
+        "usmStatsDecryptionErrors", "auth", "decryption error (privacy key or protocol)"
+    ),
+}
+
+
+def report_meaning(oid: tuple[int, ...]) -> ReportMeaning | None:
+    """The meaning of a Report's first variable binding, or None for one USM does not define
+    (another security model's, or an MPD counter such as snmpUnknownPDUHandlers)."""
+    if len(oid) == len(USM_STATS) + 2 and oid[: len(USM_STATS)] == USM_STATS and oid[-1] == 0:
+        return REPORTS.get(oid[len(USM_STATS)])
+    return None
