@@ -1,0 +1,115 @@
+"""netmon's own SNMPv3 path against a real net-snmp snmpd (SHA/AES user): engine discovery, an
+authPriv GET read back, and the Reports a wrong key or an unknown user gets; a damaged reply
+never decoded."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from netmon.collectors.snmpwire import GET, Response, encode_varbinds
+from netmon.collectors.v3wire import (
+    DigestError,
+    Engine,
+    Report,
+    V3User,
+    discovery_request,
+    read_reply,
+    request,
+)
+
+from .conftest import Snmpd
+
+pytestmark = pytest.mark.snmpd
+
+SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+
+
+@pytest.fixture
+def udp(snmpd: Snmpd) -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(5.0)
+    sock.connect(("127.0.0.1", snmpd.port))
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+def exchange(sock: socket.socket, data: bytes) -> bytes:
+    sock.send(data)
+    return sock.recv(65535)
+
+
+def user(snmpd: Snmpd, auth_pass: str | None = None, name: str | None = None) -> V3User:
+    return V3User(
+        (name or snmpd.v3_user).encode(),
+        "sha",
+        (auth_pass or snmpd.v3_auth).encode(),
+        "aes",
+        snmpd.v3_priv.encode(),
+    )
+
+
+def discover(sock: socket.socket, who: V3User) -> Engine:
+    msg_id, reply = read_reply(who, exchange(sock, discovery_request(101, 202)))
+    assert msg_id == 101
+    assert isinstance(reply, Report)
+    assert reply.meaning is not None and reply.meaning.action == "discover"
+    assert len(reply.engine.engine_id) >= 5 and reply.engine.boots >= 1
+    return reply.engine
+
+
+def test_discovery_then_an_authpriv_get(snmpd: Snmpd, udp: socket.socket) -> None:
+    who = user(snmpd)
+    engine = discover(udp, who)
+    sent = request(who, engine, 7, GET, 4711, encode_varbinds([SYS_NAME]), salt=1)
+    msg_id, reply = read_reply(who, exchange(udp, sent))
+    assert msg_id == 7
+    assert isinstance(reply, Response), reply
+    assert (reply.request_id, reply.error_status, reply.varbinds) == (
+        4711,
+        0,
+        [(SYS_NAME, "netmon-test")],
+    )
+    # The key is localised once per engine: a second request reuses it and reads the same.
+    again = request(who, engine, 8, GET, 4712, encode_varbinds([SYS_NAME]), salt=2)
+    assert read_reply(who, exchange(udp, again))[1] == Response(
+        b"", 4712, 0, 0, [(SYS_NAME, "netmon-test")]
+    )
+
+
+def test_a_wrong_auth_key_and_an_unknown_user_get_named_reports(
+    snmpd: Snmpd, udp: socket.socket
+) -> None:
+    right = user(snmpd)
+    engine = discover(udp, right)
+    wrong = user(snmpd, auth_pass="not-the-auth-key")
+    _, reply = read_reply(
+        wrong, exchange(udp, request(wrong, engine, 9, GET, 1, encode_varbinds([SYS_NAME]), 3))
+    )
+    assert isinstance(reply, Report)
+    assert reply.meaning is not None
+    assert (reply.meaning.name, reply.meaning.action) == ("usmStatsWrongDigests", "auth")
+    assert "not-the-auth-key" not in repr(reply) + repr(wrong)
+    nobody = user(snmpd, name="nobody-here")
+    _, reply = read_reply(
+        nobody, exchange(udp, request(nobody, engine, 10, GET, 2, encode_varbinds([SYS_NAME]), 4))
+    )
+    assert isinstance(reply, Report) and reply.meaning is not None
+    assert reply.meaning.name == "usmStatsUnknownUserNames"
+
+
+def test_a_reply_with_a_damaged_digest_or_body_is_refused(snmpd: Snmpd, udp: socket.socket) -> None:
+    who = user(snmpd)
+    engine = discover(udp, who)
+    reply = exchange(udp, request(who, engine, 11, GET, 5, encode_varbinds([SYS_NAME]), 5))
+    for at in (len(reply) - 1, len(reply) // 2):  # in the encrypted PDU, in the header
+        damaged = reply[:at] + bytes((reply[at] ^ 0x01,)) + reply[at + 1 :]
+        with pytest.raises(DigestError):
+            read_reply(who, damaged)
+    # A reply verified with another user's key is refused the same way.
+    with pytest.raises(DigestError):
+        read_reply(user(snmpd, auth_pass="another-auth-key"), reply)
