@@ -4,11 +4,17 @@ never decoded."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.snmpwire import GET, Response, encode_varbinds
 from netmon.collectors.v3wire import (
     DigestError,
@@ -19,8 +25,18 @@ from netmon.collectors.v3wire import (
     read_reply,
     request,
 )
+from netmon.model import (
+    AuthProtocol,
+    Device,
+    DeviceReading,
+    PrivProtocol,
+    Probe,
+    Secret,
+    SnmpSettings,
+    SnmpV3,
+)
 
-from .conftest import Snmpd
+from .conftest import Snmpd, _wait_snmp, free_udp_port, require, stop_process
 
 pytestmark = pytest.mark.snmpd
 
@@ -113,3 +129,72 @@ def test_a_reply_with_a_damaged_digest_or_body_is_refused(snmpd: Snmpd, udp: soc
     # A reply verified with another user's key is refused the same way.
     with pytest.raises(DigestError):
         read_reply(user(snmpd, auth_pass="another-auth-key"), reply)
+
+
+# -- through the collector ---------------------------------------------------------------------
+
+SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+
+
+def v3_device(port: int, auth: str, priv: str, user: str, priv_protocol: PrivProtocol) -> Device:
+    creds = SnmpV3(
+        user, AuthProtocol.SHA, Secret("env:A", auth), priv_protocol, Secret("env:P", priv)
+    )
+    return Device("agent-v3", "127.0.0.1", SnmpSettings(creds, port, 0.5, 1))
+
+
+def start_snmpd(workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    conf = workdir / "snmpd.conf"
+    conf.write_text(
+        f"agentAddress udp:127.0.0.1:{port}\nrocommunity restart-c 127.0.0.1\n"
+        "createUser restarter SHA restart-authkey AES restart-privkey\n"
+        "createUser desuser SHA restart-authkey DES restart-privkey\n"
+        "rouser restarter priv\nrouser desuser priv\nsysName restart-test\n"
+    )
+    proc = subprocess.Popen(
+        [shutil.which("snmpd") or "/usr/sbin/snmpd", "-f", "-m", "", "-C", "-c", str(conf),
+         "-Lf", str(workdir / "snmpd.log")],
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(workdir / "persist")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_snmp(port, "restart-c", proc)
+    return proc
+
+
+def test_the_collector_reads_v3_over_its_own_path_and_follows_an_agent_restart(
+    tmp_path: Path,
+) -> None:
+    """A poll over v3 (SHA/AES, and SHA/DES) goes through netmon's own wire path, not pysnmp;
+    the agent restarted (its engine boots go up, its time starts again) is followed: the next
+    poll answers, after one resync."""
+    require(Path(shutil.which("snmpd") or "/usr/sbin/snmpd").exists(), "snmpd not installed")
+    port = free_udp_port()
+    aes = v3_device(port, "restart-authkey", "restart-privkey", "restarter", PrivProtocol.AES)
+    des = v3_device(port, "restart-authkey", "restart-privkey", "desuser", PrivProtocol.DES)
+    probes = [Probe("uptime", SYS_UPTIME, "get")]
+
+    async def go() -> list[DeviceReading]:
+        collector = SnmpCollector()
+        readings = []
+        try:
+            proc = start_snmpd(tmp_path, port)
+            try:
+                readings.append(await collector.poll(aes, probes))
+                readings.append(await collector.poll(des, probes))
+            finally:
+                stop_process(proc)
+            proc = start_snmpd(tmp_path, port)  # the same engine ID, boots + 1, time from 0
+            try:
+                readings.append(await collector.poll(aes, probes))
+            finally:
+                stop_process(proc)
+            assert collector._engine is None  # pysnmp never started: the own path read it all
+            assert collector._v3.stats.discoveries >= 1
+            assert collector._v3.stats.resyncs + collector._v3.stats.discoveries >= 2
+        finally:
+            collector.close()
+        return readings
+
+    for reading in asyncio.run(go()):
+        assert reading.ok, reading.detail
+        assert isinstance(reading.values[SYS_UPTIME], int)

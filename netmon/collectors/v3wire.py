@@ -10,12 +10,24 @@ it and counts it, as v2c drops a reply with the wrong community.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import secrets
+import socket
 import time as _time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 
 from netmon.collectors import usm
-from netmon.collectors.snmpwire import RESPONSE, Response, WireError, decode_response
+from netmon.collectors.snmpwire import (
+    RESPONSE,
+    Response,
+    WireError,
+    WireTimeout,
+    _peer,
+    decode_response,
+    encode_varbinds,
+)
 from netmon.collectors.v3msg import (
     AUTH,
     PRIV,
@@ -30,6 +42,7 @@ from netmon.collectors.v3msg import (
     report_meaning,
     scoped_pdu,
 )
+from netmon.model import Oid
 
 
 class DigestError(WireError):
@@ -102,7 +115,9 @@ def request(
         if user.priv is not None:
             flags |= PRIV
             key = usm.priv_key(user.auth, user.priv, user.priv_pass, engine.engine_id)
-            scoped, priv_params = usm.encrypt(user.priv, key, boots, now, salt, scoped)
+            # DES's salt counter is 32 bits (the engine's boots make up the rest), AES's 64.
+            counter = salt & 0xFFFFFFFF if user.priv == "des" else salt
+            scoped, priv_params = usm.encrypt(user.priv, key, boots, now, counter, scoped)
     zeros = bytes(usm.digest_length(user.auth)) if user.auth is not None else b""
     params = UsmParams(engine.engine_id, boots, now, user.name, zeros, priv_params)
     data, at = encode_message(msg_id, flags, params, scoped, encrypted=bool(flags & PRIV))
@@ -152,3 +167,222 @@ def read_reply(
     if pdu.pdu_type != RESPONSE:
         raise WireError(f"PDU: type 0x{pdu.pdu_type:02x}, expected a Response or a Report")
     return msg.msg_id, decoded
+
+
+# -- the endpoint --------------------------------------------------------------------------
+
+
+class V3AuthError(Exception):
+    """The agent refused the user (a Report USM defines as an authentication problem), or
+    its replies fail their digests: the member's `auth` reason, naming the problem."""
+
+
+@dataclass
+class V3Stats:
+    sent: int = 0
+    received: int = 0
+    bad_digest: int = 0  # replies refused before decoding: digest did not verify
+    garbage: int = 0
+    unknown_request: int = 0
+    wrong_sender: int = 0
+    discoveries: int = 0
+    resyncs: int = 0
+
+
+@dataclass
+class _V3Pending:
+    future: asyncio.Future[Response | Report]
+    peer: tuple[str, int]
+    user: V3User
+    garbage: str | None = None
+    digest: str | None = None
+
+
+class V3Endpoint:
+    """Every SNMPv3 read of the process over one non-blocking UDP socket per address family.
+
+    Replies are matched by msgID (random, unique among outstanding requests) and sender, then
+    their digest is verified before anything else is decoded. The engine of each (address,
+    port) is learned once and kept; a Report that the time window was missed takes the agent's
+    boots and time and the request is sent again once; an unknown engine ID is learned again
+    once (an agent restarted with a new engine ID)."""
+
+    RECEIVE_BUFFER = 4 << 20
+
+    def __init__(
+        self, resolve: Callable[[str, int], Awaitable[tuple[int, tuple[str, int]]]]
+    ) -> None:
+        self._resolve = resolve
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sockets: dict[int, socket.socket] = {}
+        self._pending: dict[int, _V3Pending] = {}
+        self._engines: dict[tuple[str, int], Engine] = {}
+        self._salt = secrets.randbits(63)
+        self.stats = V3Stats()
+
+    def close(self) -> None:
+        for sock in self._sockets.values():
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._sockets.clear()
+        for pending in self._pending.values():
+            if not pending.future.done() and not pending.future.get_loop().is_closed():
+                pending.future.cancel()
+        self._pending.clear()
+        self._loop = None
+
+    def _socket(self, family: int) -> socket.socket:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (a CLI command, a test): new sockets
+            self.close()
+            self._loop = loop
+        sock = self._sockets.get(family)
+        if sock is None:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            with contextlib.suppress(OSError):  # Linux caps the size rather than failing
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.RECEIVE_BUFFER)
+            sock.setblocking(False)
+            sock.bind(("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0))
+            loop.add_reader(sock.fileno(), self._readable, sock)
+            self._sockets[family] = sock
+        return sock
+
+    def _msg_id(self) -> int:
+        while True:
+            mid = secrets.randbits(31)
+            if mid and mid not in self._pending:
+                return mid
+
+    def _next_salt(self) -> int:
+        self._salt = (self._salt + 1) % (1 << 64)
+        return self._salt
+
+    def _readable(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            self.stats.received += 1
+            self._deliver(data, (str(addr[0]), int(addr[1])))
+
+    def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            msg_id = decode_message(data).msg_id
+        except WireError:
+            self.stats.garbage += 1
+            return
+        pending = self._pending.get(msg_id)
+        if pending is None or pending.future.done():
+            self.stats.unknown_request += 1
+            return
+        if pending.peer != _peer(*addr):
+            self.stats.wrong_sender += 1
+            return
+        try:
+            _, reply = read_reply(pending.user, data)
+        except DigestError as exc:
+            self.stats.bad_digest += 1  # dropped: a forged or damaged reply, or a wrong key
+            pending.digest = str(exc)
+            return
+        except WireError as exc:
+            self.stats.garbage += 1
+            pending.garbage = f"undecodable reply from {addr[0]}:{addr[1]}: {exc}"
+            return
+        pending.future.set_result(reply)
+
+    async def _exchange(
+        self,
+        sockaddr: tuple[str, int],
+        sock: socket.socket,
+        user: V3User,
+        build: Callable[[int], bytes],
+        per_try: float,
+        retries: int,
+    ) -> Response | Report:
+        """One request, tried `retries` more times: each try a new message (a new msgID, and
+        signed with the engine's time of that moment)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Response | Report] = loop.create_future()
+        pending = _V3Pending(future, _peer(*sockaddr), user)
+        ids: list[int] = []
+        try:
+            for _ in range(retries + 1):
+                mid = self._msg_id()
+                ids.append(mid)
+                self._pending[mid] = pending
+                with contextlib.suppress(BlockingIOError):
+                    sock.sendto(build(mid), sockaddr)
+                self.stats.sent += 1
+                done, _ = await asyncio.wait({future}, timeout=per_try)
+                if done:
+                    return future.result()
+        finally:
+            for mid in ids:
+                self._pending.pop(mid, None)
+        if pending.digest is not None:
+            raise V3AuthError(pending.digest)
+        if pending.garbage is not None:
+            raise WireError(pending.garbage)
+        raise WireTimeout()
+
+    async def _discover(
+        self, target: tuple[str, int], sockaddr: tuple[str, int], sock: socket.socket,
+        user: V3User, per_try: float, retries: int,
+    ) -> Engine:  # fmt: skip
+        self.stats.discoveries += 1
+        reply = await self._exchange(
+            sockaddr, sock, user, lambda mid: discovery_request(mid, secrets.randbits(31) or 1),
+            per_try, retries,
+        )  # fmt: skip
+        if not isinstance(reply, Report) or not reply.engine.engine_id:
+            raise WireError("engine discovery: the agent answered without its engine ID")
+        self._engines[target] = reply.engine
+        return reply.engine
+
+    async def request(
+        self,
+        host: str,
+        port: int,
+        user: V3User,
+        pdu_type: int,
+        oids: Sequence[Oid],
+        per_try: float,
+        retries: int,
+    ) -> Response:
+        """One GET/GETNEXT as `user`. Raises WireTimeout, WireError, V3AuthError or OSError."""
+        family, sockaddr = await self._resolve(host, port)
+        sock = self._socket(family)
+        target = (host, port)
+        varbinds = encode_varbinds(oids)
+        rid = secrets.randbits(31) or 1
+        engine = self._engines.get(target)
+        if engine is None:
+            engine = await self._discover(target, sockaddr, sock, user, per_try, retries)
+        again = True  # one resync or rediscovery per request, never a loop
+        while True:
+            current = engine
+
+            def build(mid: int, e: Engine = current) -> bytes:
+                return request(user, e, mid, pdu_type, rid, varbinds, self._next_salt())
+
+            reply = await self._exchange(sockaddr, sock, user, build, per_try, retries)
+            if isinstance(reply, Response):
+                return reply
+            meaning = reply.meaning
+            if meaning is None:
+                raise WireError(f"the agent sent a Report of {'.'.join(map(str, reply.oid or ()))}")
+            if meaning.action == "auth" or not again:
+                raise V3AuthError(f"{meaning.name}: {meaning.reason}")
+            again = False
+            if meaning.action == "resync":
+                self.stats.resyncs += 1
+                engine = self._engines[target] = replace(
+                    engine, boots=reply.engine.boots, time=reply.engine.time,
+                    learned_at=reply.engine.learned_at,
+                )  # fmt: skip
+            else:
+                engine = await self._discover(target, sockaddr, sock, user, per_try, retries)
