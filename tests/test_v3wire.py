@@ -198,3 +198,32 @@ def test_the_collector_reads_v3_over_its_own_path_and_follows_an_agent_restart(
     for reading in asyncio.run(go()):
         assert reading.ok, reading.detail
         assert isinstance(reading.values[SYS_UPTIME], int)
+
+
+def test_an_unauthenticated_time_window_report_is_not_believed() -> None:
+    """A forged notInTimeWindow Report (no digest) must not move the agent's clock: only an
+    authenticated one is taken (RFC 3414 3.2 step 7b)."""
+    from netmon.collectors.v3msg import (
+        REPORT,
+        REPORTABLE,
+        UsmParams,
+        encode_message,
+        encode_scoped_pdu,
+    )
+
+    stats = (1, 3, 6, 1, 6, 3, 15, 1, 1, 2, 0)
+    # request-id 7, no error, one varbind: usmStatsNotInTimeWindows.0 = Counter32 1
+    body = (
+        b"\x02\x01\x07\x02\x01\x00\x02\x01\x00"
+        + b"\x30\x11\x30\x0f\x06\x0a"
+        + bytes([0x2B, 6, 1, 6, 3, 15, 1, 1, 2, 0])
+        + b"\x41\x01\x01"
+    )
+    pdu = bytes([REPORT, len(body)]) + body
+    params = UsmParams(b"\x80\x00\x1f\x88\x80forged", 99, 999, b"u", b"", b"")
+    data, _ = encode_message(5, REPORTABLE, params, encode_scoped_pdu(b"", b"", pdu))
+    who = V3User(b"u", None)
+    _, reply = read_reply(who, data)
+    assert isinstance(reply, Report) and reply.oid == stats
+    assert reply.meaning is not None and reply.meaning.action == "resync"
+    assert reply.authenticated is False

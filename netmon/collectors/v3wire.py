@@ -84,6 +84,7 @@ class Report:
     meaning: ReportMeaning | None  # None: a counter USM does not define
     oid: tuple[int, ...] | None
     engine: Engine
+    authenticated: bool = False  # the Report's digest verified (its boots/time can be trusted)
 
 
 def discovery_request(msg_id: int, request_id: int) -> bytes:
@@ -163,7 +164,8 @@ def read_reply(
     decoded = decode_response(inner, pdu.header)
     if pdu.pdu_type == REPORT:
         oid = decoded.varbinds[0][0] if decoded.varbinds else None
-        return msg.msg_id, Report(report_meaning(oid) if oid else None, oid, engine)
+        meaning = report_meaning(oid) if oid else None
+        return msg.msg_id, Report(meaning, oid, engine, bool(msg.flags & AUTH))
     if pdu.pdu_type != RESPONSE:
         raise WireError(f"PDU: type 0x{pdu.pdu_type:02x}, expected a Response or a Report")
     return msg.msg_id, decoded
@@ -291,6 +293,16 @@ class V3Endpoint:
         except WireError as exc:
             self.stats.garbage += 1
             pending.garbage = f"undecodable reply from {addr[0]}:{addr[1]}: {exc}"
+            return
+        if (
+            isinstance(reply, Report)
+            and reply.meaning is not None
+            and reply.meaning.action == "resync"
+            and not reply.authenticated
+        ):
+            # An agent sends notInTimeWindow authenticated (RFC 3414 3.2 step 7b); one that is
+            # not would move netmon's idea of the agent's clock on anyone's say: dropped.
+            self.stats.garbage += 1
             return
         pending.future.set_result(reply)
 
