@@ -13,9 +13,10 @@ reading with `ok=False` and a bounded `reason` is what leaves this module, never
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +41,11 @@ from pysnmp.proto import errind, rfc1902, rfc1905
 from netmon.collectors.snmpwire import (
     GET,
     GETNEXT,
+    Response,
     SnmpWire,
     WireError,
     WireStats,
     WireTimeout,
-    _unexpected_oids,
     octets_text,
 )
 from netmon.collectors.v3wire import V3AuthError, V3Endpoint, V3User
@@ -345,10 +346,10 @@ class SnmpCollector:
         settings = device.snmp
         if settings is None:
             raise CollectorError(device.name, "no SNMP settings")
-        if isinstance(settings.credentials, SnmpV2c) and op != "set":
+        if op != "set" and (
+            isinstance(settings.credentials, SnmpV2c) or _own_v3(settings.credentials)
+        ):
             return await self._wire_request(device, settings, op, varbinds)
-        if op != "set" and _own_v3(settings.credentials):
-            return await self._v3_request(device, settings, op, varbinds)
         # pysnmp retries internally; the outer guard only catches a stuck future.
         guard = settings.timeout * (settings.retries + 1) + 2.0
         async with self._semaphore():
@@ -395,9 +396,22 @@ class SnmpCollector:
         op: str,
         varbinds: Sequence[tuple[Oid, int | None]],
     ) -> list[tuple[Oid, Value]]:
-        assert isinstance(settings.credentials, SnmpV2c)
-        community = settings.credentials.community.reveal().encode()
+        """A read over netmon's own wire path: v2c (snmpwire) or v3 (v3wire)."""
         pdu = GET if op == "get" else GETNEXT
+        oids = [oid for oid, _ in varbinds]
+        creds = settings.credentials
+        send: Callable[[], Awaitable[Response]]
+        if isinstance(creds, SnmpV2c):
+            community = creds.community.reveal().encode()
+            send = functools.partial(
+                self._wire.request, device.address, settings.port, community, pdu, oids,
+                settings.timeout, settings.retries,
+            )  # fmt: skip
+        else:
+            send = functools.partial(
+                self._v3.request, device.address, settings.port, self._v3_user(creds), pdu,
+                oids, settings.timeout, settings.retries,
+            )  # fmt: skip
         target = (device.address, settings.port)
         # A device whose last request timed out waits in its own queue: each of its requests
         # holds a slot for timeout x tries, and a few hundred dead devices must not take every
@@ -406,18 +420,12 @@ class SnmpCollector:
         gate = self._suspect_gate() if target in self._suspects else self._semaphore()
         async with gate:
             try:
-                reply = await self._wire.request(
-                    device.address,
-                    settings.port,
-                    community,
-                    pdu,
-                    [oid for oid, _ in varbinds],
-                    settings.timeout,
-                    settings.retries,
-                )
+                response = await send()
             except WireTimeout:
                 self._suspects.add(target)
                 raise _timed_out(device, settings) from None
+            except V3AuthError as exc:
+                raise DeviceAuthError(device.name, f"SNMPv3 security: {exc}") from None
             except WireError as exc:
                 raise DeviceReplyError(device.name, str(exc)) from None
             except OSError as exc:
@@ -425,10 +433,10 @@ class SnmpCollector:
                     device.name, f"transport error: {exc.strerror or exc}"
                 ) from None
         self._suspects.discard(target)
-        if reply.error_status:
-            name = _ERROR_STATUS.get(reply.error_status, str(reply.error_status))
-            raise _error_status(device, name, reply.error_index, varbinds)
-        return reply.varbinds
+        if response.error_status:
+            name = _ERROR_STATUS.get(response.error_status, str(response.error_status))
+            raise _error_status(device, name, response.error_index, varbinds)
+        return response.varbinds
 
     def _v3_user(self, creds: SnmpV3) -> V3User:
         found = self._v3_users.get(id(creds))
@@ -442,46 +450,6 @@ class SnmpCollector:
             )
             found = self._v3_users[id(creds)] = (creds, user)
         return found[1]
-
-    async def _v3_request(
-        self,
-        device: Device,
-        settings: SnmpSettings,
-        op: str,
-        varbinds: Sequence[tuple[Oid, int | None]],
-    ) -> list[tuple[Oid, Value]]:
-        assert isinstance(settings.credentials, SnmpV3)
-        user = self._v3_user(settings.credentials)
-        pdu = GET if op == "get" else GETNEXT
-        target = (device.address, settings.port)
-        oids = [oid for oid, _ in varbinds]
-        gate = self._suspect_gate() if target in self._suspects else self._semaphore()
-        async with gate:
-            try:
-                reply = await self._v3.request(
-                    device.address, settings.port, user, pdu, oids, settings.timeout,
-                    settings.retries,
-                )  # fmt: skip
-            except WireTimeout:
-                self._suspects.add(target)
-                raise _timed_out(device, settings) from None
-            except V3AuthError as exc:
-                raise DeviceAuthError(device.name, f"SNMPv3 security: {exc}") from None
-            except WireError as exc:
-                raise DeviceReplyError(device.name, str(exc)) from None
-            except OSError as exc:
-                raise CollectorError(
-                    device.name, f"transport error: {exc.strerror or exc}"
-                ) from None
-        self._suspects.discard(target)
-        if reply.error_status:
-            name = _ERROR_STATUS.get(reply.error_status, str(reply.error_status))
-            raise _error_status(device, name, reply.error_index, varbinds)
-        if pdu == GET:
-            wrong = _unexpected_oids(tuple(oids), reply)
-            if wrong is not None:
-                raise DeviceReplyError(device.name, f"reply does not answer the request: {wrong}")
-        return reply.varbinds
 
     async def _send(
         self,

@@ -363,40 +363,26 @@ def _unexpected_oids(asked: tuple[Oid, ...], reply: Response) -> str | None:
     return None
 
 
-class SnmpWire:
-    """Every v2c read of the process over one non-blocking UDP socket per address family.
-
-    Replies are matched to requests by request-id (random, unique among outstanding requests),
-    sender address and port, and community, all read before any value is decoded; a GET's
-    reply must name the OIDs asked. Duplicates, late replies and everything else are dropped
-    and counted by reason in `stats`. The receive buffer is raised so that a burst of replies
-    is not dropped by the kernel (the default ~200 KiB overflowed above ~150 requests in flight).
-    """
+class UdpEndpoint:
+    """Non-blocking UDP sockets, one per address family, read on the running event loop: what
+    the v2c and the v3 read paths share. Each datagram goes to `_deliver`; a new event loop (a
+    CLI command, a test) gets new sockets."""
 
     RECEIVE_BUFFER = 4 << 20
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sockets: dict[int, socket.socket] = {}
-        self._pending: dict[int, _Pending] = {}
-        self._varbinds: dict[tuple[Oid, ...], bytes] = {}
-        self._addresses: dict[tuple[str, int], tuple[int, tuple[str, int], float]] = {}
-        self.stats = WireStats()
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
+        raise NotImplementedError
 
-    def close(self) -> None:
+    def _close_sockets(self) -> None:
         for sock in self._sockets.values():
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.remove_reader(sock.fileno())
             sock.close()
         self._sockets.clear()
-        for pending in self._pending.values():
-            if pending.timer is not None:
-                pending.timer.cancel()
-            if not pending.future.done() and not pending.future.get_loop().is_closed():
-                pending.future.cancel()  # nobody may wait forever on a closed endpoint
-        self._pending.clear()
         self._loop = None
 
     def _socket(self, family: int) -> socket.socket:
@@ -416,6 +402,50 @@ class SnmpWire:
             loop.add_reader(sock.fileno(), self._readable, sock)
             self._sockets[family] = sock
         return sock
+
+    def close(self) -> None:
+        self._close_sockets()
+
+    def _readable(self, sock: socket.socket) -> None:
+        # Drain everything that arrived: one wake-up for a burst of replies.
+        while True:
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP errors surface here on some kernels: not ours to fail
+                log.debug("SNMP socket: %s", exc)
+                return
+            self._deliver(data, (str(addr[0]), int(addr[1])))
+
+
+class SnmpWire(UdpEndpoint):
+    """Every v2c read of the process over one non-blocking UDP socket per address family.
+
+    Replies are matched to requests by request-id (random, unique among outstanding requests),
+    sender address and port, and community, all read before any value is decoded; a GET's
+    reply must name the OIDs asked. Duplicates, late replies and everything else are dropped
+    and counted by reason in `stats`. The receive buffer is raised so that a burst of replies
+    is not dropped by the kernel (the default ~200 KiB overflowed above ~150 requests in flight).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: dict[int, _Pending] = {}
+        self._varbinds: dict[tuple[Oid, ...], bytes] = {}
+        self._addresses: dict[tuple[str, int], tuple[int, tuple[str, int], float]] = {}
+        self.stats = WireStats()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._close_sockets()
+        for pending in self._pending.values():
+            if pending.timer is not None:
+                pending.timer.cancel()
+            if not pending.future.done() and not pending.future.get_loop().is_closed():
+                pending.future.cancel()  # nobody may wait forever on a closed endpoint
+        self._pending.clear()
 
     async def _resolve(self, host: str, port: int) -> tuple[int, tuple[str, int]]:
         now = time.monotonic()
@@ -518,21 +548,9 @@ class SnmpWire:
         else:
             pending.future.set_exception(WireTimeout())
 
-    def _readable(self, sock: socket.socket) -> None:
-        # Drain everything that arrived: one wake-up for a burst of replies.
-        while True:
-            try:
-                data, addr = sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # ICMP errors surface here on some kernels: not ours to fail
-                log.debug("SNMP socket: %s", exc)
-                return
-            self.stats.received += 1
-            self._deliver(data, (str(addr[0]), int(addr[1])))
-
     def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
         # Cheap checks first: the header, then sender, request-id and community; values last.
+        self.stats.received += 1
         peer = _peer(*addr)
         try:
             header = decode_header(data)

@@ -20,11 +20,14 @@ from dataclasses import dataclass, replace
 
 from netmon.collectors import usm
 from netmon.collectors.snmpwire import (
+    GET,
     RESPONSE,
     Response,
+    UdpEndpoint,
     WireError,
     WireTimeout,
     _peer,
+    _unexpected_oids,
     decode_response,
     encode_varbinds,
 )
@@ -33,6 +36,7 @@ from netmon.collectors.v3msg import (
     PRIV,
     REPORT,
     REPORTABLE,
+    Message,
     ReportMeaning,
     UsmParams,
     decode_message,
@@ -130,11 +134,16 @@ def request(
 
 
 def read_reply(
-    user: V3User, data: bytes, clock: Callable[[], float] = _time.monotonic
+    user: V3User,
+    data: bytes,
+    clock: Callable[[], float] = _time.monotonic,
+    msg: Message | None = None,
 ) -> tuple[int, Response | Report]:
     """(msgID, the Response or the Report) of a v3 datagram. Raises DigestError for a reply
-    that fails its digest, WireError for anything malformed (after decryption too)."""
-    msg = decode_message(data)
+    that fails its digest, WireError for anything malformed (after decryption too). `msg`:
+    decode_message(data), if already read (the endpoint reads it to match the reply)."""
+    if msg is None:
+        msg = decode_message(data)
     params = msg.usm
     engine = Engine(params.engine_id, params.boots, params.time, clock())
     if msg.flags & AUTH:
@@ -200,55 +209,31 @@ class _V3Pending:
     digest: str | None = None
 
 
-class V3Endpoint:
-    """Every SNMPv3 read of the process over one non-blocking UDP socket per address family.
+class V3Endpoint(UdpEndpoint):
+    """Every SNMPv3 read of the process, on sockets of its own (snmpwire.UdpEndpoint).
 
     Replies are matched by msgID (random, unique among outstanding requests) and sender, then
-    their digest is verified before anything else is decoded. The engine of each (address,
-    port) is learned once and kept; a Report that the time window was missed takes the agent's
-    boots and time and the request is sent again once; an unknown engine ID is learned again
-    once (an agent restarted with a new engine ID)."""
-
-    RECEIVE_BUFFER = 4 << 20
+    their digest is verified before anything else is decoded; a GET's reply must name the OIDs
+    asked. The engine of each (address, port) is learned once and kept; a Report that the time
+    window was missed takes the agent's boots and time and the request is sent again once; an
+    unknown engine ID is learned again once (an agent restarted with a new engine ID)."""
 
     def __init__(
         self, resolve: Callable[[str, int], Awaitable[tuple[int, tuple[str, int]]]]
     ) -> None:
+        super().__init__()
         self._resolve = resolve
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._sockets: dict[int, socket.socket] = {}
         self._pending: dict[int, _V3Pending] = {}
         self._engines: dict[tuple[str, int], Engine] = {}
         self._salt = secrets.randbits(63)
         self.stats = V3Stats()
 
     def close(self) -> None:
-        for sock in self._sockets.values():
-            if self._loop is not None and not self._loop.is_closed():
-                self._loop.remove_reader(sock.fileno())
-            sock.close()
-        self._sockets.clear()
+        self._close_sockets()
         for pending in self._pending.values():
             if not pending.future.done() and not pending.future.get_loop().is_closed():
                 pending.future.cancel()
         self._pending.clear()
-        self._loop = None
-
-    def _socket(self, family: int) -> socket.socket:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a new event loop (a CLI command, a test): new sockets
-            self.close()
-            self._loop = loop
-        sock = self._sockets.get(family)
-        if sock is None:
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            with contextlib.suppress(OSError):  # Linux caps the size rather than failing
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.RECEIVE_BUFFER)
-            sock.setblocking(False)
-            sock.bind(("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0))
-            loop.add_reader(sock.fileno(), self._readable, sock)
-            self._sockets[family] = sock
-        return sock
 
     def _msg_id(self) -> int:
         while True:
@@ -260,24 +245,14 @@ class V3Endpoint:
         self._salt = (self._salt + 1) % (1 << 64)
         return self._salt
 
-    def _readable(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                data, addr = sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
-            self.stats.received += 1
-            self._deliver(data, (str(addr[0]), int(addr[1])))
-
     def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.stats.received += 1
         try:
-            msg_id = decode_message(data).msg_id
+            msg = decode_message(data)
         except WireError:
             self.stats.garbage += 1
             return
-        pending = self._pending.get(msg_id)
+        pending = self._pending.get(msg.msg_id)
         if pending is None or pending.future.done():
             self.stats.unknown_request += 1
             return
@@ -285,7 +260,7 @@ class V3Endpoint:
             self.stats.wrong_sender += 1
             return
         try:
-            _, reply = read_reply(pending.user, data)
+            _, reply = read_reply(pending.user, data, msg=msg)
         except DigestError as exc:
             self.stats.bad_digest += 1  # dropped: a forged or damaged reply, or a wrong key
             pending.digest = str(exc)
@@ -383,6 +358,11 @@ class V3Endpoint:
 
             reply = await self._exchange(sockaddr, sock, user, build, per_try, retries)
             if isinstance(reply, Response):
+                wrong = _unexpected_oids(tuple(oids), reply) if pdu_type == GET else None
+                if wrong is not None and reply.error_status == 0:
+                    raise WireError(
+                        f"reply from {host}:{port} does not answer the request: {wrong}"
+                    )
                 return reply
             meaning = reply.meaning
             if meaning is None:
