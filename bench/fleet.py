@@ -16,6 +16,11 @@ from pathlib import Path
 
 KA = "1.3.6.1.4.1.9586.100.5.2.3.1"
 COMMUNITY = "bench"
+# Every agent also serves one SNMPv3 authPriv user, the configuration regulated networks run
+# (SHA-256 and AES-128, as issue 17 measures): the same agents answer v2c and v3 in one run.
+V3_USER = "benchv3"
+V3_AUTH_KEY = "bench-auth-pass"
+V3_PRIV_KEY = "bench-priv-pass"
 
 
 @dataclass
@@ -42,6 +47,8 @@ def start_agent(
     lines = [
         "agentAddress " + ",".join(f"udp:127.0.0.1:{p}" for p in ports),
         f"rocommunity {COMMUNITY} 127.0.0.1",
+        f'createUser {V3_USER} SHA-256 "{V3_AUTH_KEY}" AES "{V3_PRIV_KEY}"',
+        f"rouser {V3_USER} priv",
         f"override {KA}.4.1 integer {state}",
         f"override {KA}.7.1 integer {priority}",
         f"override {KA}.8.1 integer {priority}",

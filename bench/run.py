@@ -35,19 +35,22 @@ from typing import Any
 
 from prometheus_client import generate_latest
 
-from bench.fleet import COMMUNITY, KA, Agent, start_fleet, stop
+from bench.fleet import COMMUNITY, KA, V3_AUTH_KEY, V3_PRIV_KEY, V3_USER, Agent, start_fleet, stop
 from netmon.collectors.snmp import SnmpCollector
 from netmon.exporter import make_registry
 from netmon.kinds.keepalived import KeepalivedParams
 from netmon.model import (
+    AuthProtocol,
     Device,
     Inventory,
     Link,
     MemberSpec,
     PairSpec,
+    PrivProtocol,
     Secret,
     SnmpSettings,
     SnmpV2c,
+    SnmpV3,
 )
 from netmon.poller import Poller
 from netmon.store import StateStore
@@ -60,9 +63,24 @@ MAX_PAIRS = BASE_B - BASE_A
 IF = "1.3.6.1.2.1.2.2.1"
 
 
-def inventory(pairs: int) -> Inventory:
+def credentials(v3: bool) -> SnmpV2c | SnmpV3:
+    """The fleet's v2c community, or its SNMPv3 authPriv user (SHA-256, AES-128)."""
+    if not v3:
+        return SnmpV2c(Secret("bench", COMMUNITY))
+    return SnmpV3(
+        V3_USER,
+        AuthProtocol.SHA256,
+        Secret("bench auth", V3_AUTH_KEY),
+        PrivProtocol.AES,
+        Secret("bench priv", V3_PRIV_KEY),
+    )
+
+
+def inventory(pairs: int, v3: bool = False) -> Inventory:
+    creds = credentials(v3)
+
     def snmp(port: int) -> SnmpSettings:
-        return SnmpSettings(SnmpV2c(Secret("bench", COMMUNITY)), port, 2.0, 1)
+        return SnmpSettings(creds, port, 2.0, 1)
 
     devices: dict[str, Device] = {}
     specs = []
@@ -161,12 +179,21 @@ def inventory_yaml(
     base_b: int = BASE_B,
     timeout: float = 2.0,
     retries: int = 1,
+    v3: bool = False,
 ) -> str:
-    """The same fleet as `inventory()`, as an inventory file for the daemon."""
+    """The same fleet as `inventory()`, as an inventory file for the daemon. Its secrets come
+    from the environment: NETMON_BENCH_COMMUNITY (v2c), NETMON_BENCH_AUTH and NETMON_BENCH_PRIV
+    (v3, the fleet's V3_AUTH_KEY and V3_PRIV_KEY)."""
+    creds = (
+        f"user: {V3_USER}, auth_protocol: SHA256, auth_key: {{env: NETMON_BENCH_AUTH}},"
+        " priv_protocol: AES, priv_key: {env: NETMON_BENCH_PRIV}"
+        if v3
+        else "community: {env: NETMON_BENCH_COMMUNITY}"
+    )
     lines = [
         "version: 1",
         "defaults:",
-        f"  snmp: {{community: {{env: NETMON_BENCH_COMMUNITY}}, timeout: {timeout}, retries: {retries}}}",
+        f"  snmp: {{{creds}, timeout: {timeout}, retries: {retries}}}",
         f"  pair: {{interval: {interval}, probes: {{enabled: false}}}}",
         "devices:",
     ]
