@@ -96,10 +96,18 @@ class AuthProtocol(enum.StrEnum):
 
 
 class PrivProtocol(enum.StrEnum):
+    """SNMPv3 privacy. AES-192/256 have no RFC, and vendors extend a localised key to 24 or 32
+    bytes in two incompatible ways; the names are net-snmp's (and gosnmp's), so that what an
+    operator typed into `createUser` or a Cisco `snmp-server user` line is what goes here:
+    AES192/AES256 extend the key as draft-blumenthal-aes-usm-04 (net-snmp's snmpd),
+    AES192C/AES256C as draft-reeder-snmpv3-usm-3desede-00 (Cisco IOS and IOS XE, many others)."""
+
     DES = "DES"
     AES = "AES"
     AES192 = "AES192"
     AES256 = "AES256"
+    AES192C = "AES192C"
+    AES256C = "AES256C"
 
 
 @dataclass(frozen=True)
@@ -259,12 +267,27 @@ class PairSpec:
 
 
 @dataclass(frozen=True)
+class TrapUser:
+    """An SNMPv3 user netmon's trap receiver accepts notifications from (always authenticated).
+
+    `engine_id`: the sending engine's ID for TRAPs, when configured; None means it is learned
+    from the first authenticated TRAP (docs/inventory.md, Traps)."""
+
+    credentials: SnmpV3
+    engine_id: bytes | None = None
+
+
+@dataclass(frozen=True)
 class TrapSettings:
-    """Where netmon's own trap receiver listens, and the community it accepts (v2c)."""
+    """Where netmon's own trap receiver listens, and what it accepts: the v1/v2c community
+    (None: v3 only) and the v3 users. `engine_id` is the receiver's own engine ID, the
+    authoritative one for INFORMs (None: a new one each process start)."""
 
     host: str
     port: int
-    community: Secret
+    community: Secret | None = None
+    users: tuple[TrapUser, ...] = ()
+    engine_id: bytes | None = None
 
 
 @dataclass(frozen=True)

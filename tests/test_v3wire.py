@@ -149,7 +149,9 @@ def start_snmpd(workdir: Path, port: int) -> subprocess.Popen[bytes]:
         f"agentAddress udp:127.0.0.1:{port}\nrocommunity restart-c 127.0.0.1\n"
         "createUser restarter SHA restart-authkey AES restart-privkey\n"
         "createUser desuser SHA restart-authkey DES restart-privkey\n"
-        "rouser restarter priv\nrouser desuser priv\nsysName restart-test\n"
+        "createUser aes256user SHA restart-authkey AES-256 restart-privkey\n"
+        "rouser restarter priv\nrouser desuser priv\nrouser aes256user priv\n"
+        "sysName restart-test\n"
     )
     proc = subprocess.Popen(
         [shutil.which("snmpd") or "/usr/sbin/snmpd", "-f", "-m", "", "-C", "-c", str(conf),
@@ -164,16 +166,25 @@ def start_snmpd(workdir: Path, port: int) -> subprocess.Popen[bytes]:
 def test_the_collector_reads_v3_over_its_own_path_and_follows_an_agent_restart(
     tmp_path: Path,
 ) -> None:
-    """A poll over v3 (SHA/AES, and SHA/DES) goes through netmon's own wire path, not pysnmp;
+    """A poll over v3 (SHA/AES, SHA/DES, and SHA/AES-256 with net-snmp's key extension, the
+    inventory's AES256) goes through netmon's own wire path, not pysnmp;
     the agent restarted (its engine boots go up, its time starts again) is followed: the next
     poll answers, after one resync."""
     require(Path(shutil.which("snmpd") or "/usr/sbin/snmpd").exists(), "snmpd not installed")
     port = free_udp_port()
     aes = v3_device(port, "restart-authkey", "restart-privkey", "restarter", PrivProtocol.AES)
     des = v3_device(port, "restart-authkey", "restart-privkey", "desuser", PrivProtocol.DES)
+    aes256 = v3_device(
+        port, "restart-authkey", "restart-privkey", "aes256user", PrivProtocol.AES256
+    )
+    # The same user read with Cisco's key extension: the agent cannot decrypt it (a wrong
+    # choice of AES256 / AES256C is an auth or timeout reason, never a value).
+    aes256c = v3_device(
+        port, "restart-authkey", "restart-privkey", "aes256user", PrivProtocol.AES256C
+    )
     probes = [Probe("uptime", SYS_UPTIME, "get")]
 
-    async def go() -> list[DeviceReading]:
+    async def go() -> tuple[list[DeviceReading], DeviceReading]:
         collector = SnmpCollector()
         readings = []
         try:
@@ -181,6 +192,8 @@ def test_the_collector_reads_v3_over_its_own_path_and_follows_an_agent_restart(
             try:
                 readings.append(await collector.poll(aes, probes))
                 readings.append(await collector.poll(des, probes))
+                readings.append(await collector.poll(aes256, probes))
+                wrong = await collector.poll(aes256c, probes)
             finally:
                 stop_process(proc)
             proc = start_snmpd(tmp_path, port)  # the same engine ID, boots + 1, time from 0
@@ -193,11 +206,16 @@ def test_the_collector_reads_v3_over_its_own_path_and_follows_an_agent_restart(
             assert collector._v3.stats.resyncs + collector._v3.stats.discoveries >= 2
         finally:
             collector.close()
-        return readings
+        return readings, wrong
 
-    for reading in asyncio.run(go()):
+    readings, wrong = asyncio.run(go())
+    for reading in readings:
         assert reading.ok, reading.detail
         assert isinstance(reading.values[SYS_UPTIME], int)
+    assert not wrong.ok and SYS_UPTIME not in wrong.values, wrong
+    # net-snmp decrypts with the wrong key into garbage, fails to parse it and drops it: no
+    # Report, so the member's reason is a timeout (an agent that Reports it gives `auth`).
+    assert wrong.reason in {"auth", "timeout"}, wrong
 
 
 def test_an_unauthenticated_time_window_report_is_not_believed() -> None:

@@ -84,23 +84,23 @@ _AUTH = {
 _PRIV = {
     PrivProtocol.DES: usm.USM_PRIV_CBC56_DES,
     PrivProtocol.AES: usm.USM_PRIV_CFB128_AES,
-    PrivProtocol.AES192: usm.USM_PRIV_CFB192_AES,
-    PrivProtocol.AES256: usm.USM_PRIV_CFB256_AES,
+    # pysnmp's plain Aes192/Aes256 are the Reeder (Cisco) extension: the C names here.
+    PrivProtocol.AES192: usm.USM_PRIV_CFB192_AES_BLUMENTHAL,
+    PrivProtocol.AES256: usm.USM_PRIV_CFB256_AES_BLUMENTHAL,
+    PrivProtocol.AES192C: usm.USM_PRIV_CFB192_AES,
+    PrivProtocol.AES256C: usm.USM_PRIV_CFB256_AES,
 }
-# The own v3 path's protocol names (netmon.collectors.usm). AES192/AES256 stay on pysnmp for
-# now: the inventory does not yet say which key extension a device uses (net-snmp's Blumenthal
-# or Cisco's Reeder, usm's docstring), and pysnmp's choice (Reeder) is what runs today.
+# The own v3 path's protocol names (netmon.collectors.usm): every read goes there; pysnmp
+# (the table above) is left with the SETs of drills.
 _V3_AUTH = {
     AuthProtocol.MD5: "md5", AuthProtocol.SHA: "sha", AuthProtocol.SHA224: "sha224",
     AuthProtocol.SHA256: "sha256", AuthProtocol.SHA384: "sha384", AuthProtocol.SHA512: "sha512",
 }  # fmt: skip
-_V3_PRIV = {PrivProtocol.DES: "des", PrivProtocol.AES: "aes"}
-
-
-def _own_v3(creds: SnmpV2c | SnmpV3) -> bool:
-    return isinstance(creds, SnmpV3) and (
-        creds.priv_protocol is None or creds.priv_protocol in _V3_PRIV
-    )
+_V3_PRIV = {
+    PrivProtocol.DES: "des", PrivProtocol.AES: "aes",
+    PrivProtocol.AES192: "aes192", PrivProtocol.AES256: "aes256",
+    PrivProtocol.AES192C: "aes192c", PrivProtocol.AES256C: "aes256c",
+}  # fmt: skip
 
 
 _AUTH_FAILURES = (
@@ -346,9 +346,7 @@ class SnmpCollector:
         settings = device.snmp
         if settings is None:
             raise CollectorError(device.name, "no SNMP settings")
-        if op != "set" and (
-            isinstance(settings.credentials, SnmpV2c) or _own_v3(settings.credentials)
-        ):
+        if op != "set":  # reads, v2c and v3 alike, on the own wire path
             return await self._wire_request(device, settings, op, varbinds)
         # pysnmp retries internally; the outer guard only catches a stuck future.
         guard = settings.timeout * (settings.retries + 1) + 2.0
