@@ -196,7 +196,7 @@ def test_the_collector_reads_v3_over_its_own_path_and_follows_an_agent_restart(
                 wrong = await collector.poll(aes256c, probes)
             finally:
                 stop_process(proc)
-            proc = start_snmpd(tmp_path, port)  # the same engine ID, boots + 1, time from 0
+            proc = start_snmpd(tmp_path, port)  # -C: no persistent file, a new engine ID
             try:
                 readings.append(await collector.poll(aes, probes))
             finally:
@@ -216,6 +216,8 @@ def test_the_collector_reads_v3_over_its_own_path_and_follows_an_agent_restart(
     # net-snmp decrypts with the wrong key into garbage, fails to parse it and drops it: no
     # Report, so the member's reason is a timeout (an agent that Reports it gives `auth`).
     assert wrong.reason in {"auth", "timeout"}, wrong
+    assert "wrong privacy key or protocol (aes256c)" in (wrong.detail or "")
+    assert "restart-privkey" not in repr(wrong)
 
 
 def test_an_unauthenticated_time_window_report_is_not_believed() -> None:

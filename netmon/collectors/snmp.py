@@ -48,6 +48,7 @@ from netmon.collectors.snmpwire import (
     WireTimeout,
     octets_text,
 )
+from netmon.collectors.usm import UsmError
 from netmon.collectors.v3wire import V3AuthError, V3Endpoint, V3User
 from netmon.errors import CollectorError, DeviceAuthError, DeviceReplyError, DeviceTimeout
 from netmon.links import SYS_UPTIME
@@ -419,9 +420,11 @@ class SnmpCollector:
         async with gate:
             try:
                 response = await send()
-            except WireTimeout:
+            except WireTimeout as exc:
                 self._suspects.add(target)
-                raise _timed_out(device, settings) from None
+                raise _timed_out(device, settings, str(exc)) from None
+            except UsmError as exc:  # a key no USM can use (an empty one, built in code)
+                raise CollectorError(device.name, f"SNMPv3 settings: {exc}") from None
             except V3AuthError as exc:
                 raise DeviceAuthError(device.name, f"SNMPv3 security: {exc}") from None
             except WireError as exc:
@@ -489,11 +492,12 @@ class SnmpCollector:
         return result
 
 
-def _timed_out(device: Device, settings: SnmpSettings) -> DeviceTimeout:
+def _timed_out(device: Device, settings: SnmpSettings, hint: str = "") -> DeviceTimeout:
     return DeviceTimeout(
         device.name,
         f"no answer from {device.address}:{settings.port} "
-        f"(timeout {settings.timeout}s x {settings.retries + 1} tries)",
+        f"(timeout {settings.timeout}s x {settings.retries + 1} tries)"
+        + (f"; {hint}" if hint else ""),
     )
 
 

@@ -50,7 +50,8 @@ from netmon.model import Oid
 
 
 class DigestError(WireError):
-    """A reply that claims authentication and fails its digest: never decoded."""
+    """A reply that claims authentication and fails its digest (never decoded), or a Response
+    without the authentication its request had (decoded only as far as its PDU type)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,9 @@ def read_reply(
     msg: Message | None = None,
 ) -> tuple[int, Response | Report]:
     """(msgID, the Response or the Report) of a v3 datagram. Raises DigestError for a reply
-    that fails its digest, WireError for anything malformed (after decryption too). `msg`:
+    that fails its digest or a Response less authenticated than `user`'s requests, WireError
+    for anything malformed (after decryption too) or a Response `user` expects encrypted that
+    is not. `msg`:
     decode_message(data), if already read (the endpoint reads it to match the reply)."""
     if msg is None:
         msg = decode_message(data)
@@ -149,6 +152,10 @@ def read_reply(
     if msg.flags & AUTH:
         if user.auth is None:
             raise DigestError("reply is authenticated; this user has no auth protocol")
+        if not params.engine_id:
+            # No key localises to an empty engine ID (usm raises UsmError, which is no
+            # WireError and escaped the endpoint's datagram callback): nothing can verify.
+            raise DigestError(f"reply is authenticated without an engine ID, user {user.name!r}")
         key = usm.localized_key(user.auth, user.auth_pass, params.engine_id)
         zeroed = (
             data[: msg.auth_at] + bytes(len(params.auth)) + data[msg.auth_at + len(params.auth) :]
@@ -170,6 +177,15 @@ def read_reply(
         assert msg.scoped is not None
         inner, (start, end) = data, msg.scoped
     pdu = scoped_pdu(inner, start, end)
+    if pdu.pdu_type != REPORT:
+        # RFC 3412 7.2 step 13: a Response comes at the security level of the request. Without
+        # this, anyone could answer an authPriv request with a plaintext noAuthNoPriv Response
+        # (no digest to fail) and have its values taken (tests/test_v3_fuzz.py). Reports alone
+        # may come lower: discovery and the agent's refusals are unauthenticated (RFC 3414 3.2).
+        if user.auth is not None and not msg.flags & AUTH:
+            raise DigestError(f"reply is not authenticated ({user.auth}), user {user.name!r}")
+        if user.priv is not None and msg.encrypted is None:
+            raise WireError(f"reply is not encrypted ({user.priv}), user {user.name!r}")
     decoded = decode_response(inner, pdu.header)
     if pdu.pdu_type == REPORT:
         oid = decoded.varbinds[0][0] if decoded.varbinds else None
@@ -225,6 +241,8 @@ class V3Endpoint(UdpEndpoint):
         self._resolve = resolve
         self._pending: dict[int, _V3Pending] = {}
         self._engines: dict[tuple[str, int], Engine] = {}
+        # (address, port, user with its keys) that have answered a request at least once.
+        self._answered: set[tuple[str, int, V3User]] = set()
         self._salt = secrets.randbits(63)
         self.stats = V3Stats()
 
@@ -356,8 +374,21 @@ class V3Endpoint(UdpEndpoint):
             def build(mid: int, e: Engine = current) -> bytes:
                 return request(user, e, mid, pdu_type, rid, varbinds, self._next_salt())
 
-            reply = await self._exchange(sockaddr, sock, user, build, per_try, retries)
+            try:
+                reply = await self._exchange(sockaddr, sock, user, build, per_try, retries)
+            except WireTimeout:
+                if user.priv is not None and (host, port, user) not in self._answered:
+                    # net-snmp decrypts a request under a wrong privacy key into garbage and
+                    # drops it without a Report: the agent's engine answered, the user never
+                    # did. Only the operator can tell a wrong key from an agent that died just
+                    # after discovery; the reason stays a timeout, with what was seen.
+                    raise WireTimeout(
+                        "the agent answered engine discovery but never a request of this user:"
+                        f" a wrong privacy key or protocol ({user.priv}) looks like this"
+                    ) from None
+                raise
             if isinstance(reply, Response):
+                self._answered.add((host, port, user))
                 wrong = _unexpected_oids(tuple(oids), reply) if pdu_type == GET else None
                 if wrong is not None and reply.error_status == 0:
                     raise WireError(
