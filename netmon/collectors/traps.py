@@ -1,28 +1,43 @@
-"""netmon's own SNMP trap receiver (v2c): a VRRP state-change notification makes the daemon poll
-the sender's pairs at once instead of waiting for the next interval.
+"""netmon's own SNMP trap receiver: a VRRP state-change notification makes the daemon poll the
+sender's pairs at once instead of waiting for the next interval.
 
-It has its own SnmpEngine: a receiver needs a server-mode transport and its own community
-table, which must not mix with the polling engine's client transports. The socket is bound
-here, synchronously, so a bad listen address is a clear error at start, not a lost future.
+One UDP socket serves every version (operators configure one trap port): SNMPv1 and v2c by
+community, SNMPv3 TRAPs and INFORMs by USM user; what a datagram means is decided by
+`trapwire.NotificationReader` (pure), this module does the I/O: the socket, read on the running
+event loop, the answers to INFORMs and to v3 discovery, the counts and the log.
+
+The socket is bound here, synchronously, so a bad listen address is a clear error at start,
+not a lost future. Refused datagrams are counted by reason in `stats.dropped` and logged in a
+summary (the first at once, then at most one line a minute), never one line per datagram: a
+flood of forged traps must not flood the log, and no line carries anything the datagram said.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
+import time
+from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Final
 
-from pysnmp.carrier.asyncio.dgram import udp
-from pysnmp.entity import config, engine
-from pysnmp.entity.rfc3413 import ntfrcv
-
+from netmon.collectors.trapwire import (
+    SNMP_TRAP_OID,
+    LocalEngine,
+    NotificationReader,
+    Outcome,
+    random_engine_id,
+)
 from netmon.errors import CollectorError
 from netmon.model import Oid, TrapSettings
 
 log = logging.getLogger(__name__)
 
-SNMP_TRAP_OID: Oid = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
+__all__ = ["SNMP_TRAP_OID", "VRRP_TRAPS", "TrapHandler", "TrapReceiver", "TrapStats"]
+
 # The notifications keepalived sends on a VRRP state change (one per MIB it serves).
 VRRP_TRAPS: dict[Oid, str] = {
     (1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 10, 0, 2): "vrrpInstanceStateChange",
@@ -35,13 +50,124 @@ VRRP_TRAPS: dict[Oid, str] = {
 # (source address, trap name or None for a notification that is not a state change)
 TrapHandler = Callable[[str, str | None], None]
 
+RECEIVE_BUFFER: Final = 1 << 20  # a burst of traps (one per VRRP instance and MIB) must fit
+SUMMARY_WINDOW: Final = 60.0  # seconds between two log lines about dropped datagrams
+_SHOWN_SOURCES: Final = 5
+_MAX_SOURCES: Final = 1000  # distinct senders tracked per summary; a spoofed flood has many
+# snmpEngineBoots of the receiver: seconds from 2024-01-01 to the process start. It grows with
+# every restart without any file to keep it in, as RFC 3414 2.2.2 asks of an engine that
+# keeps its engine ID, and stays below 2^31 until 2092.
+_BOOTS_EPOCH: Final = 1_704_067_200
+
+_ENGINES: dict[bytes | None, LocalEngine] = {}
+
+
+def local_engine(
+    configured: bytes | None,
+    wall: Callable[[], float] = time.time,
+    clock: Callable[[], float] = time.monotonic,
+) -> LocalEngine:
+    """The receiver's engine, one per process and configured engine ID: a SIGHUP that
+    restarts the receiver keeps it, so INFORM senders keep their discovered engine and clock."""
+    engine = _ENGINES.get(configured)
+    if engine is None:
+        boots = max(1, min(int(wall()) - _BOOTS_EPOCH, 2**31 - 2))
+        engine = LocalEngine(configured or random_engine_id(), boots, clock())
+        _ENGINES[configured] = engine
+    return engine
+
+
+@dataclass
+class TrapStats:
+    """Datagrams on the trap port: every one is counted once, by what came of it."""
+
+    received: int = 0
+    accepted: Counter[str] = field(default_factory=Counter)  # by "v3 inform", "v2c trap", ...
+    dropped: Counter[str] = field(default_factory=Counter)  # by trapwire.DROP_REASONS
+    reports: Counter[str] = field(default_factory=Counter)  # Reports sent, by usmStats counter
+    replies_failed: int = 0  # a Response or Report that could not be sent
+
+
+class DropSummary:
+    """The log of dropped datagrams: the first after a quiet minute at once, then one summary
+    line per window (how many, why, from where)."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        window: float = SUMMARY_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.log = logger
+        self.window = window
+        self.clock = clock
+        self._reasons: Counter[str] = Counter()
+        self._sources: Counter[str] = Counter()
+        self._last: float | None = None  # when the last line was written
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._reasons)
+
+    def record(self, reason: str, source: str) -> bool:
+        """Count one drop; True when a summary is now pending (the caller flushes it later)."""
+        now = self.clock()
+        if self._last is None or now - self._last >= self.window:
+            self._last = now
+            self.log.warning(
+                "dropped a notification from %s: %s (further drops are summarised every %gs)",
+                source, reason, self.window,
+            )  # fmt: skip
+            return False
+        self._reasons[reason] += 1
+        if source in self._sources or len(self._sources) < _MAX_SOURCES:
+            self._sources[source] += 1
+        return True
+
+    def flush(self) -> str | None:
+        if not self._reasons:
+            return None
+        total = sum(self._reasons.values())
+        why = ", ".join(f"{n} {reason}" for reason, n in self._reasons.most_common())
+        shown = [f"{src} ({n})" for src, n in self._sources.most_common(_SHOWN_SOURCES)]
+        more = len(self._sources) - len(shown)
+        line = (
+            f"dropped {total} more notification(s) in the last {self.window:g}s: {why}; "
+            f"from {', '.join(shown)}" + (f" and {more} more senders" if more else "")
+        )
+        self.log.warning("%s", line)
+        self._reasons.clear()
+        self._sources.clear()
+        self._last = self.clock()
+        return line
+
 
 class TrapReceiver:
-    def __init__(self, settings: TrapSettings, handler: TrapHandler) -> None:
+    def __init__(
+        self,
+        settings: TrapSettings,
+        handler: TrapHandler,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.handler = handler
-        self._engine: Any = None
-        self._receiver: Any = None
+        self.clock = clock
+        self.stats = TrapStats()
+        self.engine = local_engine(settings.engine_id)
+        community = settings.community.reveal().encode() if settings.community else None
+        self.reader = NotificationReader(community, settings.users, self.engine)
+        self.drops = DropSummary(log)
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._flush: asyncio.TimerHandle | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where it listens (the real port when the settings asked for port 0)."""
+        if self._sock is None:
+            raise RuntimeError("the trap receiver is not started")
+        host, port = self._sock.getsockname()[:2]
+        return str(host), int(port)
 
     def start(self) -> None:
         """Bind and listen (inside a running event loop). Raises CollectorError on failure."""
@@ -54,38 +180,79 @@ class TrapReceiver:
             raise CollectorError(
                 "trap receiver", f"cannot listen on {where}: {exc.strerror or exc}"
             ) from None
-        sock.setblocking(False)
-        snmp = engine.SnmpEngine()
-        config.add_transport(snmp, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(sock=sock))
-        config.add_v1_system(snmp, "netmon-traps", self.settings.community.reveal())
-        self._receiver = ntfrcv.NotificationReceiver(snmp, self._received)
-        self._engine = snmp
-        log.info("trap receiver listening on udp %s", where)
-
-    def _received(
-        self,
-        snmp: Any,
-        state_reference: Any,
-        _context_engine_id: Any,
-        _context_name: Any,
-        var_binds: Any,
-        _cb_ctx: Any,
-    ) -> None:
         try:
-            _, address = snmp.message_dispatcher.get_transport_info(state_reference)
-            source = str(address[0])
-            trap_oid: Oid | None = None
-            for name, value in var_binds:
-                if tuple(name) == SNMP_TRAP_OID:
-                    trap_oid = tuple(int(a) for a in value)
-        except (ValueError, TypeError, IndexError, KeyError, AttributeError):
-            log.warning("dropped a notification that could not be read")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        except OSError:
+            log.warning("could not raise the trap socket's receive buffer")
+        sock.setblocking(False)
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(sock.fileno(), self._readable)
+        self._sock = sock
+        versions = ["v1/v2c"] if self.settings.community else []
+        if self.settings.users:
+            versions.append(f"v3 ({len(self.settings.users)} users)")
+        log.info(
+            "trap receiver listening on udp %s (%s; engine ID %s)",
+            where, ", ".join(versions), self.engine.engine_id.hex(),
+        )  # fmt: skip
+
+    def _readable(self) -> None:
+        # Drain everything that arrived: one wake-up for a burst of traps.
+        sock = self._sock
+        while sock is not None:
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP errors surface here on some kernels: not ours to fail
+                log.debug("trap socket: %s", exc)
+                return
+            self.datagram(data, (str(addr[0]), int(addr[1])))
+
+    def datagram(self, data: bytes, addr: tuple[str, int]) -> Outcome:
+        """One datagram from `addr`: answer it if it asks, count it, call the handler."""
+        self.stats.received += 1
+        outcome = self.reader.read(data, self.clock())
+        if outcome.reply is not None:
+            self._send(outcome.reply, addr)
+        if outcome.report is not None:
+            self.stats.reports[outcome.report] += 1
+        if outcome.drop is not None:
+            self._dropped(outcome.drop, addr[0])
+            return outcome
+        note = outcome.notification
+        if note is None:  # a Report answered a discovery or a clock check: nothing to act on
+            return outcome
+        self.stats.accepted[f"{note.version} {note.pdu}"] += 1
+        name = VRRP_TRAPS.get(note.trap_oid) if note.trap_oid else None
+        self.handler(addr[0], name)
+        return outcome
+
+    def _send(self, reply: bytes, addr: tuple[str, int]) -> None:
+        if self._sock is None:
             return
-        self.handler(source, VRRP_TRAPS.get(trap_oid) if trap_oid else None)
+        try:
+            self._sock.sendto(reply, addr)
+        except OSError:  # full buffer or unreachable: the sender retries an INFORM
+            self.stats.replies_failed += 1
+
+    def _dropped(self, reason: str, source: str) -> None:
+        self.stats.dropped[reason] += 1
+        if self.drops.record(reason, source) and self._flush is None and self._loop is not None:
+            self._flush = self._loop.call_later(self.drops.window, self._flush_drops)
+
+    def _flush_drops(self) -> None:
+        self._flush = None
+        self.drops.flush()
 
     def close(self) -> None:
-        if self._engine is not None:
-            if self._receiver is not None:
-                self._receiver.close(self._engine)
-            self._engine.close_dispatcher()
-            self._engine = None
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        self.drops.flush()
+        if self._sock is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                with contextlib.suppress(ValueError, OSError):
+                    self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None

@@ -37,6 +37,7 @@ from netmon.model import (
     SnmpV3,
     SshSettings,
     TrapSettings,
+    TrapUser,
 )
 
 Loc = tuple[PathPart, ...]
@@ -166,7 +167,25 @@ class _Loader:
             self.add(("traps", "listen"), f"port must be 1..65535, got {port}")
             return None
         community = self.secret(cfg.community, [("traps",)], "community")
-        return TrapSettings(host, int(port), community) if community else None
+        users = [self.trap_user(i, user) for i, user in enumerate(cfg.users)]
+        if (cfg.community is not None and community is None) or None in users:
+            return None  # a secret could not be read: reported where it is referenced
+        return TrapSettings(
+            host,
+            int(port),
+            community,
+            tuple(user for user in users if user is not None),
+            _engine_id(cfg.engine_id),
+        )
+
+    def trap_user(self, index: int, cfg: schema.TrapUserConfig) -> TrapUser | None:
+        at: list[Loc] = [("traps", "users", index)]
+        auth = self.secret(cfg.auth_key, at, "auth_key")
+        priv = self.secret(cfg.priv_key, at, "priv_key")
+        if auth is None or (cfg.priv_key is not None and priv is None):
+            return None
+        creds = SnmpV3(cfg.user, cfg.auth_protocol, auth, cfg.priv_protocol, priv)
+        return TrapUser(creds, _engine_id(cfg.engine_id))
 
     def groups(self, raw: Any) -> dict[str, schema.GroupConfig]:
         out: dict[str, schema.GroupConfig] = {}
@@ -517,6 +536,11 @@ def _window(text: str) -> tuple[int, int] | None:
     except ValueError:
         return None
     return minutes[0], minutes[1]
+
+
+def _engine_id(text: str | None) -> bytes | None:
+    """An engine ID as the schema's pattern admits it (hex, optional 0x) -> its octets."""
+    return None if text is None else bytes.fromhex(text[2:] if text[:2] in ("0x", "0X") else text)
 
 
 def _pick(own: float | int | None, default: float | int) -> float:

@@ -6,9 +6,9 @@ params, secrets) are checked by the loader, which knows where every node came fr
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from netmon.model import AuthProtocol, Mode, PrivProtocol
 
@@ -174,9 +174,65 @@ class Defaults(Strict):
     pair: PairSettings = PairSettings()
 
 
+# An SnmpEngineID in hex (RFC 3411: 5..32 octets), as net-snmp ("0x8000...") or Cisco print it.
+ENGINE_ID_PATTERN = r"^(0[xX])?([0-9A-Fa-f]{2}){5,32}$"
+
+
+def _quoted_engine_id(value: Any) -> Any:
+    # YAML reads 0x80001f88... or 8000000903 unquoted as a number, whose leading zeros and
+    # digits-as-hex cannot be told apart any more: say so instead of "not a string".
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+            "engine_id must be quoted ('0x80001f88...'): unquoted, YAML reads a number"
+        )
+    return value
+
+
+EngineId = Annotated[str, BeforeValidator(_quoted_engine_id), Field(pattern=ENGINE_ID_PATTERN)]
+
+
+class TrapUserConfig(Strict):
+    """An SNMPv3 user whose notifications the trap receiver accepts; always authenticated
+    (a noAuthNoPriv notification proves nothing about its sender, not even a community)."""
+
+    user: str = Field(min_length=1, max_length=32)
+    auth_protocol: AuthProtocol = Field(strict=False)  # YAML gives the name
+    auth_key: SecretRef
+    priv_protocol: PrivProtocol | None = Field(None, strict=False)
+    priv_key: SecretRef | None = None
+    engine_id: EngineId | None = None  # the sender's, for TRAPs
+
+    @model_validator(mode="after")
+    def _privacy(self) -> TrapUserConfig:
+        if (self.priv_protocol is None) != (self.priv_key is None):
+            raise ValueError("'priv_protocol' and 'priv_key' go together")
+        return self
+
+
 class TrapConfig(Strict):
     listen: str = Field(pattern=r"^[^\s:]+:\d{1,5}$")  # HOST:PORT
-    community: SecretRef
+    community: SecretRef | None = None  # v1/v2c; optional when v3 users are given
+    users: list[TrapUserConfig] = Field(default_factory=list)
+    engine_id: EngineId | None = None  # the receiver's own, for INFORMs
+
+    @model_validator(mode="after")
+    def _something_to_accept(self) -> TrapConfig:
+        if self.community is None and not self.users:
+            raise ValueError("traps need 'community' (v1/v2c), 'users' (v3), or both")
+        seen: set[tuple[str, str | None]] = set()
+        for user in self.users:
+            key = (user.user, _engine_hex(user.engine_id))
+            if key in seen:
+                raise ValueError(
+                    f"trap user {user.user!r} is listed twice"
+                    + (" for the same engine_id" if user.engine_id else " without engine_id")
+                )
+            seen.add(key)
+        return self
+
+
+def _engine_hex(text: str | None) -> str | None:
+    return None if text is None else text.lower().removeprefix("0x")
 
 
 class CollectorsConfig(Strict):
