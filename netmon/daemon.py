@@ -114,7 +114,7 @@ class Daemon:
         settings = self.inventory.traps
         if settings is None:
             return
-        receiver = TrapReceiver(settings, self.on_trap)
+        receiver = TrapReceiver(settings, self.on_trap, on_drop=self.store.record_trap_dropped)
         try:
             receiver.start()
         except CollectorError as exc:

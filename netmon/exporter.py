@@ -207,7 +207,15 @@ def _device_metrics(snap: Snapshot) -> Iterable[Metric]:
     )
     for sender, count in sorted(snap.traps.items()):
         traps.add_metric([sender], float(count))
+    dropped = CounterMetricFamily(
+        "netmon_traps_dropped",
+        "SNMP notifications refused (malformed, unknown user, failed digest, replayed...), by reason",
+        labels=["reason"],
+    )
+    for reason, count in sorted(snap.traps_dropped.items()):
+        dropped.add_metric([reason], float(count))
     yield from (up, success, errors, if_up, if_errors, if_discards, if_ratio, duration, traps)
+    yield dropped
     yield from _scheduler_metrics(snap)
 
 

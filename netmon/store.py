@@ -75,6 +75,9 @@ class Snapshot:
     addresses: Mapping[str, str] = field(default_factory=dict)  # device -> address (probe targets)
     poll_lag: Histogram | None = None  # scheduled polls: how late each started
     polls_missed: int = 0  # scheduled polls skipped because the previous one had not finished
+    traps_dropped: Mapping[str, int] = field(
+        default_factory=dict
+    )  # refused notifications, by reason
 
 
 class StateStore:
@@ -88,6 +91,7 @@ class StateStore:
         self._durations: dict[str, Histogram] = {}
         self._transitions: deque[Transition] = deque(maxlen=history)
         self._traps: dict[str, int] = {}
+        self._traps_dropped: dict[str, int] = {}
         self._configs: dict[str, ConfigStatus] = {}
         self._lag = Histogram(LAG_BUCKETS, [0] * len(LAG_BUCKETS))
         self._missed = 0
@@ -170,6 +174,12 @@ class StateStore:
         with self._lock:
             self._traps[key] = self._traps.get(key, 0) + 1
 
+    def record_trap_dropped(self, reason: str) -> None:
+        """Count a notification the receiver refused; `reason` is one of its fixed tokens
+        (netmon.collectors.trapwire), never text from the datagram, so the label set is bounded."""
+        with self._lock:
+            self._traps_dropped[reason] = self._traps_dropped.get(reason, 0) + 1
+
     def record_status(self, status: PairStatus) -> Transition | None:
         with self._lock:
             if status.pair not in self._specs:
@@ -195,6 +205,7 @@ class StateStore:
             durations = {k: h.copy() for k, h in self._durations.items()}
             transitions = tuple(self._transitions)
             traps = dict(self._traps)
+            traps_dropped = dict(self._traps_dropped)
             configs = dict(self._configs)
             addresses = dict(self._addresses)
             lag = self._lag.copy() if self._lag.count else None
@@ -215,6 +226,7 @@ class StateStore:
             addresses,
             lag,
             missed,
+            traps_dropped,
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from prometheus_client import generate_latest
 
 from netmon.collectors import usm
 from netmon.collectors.snmpwire import _tlv, decode_header, decode_response, encode_oid
@@ -38,8 +39,19 @@ from netmon.collectors.v3msg import (
 )
 from netmon.collectors.v3wire import Report, V3User, read_reply
 from netmon.errors import ConfigError
+from netmon.exporter import make_registry
 from netmon.inventory import load_inventory
-from netmon.model import AuthProtocol, Oid, PrivProtocol, Secret, SnmpV3, TrapSettings, TrapUser
+from netmon.model import (
+    AuthProtocol,
+    Inventory,
+    Oid,
+    PrivProtocol,
+    Secret,
+    SnmpV3,
+    TrapSettings,
+    TrapUser,
+)
+from netmon.store import StateStore
 
 from .helpers import fuzz_examples
 
@@ -658,3 +670,23 @@ def test_the_documented_example_loads(tmp_path: Path, monkeypatch: pytest.Monkey
     assert len(settings.users) == 2
     assert settings.users[1].engine_id == bytes.fromhex("800000090300aabbccddeeff")
     assert settings.users[1].credentials.priv_protocol is PrivProtocol.AES256C
+
+
+def test_drops_reach_the_daemons_counter_and_the_metric_by_reason() -> None:
+    """The receiver's refusals are the store's `netmon_traps_dropped_total{reason}`: counted
+    where a reload (a new receiver) does not reset them, labelled only by the fixed reasons."""
+    store = StateStore(Inventory({}, ()))
+    wrong = trap_user(auth_key="wrong-" + AUTH_KEY)
+    for _ in range(2):  # two receivers, as a SIGHUP reload makes: the count goes on
+        receiver = TrapReceiver(
+            TrapSettings("127.0.0.1", 0, Secret("env:C", "c"), (trap_user(),)),
+            lambda s, n: None,
+            on_drop=store.record_trap_dropped,
+        )
+        receiver.datagram(v3(wrong), ("127.0.0.9", 162))
+        receiver.datagram(b"\x00garbage \xff", ("127.0.0.9", 162))
+    assert store.snapshot(0.0).traps_dropped == {"digest": 2, "malformed": 2}
+    body = generate_latest(make_registry(lambda: store.snapshot(0.0))).decode()
+    assert 'netmon_traps_dropped_total{reason="digest"} 2.0' in body
+    assert 'netmon_traps_dropped_total{reason="malformed"} 2.0' in body
+    assert "garbage" not in body and AUTH_KEY not in body

@@ -148,9 +148,11 @@ class TrapReceiver:
         settings: TrapSettings,
         handler: TrapHandler,
         clock: Callable[[], float] = time.monotonic,
+        on_drop: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.handler = handler
+        self.on_drop = on_drop  # the daemon's counter, kept across reloads (a new receiver)
         self.clock = clock
         self.stats = TrapStats()
         self.engine = local_engine(settings.engine_id)
@@ -238,6 +240,8 @@ class TrapReceiver:
 
     def _dropped(self, reason: str, source: str) -> None:
         self.stats.dropped[reason] += 1
+        if self.on_drop is not None:
+            self.on_drop(reason)
         if self.drops.record(reason, source) and self._flush is None and self._loop is not None:
             self._flush = self._loop.call_later(self.drops.window, self._flush_drops)
 
