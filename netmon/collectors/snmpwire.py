@@ -4,8 +4,9 @@ Why netmon does not use pysnmp here: a poll is one small GET of a dozen known in
 pysnmp spends ~75% of such a poll in pyasn1 (building, encoding and decoding generic ASN.1
 objects) and in its per-request LCD table lookups (docs/performance.md has the profile). A
 v2c GET/GETNEXT and its Response are a fixed, tiny subset of BER (RFC 3416, X.690): requests are
-built from cached bytes, replies are decoded straight into netmon's values. pysnmp stays for
-what needs it: SNMPv3 (USM), SET and traps.
+built from cached bytes, replies are decoded straight into netmon's values. SNMPv3 reads frame
+the same PDUs in USM (v3msg, v3wire), the trap receiver reads notifications with this codec
+(trapwire); pysnmp stays for SET only (drills).
 
 Every reply that is not a well-formed v2c Response raises WireError naming what and at which
 byte; the endpoint never lets one bad datagram touch another request.
