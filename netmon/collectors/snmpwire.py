@@ -374,6 +374,19 @@ class UdpEndpoint:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sockets: dict[int, socket.socket] = {}
+        self._varbinds: dict[tuple[Oid, ...], bytes] = {}
+
+    def _encoded(self, oids: Sequence[Oid]) -> tuple[tuple[Oid, ...], bytes]:
+        """The var-bindings of a request for `oids`, encoded once per set of OIDs (a poll asks
+        the same few sets every cycle); their decoded form is remembered for the replies."""
+        key = tuple(oids)
+        varbinds = self._varbinds.get(key)
+        if varbinds is None:
+            if len(self._varbinds) > 50_000:
+                self._varbinds.clear()
+            varbinds = self._varbinds[key] = encode_varbinds(key)
+            remember_oids(key)
+        return key, varbinds
 
     def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
         raise NotImplementedError
@@ -433,7 +446,6 @@ class SnmpWire(UdpEndpoint):
     def __init__(self) -> None:
         super().__init__()
         self._pending: dict[int, _Pending] = {}
-        self._varbinds: dict[tuple[Oid, ...], bytes] = {}
         self._addresses: dict[tuple[str, int], tuple[int, tuple[str, int], float]] = {}
         self.stats = WireStats()
 
@@ -490,13 +502,7 @@ class SnmpWire(UdpEndpoint):
         undecodable replies came back from that address) or OSError (the send failed)."""
         family, sockaddr = await self._resolve(host, port)
         sock = self._socket(family)
-        key = tuple(oids)
-        varbinds = self._varbinds.get(key)
-        if varbinds is None:
-            if len(self._varbinds) > 50_000:
-                self._varbinds.clear()
-            varbinds = self._varbinds[key] = encode_varbinds(key)
-            remember_oids(key)
+        key, varbinds = self._encoded(oids)
         rid = self._request_id()
         message = encode_request(community, pdu_type, rid, varbinds)
         loop = asyncio.get_running_loop()

@@ -29,7 +29,6 @@ from netmon.collectors.snmpwire import (
     _peer,
     _unexpected_oids,
     decode_response,
-    encode_varbinds,
 )
 from netmon.collectors.v3msg import (
     AUTH,
@@ -267,8 +266,14 @@ class V3Endpoint(UdpEndpoint):
         self.stats.received += 1
         try:
             msg = decode_message(data)
-        except WireError:
+        except WireError as exc:
             self.stats.garbage += 1
+            # Kept on that address's open requests, as v2c does: if no good reply follows, it
+            # is the reason (a cut reply is `reply`, not "no answer").
+            peer = _peer(*addr)
+            for waiting in self._pending.values():
+                if waiting.peer == peer:
+                    waiting.garbage = f"undecodable reply from {addr[0]}:{addr[1]}: {exc}"
             return
         pending = self._pending.get(msg.msg_id)
         if pending is None or pending.future.done():
@@ -307,22 +312,27 @@ class V3Endpoint(UdpEndpoint):
         build: Callable[[int], bytes],
         per_try: float,
         retries: int,
+        deadline: float,
     ) -> Response | Report:
         """One request, tried `retries` more times: each try a new message (a new msgID, and
-        signed with the engine's time of that moment)."""
+        signed with the engine's time of that moment); none after `deadline` (loop time), the
+        end of the whole read."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Response | Report] = loop.create_future()
         pending = _V3Pending(future, _peer(*sockaddr), user)
         ids: list[int] = []
         try:
             for _ in range(retries + 1):
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
                 mid = self._msg_id()
                 ids.append(mid)
                 self._pending[mid] = pending
                 with contextlib.suppress(BlockingIOError):
                     sock.sendto(build(mid), sockaddr)
                 self.stats.sent += 1
-                done, _ = await asyncio.wait({future}, timeout=per_try)
+                done, _ = await asyncio.wait({future}, timeout=min(per_try, left))
                 if done:
                     return future.result()
         finally:
@@ -332,16 +342,21 @@ class V3Endpoint(UdpEndpoint):
             raise V3AuthError(pending.digest)
         if pending.garbage is not None:
             raise WireError(pending.garbage)
+        if not ids:
+            raise WireTimeout(
+                "engine discovery answered late and took the read's whole time (timeout x"
+                " tries): the request goes at the next poll"
+            )
         raise WireTimeout()
 
     async def _discover(
         self, target: tuple[str, int], sockaddr: tuple[str, int], sock: socket.socket,
-        user: V3User, per_try: float, retries: int,
+        user: V3User, per_try: float, retries: int, deadline: float,
     ) -> Engine:  # fmt: skip
         self.stats.discoveries += 1
         reply = await self._exchange(
             sockaddr, sock, user, lambda mid: discovery_request(mid, secrets.randbits(31) or 1),
-            per_try, retries,
+            per_try, retries, deadline,
         )  # fmt: skip
         if not isinstance(reply, Report) or not reply.engine.engine_id:
             raise WireError("engine discovery: the agent answered without its engine ID")
@@ -362,11 +377,14 @@ class V3Endpoint(UdpEndpoint):
         family, sockaddr = await self._resolve(host, port)
         sock = self._socket(family)
         target = (host, port)
-        varbinds = encode_varbinds(oids)
+        _, varbinds = self._encoded(oids)
         rid = secrets.randbits(31) or 1
         engine = self._engines.get(target)
+        # One budget for every exchange of this read (discovery, resync, rediscovery, the GET):
+        # a device costs at most timeout x tries, as over v2c (docs/inventory.md).
+        deadline = asyncio.get_running_loop().time() + per_try * (retries + 1)
         if engine is None:
-            engine = await self._discover(target, sockaddr, sock, user, per_try, retries)
+            engine = await self._discover(target, sockaddr, sock, user, per_try, retries, deadline)
         again = True  # one resync or rediscovery per request, never a loop
         while True:
             current = engine
@@ -375,9 +393,15 @@ class V3Endpoint(UdpEndpoint):
                 return request(user, e, mid, pdu_type, rid, varbinds, self._next_salt())
 
             try:
-                reply = await self._exchange(sockaddr, sock, user, build, per_try, retries)
-            except WireTimeout:
-                if user.priv is not None and (host, port, user) not in self._answered:
+                reply = await self._exchange(
+                    sockaddr, sock, user, build, per_try, retries, deadline
+                )
+            except WireTimeout as exc:
+                if (
+                    not str(exc)
+                    and user.priv is not None
+                    and (host, port, user) not in self._answered
+                ):
                     # net-snmp decrypts a request under a wrong privacy key into garbage and
                     # drops it without a Report: the agent's engine answered, the user never
                     # did. Only the operator can tell a wrong key from an agent that died just
@@ -408,4 +432,6 @@ class V3Endpoint(UdpEndpoint):
                     learned_at=reply.engine.learned_at,
                 )  # fmt: skip
             else:
-                engine = await self._discover(target, sockaddr, sock, user, per_try, retries)
+                engine = await self._discover(
+                    target, sockaddr, sock, user, per_try, retries, deadline
+                )
