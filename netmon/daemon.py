@@ -228,6 +228,7 @@ class Daemon:
             return False
         self.inventory = inventory
         self.poller.inventory = inventory
+        self.snmp.forget_credentials()
         self.store.set_inventory(inventory)
         self._schedule(inventory)
         self._start_traps()

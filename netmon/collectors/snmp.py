@@ -452,6 +452,12 @@ class SnmpCollector:
             found = self._v3_users[id(creds)] = (creds, user)
         return found[1]
 
+    def forget_credentials(self) -> None:
+        """Drop the v3 users built from an inventory (the daemon's reload: a new inventory
+        brings new credentials objects, and the old ones, passphrases included, must not stay
+        in memory for the daemon's lifetime). Rebuilt at the next request; engines stay."""
+        self._v3_users.clear()
+
     async def _send(
         self,
         device: Device,

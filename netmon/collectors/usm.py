@@ -123,7 +123,12 @@ _EXPANSION: Final = 1_048_576  # RFC 3414 A.2: the passphrase repeated to 1 MiB,
 _SALT_LENGTH: Final = 8  # msgPrivacyParameters of DES and AES alike
 _DES_BLOCK: Final = 8
 _MAX_UINT31: Final = 2**31 - 1  # snmpEngineBoots, snmpEngineTime: INTEGER (0..2147483647)
-_CACHE_SIZE: Final = 4096  # users x engines a poller may hold; an entry is a few hundred bytes
+# Passphrases (Ku) are few: one per user and hash. Localised and privacy keys are one per
+# (user, engine), so one per device: sized for a large fleet, not a lab (an entry is a few
+# hundred bytes; 65,536 of them ~20 MB at most). A cache smaller than the fleet, polled
+# round-robin, would miss on every request and redo a 1 MiB hash each time.
+_PASSPHRASE_CACHE: Final = 4096
+_CACHE_SIZE: Final = 65_536
 
 
 def _auth(auth: str) -> _Auth:
@@ -177,8 +182,12 @@ def passphrase_key(auth: str, passphrase: bytes) -> bytes:
     return _passphrase_key(spec.hashlib_name, _secret("passphrase", passphrase))
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
+@functools.lru_cache(maxsize=_PASSPHRASE_CACHE)
 def _passphrase_key(hashlib_name: str, passphrase: bytes) -> bytes:
+    return _expand(hashlib_name, passphrase)
+
+
+def _expand(hashlib_name: str, passphrase: bytes) -> bytes:
     # One hash call over the whole 1 MiB buffer instead of A.2's 16,384 64-byte updates: the
     # hashed bytes are the same (the passphrase cycled to exactly 1 MiB), ~5x faster in Python.
     repeats = -(-_EXPANSION // len(passphrase))
@@ -233,7 +242,9 @@ def _priv_key(
         if extension == "blumenthal":
             key += hashlib.new(hashlib_name, key).digest()
         elif extension == "reeder":
-            key += _localize(hashlib_name, _passphrase_key(hashlib_name, key), engine_id)
+            # A Ku of the per-engine key: one per device, computed once (this function is
+            # cached) and kept out of the users' passphrase cache, which it would flush.
+            key += _localize(hashlib_name, _expand(hashlib_name, key), engine_id)
         else:  # DES and AES-128 never need more than the shortest hash (MD5, 16 bytes)
             raise AssertionError(f"{hashlib_name} key too short for a {length}-byte cipher key")
     return key[:length]

@@ -198,6 +198,9 @@ def read_reply(
 # -- the endpoint --------------------------------------------------------------------------
 
 
+_ANSWERED_LIMIT = 100_000  # (device, user) pairs remembered as having answered: far above a fleet
+
+
 class V3AuthError(Exception):
     """The agent refused the user (a Report USM defines as an authentication problem), or
     its replies fail their digests: the member's `auth` reason, naming the problem."""
@@ -211,6 +214,7 @@ class V3Stats:
     garbage: int = 0
     unknown_request: int = 0
     wrong_sender: int = 0
+    wrong_engine: int = 0  # authenticated replies naming another engine than the device's
     discoveries: int = 0
     resyncs: int = 0
 
@@ -220,8 +224,10 @@ class _V3Pending:
     future: asyncio.Future[Response | Report]
     peer: tuple[str, int]
     user: V3User
+    engine_id: bytes | None = None  # the device's engine; None while discovering it
     garbage: str | None = None
     digest: str | None = None
+    refusal: Report | None = None  # an unauthenticated refusal, believed only if nothing better
 
 
 class V3Endpoint(UdpEndpoint):
@@ -282,6 +288,20 @@ class V3Endpoint(UdpEndpoint):
         if pending.peer != _peer(*addr):
             self.stats.wrong_sender += 1
             return
+        if (
+            pending.engine_id is not None
+            and msg.flags & AUTH
+            and msg.usm.engine_id != pending.engine_id
+        ):
+            # RFC 3412 7.2 step 12: a reply is the device's only under the device's engine ID.
+            # Verified under the engine ID it names, a reply signed by another device of the
+            # fleet (the same user and passphrases, its own localised key) would pass as this
+            # one's: key localisation exists to stop exactly that (RFC 3414 2.6).
+            self.stats.wrong_engine += 1
+            pending.digest = (
+                f"reply from {addr[0]}:{addr[1]} is signed for another engine than the device's"
+            )
+            return
         try:
             _, reply = read_reply(pending.user, data, msg=msg)
         except DigestError as exc:
@@ -302,6 +322,18 @@ class V3Endpoint(UdpEndpoint):
             # not would move netmon's idea of the agent's clock on anyone's say: dropped.
             self.stats.garbage += 1
             return
+        if (
+            isinstance(reply, Report)
+            and not reply.authenticated
+            and pending.user.auth is not None
+            and reply.meaning is not None
+            and reply.meaning.action == "auth"
+        ):
+            # Agents send these refusals unauthenticated (they cannot sign for a user they do
+            # not know), so anyone who sees the msgID could send one. Kept, and believed at
+            # the end of the try only if no authenticated Response came in the meantime.
+            pending.refusal = reply
+            return
         pending.future.set_result(reply)
 
     async def _exchange(
@@ -313,13 +345,14 @@ class V3Endpoint(UdpEndpoint):
         per_try: float,
         retries: int,
         deadline: float,
+        engine_id: bytes | None = None,
     ) -> Response | Report:
         """One request, tried `retries` more times: each try a new message (a new msgID, and
         signed with the engine's time of that moment); none after `deadline` (loop time), the
         end of the whole read."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Response | Report] = loop.create_future()
-        pending = _V3Pending(future, _peer(*sockaddr), user)
+        pending = _V3Pending(future, _peer(*sockaddr), user, engine_id)
         ids: list[int] = []
         try:
             for _ in range(retries + 1):
@@ -335,6 +368,8 @@ class V3Endpoint(UdpEndpoint):
                 done, _ = await asyncio.wait({future}, timeout=min(per_try, left))
                 if done:
                     return future.result()
+                if pending.refusal is not None:
+                    return pending.refusal
         finally:
             for mid in ids:
                 self._pending.pop(mid, None)
@@ -394,7 +429,7 @@ class V3Endpoint(UdpEndpoint):
 
             try:
                 reply = await self._exchange(
-                    sockaddr, sock, user, build, per_try, retries, deadline
+                    sockaddr, sock, user, build, per_try, retries, deadline, current.engine_id
                 )
             except WireTimeout as exc:
                 if (
@@ -412,6 +447,8 @@ class V3Endpoint(UdpEndpoint):
                     ) from None
                 raise
             if isinstance(reply, Response):
+                if len(self._answered) >= _ANSWERED_LIMIT:
+                    self._answered.clear()  # only a hint's memory: never grows without bound
                 self._answered.add((host, port, user))
                 wrong = _unexpected_oids(tuple(oids), reply) if pdu_type == GET else None
                 if wrong is not None and reply.error_status == 0:
