@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from netmon.collectors.traps import TrapReceiver
+from netmon.collectors.traps import ReportLimit, TrapReceiver
 from netmon.model import AuthProtocol, PrivProtocol, Secret, SnmpV3, TrapSettings, TrapUser
 
 from .conftest import free_udp_port, require, stop_process
@@ -113,8 +113,13 @@ async def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def started(users: tuple[TrapUser, ...], got: list[tuple[str, str | None]]) -> TrapReceiver:
+    # Every tool here is a new engine discovering the receiver, all from 127.0.0.1: far more
+    # Reports a second from one address than a real device needs (ReportLimit's 5/s would
+    # make the tools retry, and a second suppressed try fail). The overall limit stays.
     receiver = TrapReceiver(
-        TrapSettings("127.0.0.1", 0, None, users), lambda source, name: got.append((source, name))
+        TrapSettings("127.0.0.1", 0, None, users),
+        lambda source, name: got.append((source, name)),
+        report_limit=ReportLimit(per_source=1000, source_burst=1000),
     )
     receiver.start()
     return receiver

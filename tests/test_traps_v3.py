@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
-from netmon.collectors import usm
+from netmon.collectors import traps, usm
 from netmon.collectors.snmpwire import _tlv, decode_header, decode_response, encode_oid
-from netmon.collectors.traps import DropSummary, TrapReceiver, local_engine
+from netmon.collectors.traps import DropSummary, ReportLimit, TrapReceiver, local_engine
 from netmon.collectors.trapwire import (
     DROP_REASONS,
     INFORM,
+    MAX_UINT31,
+    RESPONSE,
     SNMP_TRAP_OID,
     TRAP_V2,
     LocalEngine,
@@ -31,8 +35,10 @@ from netmon.collectors.trapwire import (
 from netmon.collectors.v3msg import (
     AUTH,
     PRIV,
+    REPORT,
     REPORTABLE,
     UsmParams,
+    decode_message,
     encode_message,
     encode_pdu,
     encode_scoped_pdu,
@@ -59,6 +65,7 @@ NEW_MASTER: Oid = (1, 3, 6, 1, 2, 1, 68, 0, 1)  # VRRP-MIB vrrpTrapNewMaster
 COLD_START: Oid = (1, 3, 6, 1, 6, 3, 1, 1, 5, 1)
 SENDER = b"\x80\x00\x1f\x88\x80" + bytes(range(12))  # a TRAP sender's engine ID
 LOCAL = b"\x80\x00\x00\x00\x05" + b"netmon-test!"  # the receiver's, for INFORMs
+SOURCE = "192.0.2.1"  # the address the reader's datagrams come from
 AUTH_KEY, PRIV_KEY = "auth-Passphrase-4711", "priv-Passphrase-0815"
 AUTHS = list(AuthProtocol)
 PRIVS: list[PrivProtocol | None] = [None, *PrivProtocol]
@@ -149,10 +156,12 @@ def v3(
     return data[:at] + digest + data[at + len(digest) :]
 
 
-def discovery(msg_id: int = 5, request_id: int = 6) -> bytes:
+def discovery(
+    msg_id: int = 5, request_id: int = 6, pdu_type: int = 0xA0, flags: int = REPORTABLE
+) -> bytes:
     params = UsmParams(b"", 0, 0, b"", b"", b"")
-    scoped = encode_scoped_pdu(b"", b"", encode_pdu(0xA0, request_id, b"\x30\x00"))
-    return encode_message(msg_id, REPORTABLE, params, scoped)[0]
+    scoped = encode_scoped_pdu(b"", b"", encode_pdu(pdu_type, request_id, b"\x30\x00"))
+    return encode_message(msg_id, flags, params, scoped)[0]
 
 
 def v3_user(user: TrapUser) -> V3User:
@@ -182,7 +191,7 @@ def test_a_v3_trap_of_every_auth_and_priv_is_read(
     auth: AuthProtocol, priv: PrivProtocol | None
 ) -> None:
     user = trap_user(auth, priv)
-    got = reader(user).read(v3(user), now=10.0)
+    got = reader(user).read(v3(user), now=10.0, source=SOURCE)
     assert got.drop is None
     assert got.notification is not None
     assert (got.notification.version, got.notification.pdu) == ("v3", "trap")
@@ -195,42 +204,42 @@ def test_the_first_authenticated_trap_teaches_the_engine_and_later_ones_must_fit
 ):
     user = trap_user()
     r = reader(user)
-    assert r.read(v3(user, boots=3, etime=1000), now=0.0).notification is not None
+    assert r.read(v3(user, boots=3, etime=1000), now=0.0, source=SOURCE).notification is not None
     assert r.learned_engines() == 1
     # 10 minutes later the sender's clock says 1600: in its window, accepted, clock moves on.
-    assert r.read(v3(user, boots=3, etime=1600, salt=2), now=600.0).drop is None
+    assert r.read(v3(user, boots=3, etime=1600, salt=2), now=600.0, source=SOURCE).drop is None
     # A replay of the first TRAP now: 600 s behind the sender's time (more than 150): refused.
-    assert r.read(v3(user, boots=3, etime=1000), now=600.0).drop == "time_window"
+    assert r.read(v3(user, boots=3, etime=1000), now=600.0, source=SOURCE).drop == "time_window"
     # Within 150 s of its clock a repeat is accepted, as RFC 3414 accepts it.
-    assert r.read(v3(user, boots=3, etime=1500, salt=3), now=600.0).drop is None
+    assert r.read(v3(user, boots=3, etime=1500, salt=3), now=600.0, source=SOURCE).drop is None
     # An older boot cycle is never accepted again; a newer one (the sender restarted) is.
-    assert r.read(v3(user, boots=2, etime=5000), now=601.0).drop == "time_window"
-    assert r.read(v3(user, boots=4, etime=1), now=602.0).drop is None
-    assert r.read(v3(user, boots=3, etime=1700), now=603.0).drop == "time_window"
+    assert r.read(v3(user, boots=2, etime=5000), now=601.0, source=SOURCE).drop == "time_window"
+    assert r.read(v3(user, boots=4, etime=1), now=602.0, source=SOURCE).drop is None
+    assert r.read(v3(user, boots=3, etime=1700), now=603.0, source=SOURCE).drop == "time_window"
 
 
 def test_an_engine_at_the_last_boot_count_is_refused() -> None:
     user = trap_user()
-    assert reader(user).read(v3(user, boots=2**31 - 1), 0.0).drop == "time_window"
+    assert reader(user).read(v3(user, boots=2**31 - 1), 0.0, source=SOURCE).drop == "time_window"
 
 
 def test_a_configured_engine_id_is_the_only_one_accepted_for_that_user() -> None:
     pinned = trap_user(engine_id=SENDER)
     r = reader(pinned)
-    assert r.read(v3(pinned), 0.0).drop is None
+    assert r.read(v3(pinned), 0.0, source=SOURCE).drop is None
     other = SENDER[:-1] + b"\xff"
-    assert r.read(v3(pinned, engine_id=other), 0.0).drop == "unknown_engine"
+    assert r.read(v3(pinned, engine_id=other), 0.0, source=SOURCE).drop == "unknown_engine"
 
 
 def test_one_name_with_per_engine_keys_and_a_learning_entry() -> None:
     pinned = trap_user(engine_id=SENDER, auth_key="key-of-that-engine-1")
     learning = trap_user()
     r = reader(pinned, learning)
-    assert r.read(v3(pinned), 0.0).drop is None
+    assert r.read(v3(pinned), 0.0, source=SOURCE).drop is None
     other = SENDER[:-1] + b"\xff"
-    assert r.read(v3(learning, engine_id=other), 0.0).drop is None
+    assert r.read(v3(learning, engine_id=other), 0.0, source=SOURCE).drop is None
     # The pinned engine with the learning entry's key is not that engine's user.
-    assert r.read(v3(learning), 0.0).drop == "digest"
+    assert r.read(v3(learning), 0.0, source=SOURCE).drop == "digest"
 
 
 # -- refusals --------------------------------------------------------------------------------
@@ -251,9 +260,9 @@ def test_refusals_are_named_and_teach_nothing() -> None:
         "malformed": v3(user)[:-3],
     }
     for reason, data in cases.items():
-        assert r.read(data, 0.0).drop == reason, reason
+        assert r.read(data, 0.0, source=SOURCE).drop == reason, reason
     no_auth = v3(user, flags=0)
-    assert r.read(no_auth, 0.0).drop == "level"
+    assert r.read(no_auth, 0.0, source=SOURCE).drop == "level"
     assert r.learned_engines() == 0  # nothing unauthenticated (or undecryptable) was learned
     assert set(cases) <= set(DROP_REASONS)
 
@@ -263,20 +272,20 @@ def test_a_damaged_byte_anywhere_is_never_accepted() -> None:
     good = v3(user)
     for i in range(len(good)):
         damaged = good[:i] + bytes((good[i] ^ 0x01,)) + good[i + 1 :]
-        got = reader(user).read(damaged, 0.0)
+        got = reader(user).read(damaged, 0.0, source=SOURCE)
         assert got.notification is None, i
         assert got.drop in DROP_REASONS
 
 
 def test_a_get_request_is_not_a_notification() -> None:
     user = trap_user()
-    assert reader(user).read(v3(user, pdu_type=0xA0), 0.0).drop == "pdu"
+    assert reader(user).read(v3(user, pdu_type=0xA0), 0.0, source=SOURCE).drop == "pdu"
 
 
 @settings(max_examples=fuzz_examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=600))
 def test_any_bytes_never_raise(data: bytes) -> None:
-    got = reader().read(data, 0.0)
+    got = reader().read(data, 0.0, source=SOURCE)
     assert got.notification is None
     assert got.drop in (*DROP_REASONS, None)
 
@@ -292,7 +301,7 @@ def test_mutated_real_messages_never_raise_and_are_never_accepted(data: st.DataO
         damaged[at] ^= data.draw(st.integers(1, 255))
     damaged = damaged[: data.draw(st.integers(0, len(damaged)))]
     assume(bytes(damaged) != original)  # two changes of one byte can cancel out
-    got = reader(user).read(bytes(damaged), 0.0)
+    got = reader(user).read(bytes(damaged), 0.0, source=SOURCE)
     assert got.notification is None
     assert got.drop in DROP_REASONS
 
@@ -302,7 +311,7 @@ def test_mutated_real_messages_never_raise_and_are_never_accepted(data: st.DataO
 
 def test_discovery_gets_the_receivers_engine_id_boots_and_time() -> None:
     r = reader(boots=7, started=0.0)
-    got = r.read(discovery(msg_id=5), now=42.0)
+    got = r.read(discovery(msg_id=5), now=42.0, source=SOURCE)
     assert got.report == "usmStatsUnknownEngineIDs"
     assert got.drop is None
     assert got.reply is not None
@@ -322,7 +331,9 @@ def test_an_inform_of_every_auth_and_priv_is_answered(
     user = trap_user(auth, priv)
     r = reader(user, boots=7)
     # The sender's first try after discovery: boots and time 0, outside the window.
-    first = r.read(v3(user, LOCAL, 0, 0, INFORM, request_id=11, msg_id=12), now=500.0)
+    first = r.read(
+        v3(user, LOCAL, 0, 0, INFORM, request_id=11, msg_id=12), now=500.0, source=SOURCE
+    )
     assert first.report == "usmStatsNotInTimeWindows"
     assert first.drop is None
     assert first.notification is None
@@ -333,7 +344,9 @@ def test_an_inform_of_every_auth_and_priv_is_answered(
     assert report.authenticated
     assert (report.engine.boots, report.engine.time) == (7, 500)
     # Now in the window: accepted and answered with a Response (same request-id and varbinds).
-    got = r.read(v3(user, LOCAL, 7, 501, INFORM, request_id=13, msg_id=14), now=500.0)
+    got = r.read(
+        v3(user, LOCAL, 7, 501, INFORM, request_id=13, msg_id=14), now=500.0, source=SOURCE
+    )
     assert got.notification is not None
     assert (got.notification.version, got.notification.pdu) == ("v3", "inform")
     assert got.notification.trap_oid == NEW_MASTER
@@ -350,22 +363,24 @@ def test_inform_refusals_are_reported_when_the_sender_asks() -> None:
     user = trap_user()
     r = reader(user, boots=7)
     wrong = trap_user(auth_key="not-the-auth-key")
-    got = r.read(v3(wrong, LOCAL, 7, 0, INFORM), 0.0)
+    got = r.read(v3(wrong, LOCAL, 7, 0, INFORM), 0.0, source=SOURCE)
     assert (got.drop, got.report) == ("digest", "usmStatsWrongDigests")
-    got = r.read(v3(trap_user(name="nobody"), LOCAL, 7, 0, INFORM), 0.0)
+    got = r.read(v3(trap_user(name="nobody"), LOCAL, 7, 0, INFORM), 0.0, source=SOURCE)
     assert (got.drop, got.report) == ("unknown_user", "usmStatsUnknownUserNames")
-    got = r.read(v3(trap_user(priv=None), LOCAL, 7, 0, INFORM), 0.0)
+    got = r.read(v3(trap_user(priv=None), LOCAL, 7, 0, INFORM), 0.0, source=SOURCE)
     assert (got.drop, got.report) == ("level", "usmStatsUnsupportedSecLevels")
-    got = r.read(v3(trap_user(priv_key="not-the-priv-key"), LOCAL, 7, 0, INFORM), 0.0)
+    got = r.read(
+        v3(trap_user(priv_key="not-the-priv-key"), LOCAL, 7, 0, INFORM), 0.0, source=SOURCE
+    )
     assert (got.drop, got.report) == ("decrypt", "usmStatsDecryptionErrors")
     # Without the reportable flag nobody is answered.
-    got = r.read(v3(wrong, LOCAL, 7, 0, INFORM, flags=AUTH | PRIV), 0.0)
+    got = r.read(v3(wrong, LOCAL, 7, 0, INFORM, flags=AUTH | PRIV), 0.0, source=SOURCE)
     assert (got.drop, got.reply) == ("digest", None)
 
 
 def test_an_inform_for_another_engine_makes_the_sender_discover_again() -> None:
     user = trap_user()
-    got = reader(user).read(v3(user, SENDER, 1, 1, INFORM), 0.0)
+    got = reader(user).read(v3(user, SENDER, 1, 1, INFORM), 0.0, source=SOURCE)
     assert (got.drop, got.report) == ("unknown_engine", "usmStatsUnknownEngineIDs")
     assert got.reply is not None
     _, report = read_reply(V3User(b"", None), got.reply)
@@ -378,12 +393,12 @@ def test_an_inform_for_another_engine_makes_the_sender_discover_again() -> None:
 
 def test_v2c_traps_and_informs_by_community() -> None:
     r = reader(community=b"s3cret")
-    got = r.read(v2c(b"s3cret"), 0.0)
+    got = r.read(v2c(b"s3cret"), 0.0, source=SOURCE)
     assert got.notification is not None
     assert got.notification.trap_oid == NEW_MASTER
     assert got.reply is None
-    assert r.read(v2c(b"guess"), 0.0).drop == "community"
-    inform = r.read(v2c(b"s3cret", INFORM, request_id=99), 0.0)
+    assert r.read(v2c(b"guess"), 0.0, source=SOURCE).drop == "community"
+    inform = r.read(v2c(b"s3cret", INFORM, request_id=99), 0.0, source=SOURCE)
     assert inform.reply is not None
     response = decode_response(inform.reply, decode_header(inform.reply))
     assert (response.community, response.request_id, response.error_status) == (b"s3cret", 99, 0)
@@ -391,7 +406,7 @@ def test_v2c_traps_and_informs_by_community() -> None:
 
 
 def test_a_v3_only_receiver_refuses_every_community() -> None:
-    assert reader(community=None).read(v2c(b"public"), 0.0).drop == "community"
+    assert reader(community=None).read(v2c(b"public"), 0.0, source=SOURCE).drop == "community"
 
 
 def test_v1_traps_are_translated_as_rfc_3584_says() -> None:
@@ -401,10 +416,10 @@ def test_v1_traps_are_translated_as_rfc_3584_says() -> None:
         return _tlv(0x30, b"\x02\x01\x00" + _tlv(0x04, b"public") + _tlv(0xA4, body))
 
     r = reader()
-    specific = r.read(v1(6, 1), 0.0).notification
+    specific = r.read(v1(6, 1), 0.0, source=SOURCE).notification
     assert specific is not None
     assert specific.trap_oid == NEW_MASTER  # enterprise.0.specific
-    generic = r.read(v1(0, 0), 0.0).notification
+    generic = r.read(v1(0, 0), 0.0, source=SOURCE).notification
     assert generic is not None
     assert generic.trap_oid == COLD_START
 
@@ -690,3 +705,356 @@ def test_drops_reach_the_daemons_counter_and_the_metric_by_reason() -> None:
     assert 'netmon_traps_dropped_total{reason="digest"} 2.0' in body
     assert 'netmon_traps_dropped_total{reason="malformed"} 2.0' in body
     assert "garbage" not in body and AUTH_KEY not in body
+
+
+# -- TRAP clocks: one key holder cannot lock another sender out ----------------------------
+
+X_ADDR, Y_ADDR = "192.0.2.10", "192.0.2.20"  # device X, and Y: same user and passphrases
+
+
+@pytest.mark.parametrize(
+    ("boots", "etime"), [(MAX_UINT31, 0), (3, MAX_UINT31 - 1)], ids=["boots-max", "time-far-ahead"]
+)
+@pytest.mark.parametrize("forged_first", [False, True], ids=["after-x", "before-x"])
+def test_a_trap_naming_another_engine_from_elsewhere_does_not_silence_it(
+    boots: int, etime: int, forged_first: bool
+) -> None:
+    """A learning entry's passphrase signs for every engine ID, so Y can sign a TRAP naming X's
+    engine. Its clock is judged and kept per source address: Y's TRAP moves only the clock of
+    Y's address, whether it comes after X's first TRAP or before it (right after a start)."""
+    user = trap_user()
+    r = reader(user)
+    forged = v3(user, SENDER, boots, etime, msg_id=2, salt=2)
+    if forged_first:
+        r.read(forged, 999.0, source=Y_ADDR)
+    assert r.read(v3(user, SENDER, 3, 500), 1000.0, source=X_ADDR).drop is None
+    if not forged_first:
+        r.read(forged, 1001.0, source=Y_ADDR)
+    later = v3(user, SENDER, 3, 510, msg_id=3, salt=9)
+    assert r.read(later, 1010.0, source=X_ADDR).drop is None
+
+
+def test_an_engines_clock_from_another_address_is_its_own() -> None:
+    """A message naming X's engine from another address never moves X's clock: a replay of X's
+    old TRAP there is learned for that address (the daemon acts on the source address, so it
+    polls that address's devices), and X's own replay window is unchanged."""
+    user = trap_user()
+    r = reader(user)
+    first = v3(user, SENDER, 3, 1000)
+    assert r.read(first, 0.0, source=X_ADDR).drop is None
+    assert r.read(v3(user, SENDER, 4, 1, salt=2), 1.0, source=Y_ADDR).drop is None  # Y's boots 4
+    assert r.read(v3(user, SENDER, 3, 1600, salt=3), 600.0, source=X_ADDR).drop is None
+    assert r.read(first, 600.0, source=X_ADDR).drop == "time_window"
+    assert r.learned_engines() == 2
+
+
+def test_boots_at_the_maximum_is_refused_and_never_kept() -> None:
+    """RFC 3414 2.2: boots 2^31-1 is a locked engine. From the very address an engine was
+    learned from it is refused without moving the clock, so the engine's next TRAP passes."""
+    user = trap_user()
+    r = reader(user)
+    assert r.read(v3(user, boots=3, etime=500), 0.0, source=SOURCE).drop is None
+    locked = v3(user, boots=MAX_UINT31, etime=0, salt=2)
+    assert r.read(locked, 1.0, source=SOURCE).drop == "time_window"
+    assert r.read(v3(user, boots=3, etime=505, salt=3), 5.0, source=SOURCE).drop is None
+    assert r.read(locked, 6.0, source="192.0.2.99").drop == "time_window"  # not learned either
+    assert r.learned_engines() == 1
+
+
+@pytest.mark.parametrize(("ahead", "kept"), [(150, True), (151, False)])
+def test_a_time_more_than_the_window_ahead_is_accepted_but_not_kept(ahead: int, kept: bool) -> None:
+    """At equal boots a TRAP more than 150 s ahead of netmon's estimate of the sender's clock is
+    accepted (authenticated; a clock may drift, netmon's host may have been suspended) but not
+    kept: kept, it would put every genuine TRAP after it "more than 150 s behind"."""
+    user = trap_user()
+    r = reader(user)
+    assert r.read(v3(user, boots=3, etime=1000), 0.0, source=SOURCE).drop is None
+    # At 10 s the estimate is 1010.
+    assert r.read(v3(user, boots=3, etime=1010 + ahead, salt=2), 10.0, source=SOURCE).drop is None
+    # At 15 s: 1010 is above the first TRAP's 1000, but 155 s behind 1015 + 150.
+    got = r.read(v3(user, boots=3, etime=1010, salt=3), 15.0, source=SOURCE)
+    assert got.drop == ("time_window" if kept else None)
+
+
+@pytest.mark.parametrize(("behind", "drop"), [(150, None), (151, "time_window")])
+def test_a_repeat_exactly_at_the_window_edge(behind: int, drop: str | None) -> None:
+    """A TRAP not newer than the latest received passes while it is at most 150 s behind
+    netmon's estimate of the sender's clock (RFC 3414 7b)."""
+    user = trap_user()
+    r = reader(user)
+    first = v3(user, boots=3, etime=1000)
+    assert r.read(first, 0.0, source=SOURCE).drop is None
+    assert r.read(first, float(behind), source=SOURCE).drop == drop
+
+
+def test_a_trap_newer_than_the_latest_passes_however_far_behind_the_estimate() -> None:
+    """What docs/inventory.md says and RFC 3414 7b does (it updates latestReceivedEngineTime
+    before it checks): newer than the latest received passes, here 9,900 s behind netmon's
+    estimate; a withheld TRAP delivered late is accepted (a trap is a hint to poll)."""
+    user = trap_user()
+    r = reader(user)
+    assert r.read(v3(user, boots=3, etime=500), 0.0, source=SOURCE).drop is None
+    assert r.read(v3(user, boots=3, etime=600, salt=2), 10_000.0, source=SOURCE).drop is None
+    # ... and it is now the latest (not ahead of the estimate): 201 s behind it is a replay.
+    assert r.read(v3(user, boots=3, etime=400, salt=3), 10_001.0, source=SOURCE).drop == (
+        "time_window"
+    )
+
+
+def test_a_sender_restarted_without_raising_boots_is_dropped_until_reload() -> None:
+    """Documented and RFC-conform: time going back below the latest received at equal boots is
+    a time_window drop, for as long as the reader lives."""
+    user = trap_user()
+    r = reader(user)
+    assert r.read(v3(user, boots=3, etime=5000), 0.0, source=SOURCE).drop is None
+    assert r.read(v3(user, boots=3, etime=10, salt=2), 86_400.0, source=SOURCE).drop == (
+        "time_window"
+    )
+
+
+def test_the_engine_table_is_bounded_and_forgets_the_least_recently_heard() -> None:
+    user = trap_user(engine_id=None)
+    r = NotificationReader(b"public", (user,), LocalEngine(LOCAL, 7, 0.0), max_engines=2)
+    a, b, c = (SENDER[:-1] + bytes((n,)) for n in (1, 2, 3))
+    first_a, first_b = v3(user, a, 3, 1000), v3(user, b, 3, 1000)
+    assert r.read(first_a, 0.0, source=SOURCE).drop is None
+    assert r.read(first_b, 0.0, source=SOURCE).drop is None
+    assert r.read(v3(user, a, 3, 1300, salt=2), 300.0, source=SOURCE).drop is None  # a: in use
+    assert r.read(v3(user, c, 3, 1000), 300.0, source=SOURCE).drop is None  # b goes
+    assert r.learned_engines() == 2
+    assert r.read(first_a, 300.0, source=SOURCE).drop == "time_window"  # a's clock was kept
+    assert r.read(first_b, 300.0, source=SOURCE).drop is None  # b was forgotten: learned anew
+
+
+def test_a_forged_trap_for_a_random_engine_is_cheap_and_learns_nothing() -> None:
+    """A non-key-holder flooding TRAPs with a fresh engine ID each costs one localisation hash
+    and one HMAC a datagram (Ku is cached per passphrase); nothing is learned."""
+    user = trap_user()
+    r = reader(user)
+    r.read(v3(user), 0.0, source=SOURCE)  # warms the passphrase's Ku
+    forger = trap_user(auth_key="not-the-passphrase", priv_key="nor-this-one")
+    datagrams = [v3(forger, b"\x80\x00\x1f\x88\x80" + os.urandom(12)) for _ in range(300)]
+    start = time.process_time()
+    drops = {r.read(d, 1.0, source=SOURCE).drop for d in datagrams}
+    per = (time.process_time() - start) / len(datagrams)
+    assert drops == {"digest"}
+    assert r.learned_engines() == 1
+    assert per < 0.002, f"{per * 1e6:.0f} us of CPU per forged datagram"
+
+
+def test_a_forged_boots_max_trap_from_a_non_key_holder_changes_nothing() -> None:
+    user = trap_user()
+    r = reader(user)
+    assert r.read(v3(user, boots=3, etime=500), 0.0, source=SOURCE).drop is None
+    forger = trap_user(auth_key="not-the-passphrase")
+    forged = v3(forger, boots=MAX_UINT31, etime=0, salt=2)
+    assert r.read(forged, 1.0, source=SOURCE).drop == "digest"
+    assert r.read(v3(user, boots=3, etime=505, salt=3), 5.0, source=SOURCE).drop is None
+
+
+# -- INFORMs: this engine's window, salts, what is answered ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("boots", "offset", "accepted"),
+    [(7, 150, True), (7, -150, True), (7, 151, False), (7, -151, False), (8, 0, False),
+     (6, 0, False)],
+    ids=["ahead-150", "behind-150", "ahead-151", "behind-151", "boots-above", "boots-below"],
+)  # fmt: skip
+def test_an_informs_window_is_boots_equal_and_time_within_150_s(
+    boots: int, offset: int, accepted: bool
+) -> None:
+    user = trap_user()
+    r = reader(user, boots=7, started=0.0)
+    got = r.read(v3(user, LOCAL, boots, 500 + offset, INFORM), 500.0, source=SOURCE)
+    if accepted:
+        assert got.notification is not None
+    else:
+        assert (got.notification, got.report) == (None, "usmStatsNotInTimeWindows")
+
+
+def test_a_receiver_at_the_last_boot_count_accepts_no_inform() -> None:
+    """RFC 3414 3.2 7a: an authoritative engine whose boots reached 2^31-1 is locked, even for
+    a message carrying that same boots and the right time."""
+    user = trap_user()
+    r = reader(user, boots=MAX_UINT31, started=0.0)
+    got = r.read(v3(user, LOCAL, MAX_UINT31, 500, INFORM), 500.0, source=SOURCE)
+    assert (got.notification, got.report) == (None, "usmStatsNotInTimeWindows")
+
+
+def test_every_encrypted_response_has_a_salt_of_its_own() -> None:
+    """A salt repeated under one key repeats the keystream (RFC 3826 3.1.2.1, RFC 3414 8.1.1.1)."""
+    user = trap_user()
+    r = reader(user, boots=7, started=0.0)
+    salts = set()
+    for n in range(3):
+        got = r.read(v3(user, LOCAL, 7, 500, INFORM, msg_id=n, salt=n), 500.0, source=SOURCE)
+        assert got.reply is not None
+        msg = decode_message(got.reply)
+        assert msg.encrypted is not None
+        salts.add(msg.usm.priv)
+    assert len(salts) == 3
+
+
+def test_a_discovery_without_the_reportable_flag_is_not_answered() -> None:
+    got = reader().read(discovery(flags=0), 5.0, source=SOURCE)
+    assert (got.drop, got.reply) == ("unknown_engine", None)
+
+
+@pytest.mark.parametrize(
+    "pdu_type", [REPORT, RESPONSE, TRAP_V2], ids=["report", "response", "trap"]
+)
+def test_an_unconfirmed_pdu_is_never_answered_even_when_marked_reportable(pdu_type: int) -> None:
+    """RFC 3412 6.4: a Report, Response or TRAP is processed as if the reportableFlag were 0
+    (no Report answered with a Report: no ping-pong with a peer that does the same)."""
+    got = reader().read(discovery(pdu_type=pdu_type), 5.0, source=SOURCE)
+    assert (got.drop, got.reply) == ("unknown_engine", None)
+
+
+def test_a_readable_trap_to_this_engine_is_never_reported() -> None:
+    """The same for a TRAP sent (authNoPriv, so readable) with this receiver's engine ID and the
+    reportable flag: outside the window, or with a wrong digest, it is dropped unanswered. An
+    encrypted message's PDU cannot be read: there the flag decides (see
+    test_inform_refusals_are_reported_when_the_sender_asks)."""
+    user = trap_user(priv=None)
+    r = reader(user, boots=7)
+    flags = AUTH | REPORTABLE
+    got = r.read(v3(user, LOCAL, 0, 0, TRAP_V2, flags=flags), 500.0, source=SOURCE)
+    assert (got.drop, got.reply) == ("time_window", None)
+    wrong = trap_user(priv=None, auth_key="not-the-auth-key")
+    got = r.read(v3(wrong, LOCAL, 7, 500, TRAP_V2, flags=flags), 500.0, source=SOURCE)
+    assert (got.drop, got.reply) == ("digest", None)
+    got = r.read(v3(wrong, LOCAL, 7, 500, INFORM, flags=flags), 500.0, source=SOURCE)
+    assert (got.drop, got.report) == ("digest", "usmStatsWrongDigests")  # a confirmed PDU
+
+
+def test_the_receiver_never_raises_on_truncated_or_extended_v3() -> None:
+    user = trap_user()
+    r = reader(user, boots=7)
+    base = v3(user, LOCAL, 7, 5, INFORM)
+    for cut in range(len(base)):
+        assert r.read(base[:cut], 5.0, source=SOURCE).drop in DROP_REASONS
+    assert r.read(base + b"\x00", 5.0, source=SOURCE).drop == "malformed"
+    assert r.read(base, 5.0, source=SOURCE).notification is not None
+
+
+def test_a_community_with_the_right_prefix_is_refused() -> None:
+    r = reader(community=b"public")
+    for wrong in (b"publicX", b"publi", b""):
+        assert r.read(v2c(wrong), 0.0, source=SOURCE).drop == "community", wrong
+
+
+# -- Reports are rate-limited; Responses are not ---------------------------------------------
+
+
+def test_report_limit_buckets_per_source_and_overall() -> None:
+    limit = ReportLimit(rate=10, burst=20, per_source=5, source_burst=10)
+    assert [limit.allow("a", 0.0) for _ in range(11)] == [True] * 10 + [False]
+    assert limit.allow("a", 0.1) is False  # half a token
+    assert limit.allow("a", 0.2) is True  # 5 a second; overall 20 - 10 + 2 - 1 = 11 left
+    assert [limit.allow("b", 0.2) for _ in range(10)] == [True] * 10
+    assert limit.allow("c", 0.2) is True  # the overall bucket's last token
+    assert limit.allow("d", 0.2) is False  # d's own bucket is full, the overall one is empty
+    assert limit.allow("d", 0.35) is True  # 10 a second overall
+
+
+def test_report_limit_forgets_the_least_recent_source() -> None:
+    limit = ReportLimit(rate=1000, burst=1000, per_source=1, source_burst=1, max_sources=2)
+    assert limit.allow("a", 0.0) and limit.allow("b", 0.0)
+    assert not limit.allow("a", 0.0)
+    assert limit.allow("c", 0.0)  # b, the least recent, is forgotten
+    assert not limit.allow("a", 0.0)  # a is still known (and empty)
+    assert limit.allow("b", 0.0)  # b starts full again
+
+
+def test_the_receiver_suppresses_reports_over_the_limit_but_never_responses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A spoofed discovery buys a Report about twice its size: Reports are limited per source
+    (5/s after a burst of 10) and overall; a suppressed one is counted and summarised. The
+    Response to an accepted INFORM (authenticated) is never limited."""
+    user = trap_user()
+    clock = Clock(100.0)
+    receiver = TrapReceiver(TrapSettings("127.0.0.1", 0, None, (user,)), lambda s, n: None, clock)
+    clock.now = receiver.engine.started + 100.0  # the engine is per process: its clock is real
+    victim = ("198.51.100.7", 161)
+    request = discovery()
+    replies = [receiver.datagram(request, victim).reply for _ in range(15)]
+    assert len(request) < len(replies[0] or b"")  # why they are limited
+    assert [r is not None for r in replies] == [True] * 10 + [False] * 5
+    assert receiver.stats.reports == {"usmStatsUnknownEngineIDs": 10}
+    assert receiver.stats.reports_suppressed == 5
+    clock.now += 1.0  # 5 more a second
+    replies = [receiver.datagram(request, victim).reply for _ in range(6)]
+    assert [r is not None for r in replies] == [True] * 5 + [False]
+    # The overall limit: 50 a second after a burst of 50, whatever the sources.
+    clock.now += 10.0
+    answered = sum(
+        receiver.datagram(request, (f"203.0.113.{n}", 161)).reply is not None for n in range(60)
+    )
+    assert answered == 50
+    # Responses to authenticated INFORMs from the same victim address: all answered.
+    t = int(clock.now - receiver.engine.started)
+    boots = receiver.engine.boots
+    for n in range(20):
+        inform = v3(user, receiver.engine.engine_id, boots, t, INFORM, msg_id=n, salt=n)
+        got = receiver.datagram(inform, victim)
+        assert got.notification is not None
+        assert got.reply is not None
+    assert receiver.stats.accepted == {"v3 inform": 20}
+    assert not receiver.stats.dropped
+    with caplog.at_level(logging.WARNING, logger="netmon.collectors.traps"):
+        line = receiver.drops.flush()
+    assert line is not None
+    assert "Report(s) not sent (over the rate limit)" in line
+    assert "198.51.100.7" in line
+
+
+def test_suppressed_reports_are_logged_at_once_then_summarised() -> None:
+    clock = Clock(0.0)
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("test.dropsummary.reports")
+    logger.addHandler(Capture())
+    logger.propagate = False
+    summary = DropSummary(logger, window=60.0, clock=clock)
+    assert summary.suppressed("10.0.0.1") is False  # logged at once
+    assert "not sending a Report to 10.0.0.1: over the rate limit" in lines[0]
+    assert summary.suppressed("10.0.0.1") is True
+    assert summary.record("digest", "10.0.0.2") is True
+    line = summary.flush()
+    assert line is not None
+    assert line.startswith("dropped 1 more notification(s) in the last 60s: 1 digest; ")
+    assert "1 Report(s) not sent (over the rate limit)" in line
+    assert summary.suppressed("10.0.0.1") is True
+    assert summary.flush() == (
+        "in the last 60s; 1 Report(s) not sent (over the rate limit); from 10.0.0.1 (1)"
+    )
+
+
+# -- the receiver's own boots ----------------------------------------------------------------
+
+
+def test_a_wall_clock_before_2024_is_warned_about_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Boots come from the wall clock (seconds since 2024-01-01) and nothing keeps them on disk:
+    a clock before 2024 at start gives boots 1 at every such start, so with a configured
+    engine_id an INFORM of an earlier run could be replayed (documented). It is said once."""
+    monkeypatch.setattr(traps, "_ENGINES", {})
+    with caplog.at_level(logging.WARNING, logger="netmon.collectors.traps"):
+        engine = local_engine(LOCAL, wall=lambda: 86_400.0, clock=lambda: 0.0)
+        assert local_engine(LOCAL, wall=lambda: 86_400.0, clock=lambda: 0.0) is engine
+    assert engine.boots == 1
+    warnings = [r for r in caplog.records if "before 2024-01-01" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    caplog.clear()
+    monkeypatch.setattr(traps, "_ENGINES", {})
+    with caplog.at_level(logging.WARNING, logger="netmon.collectors.traps"):
+        local_engine(LOCAL, wall=lambda: 1_800_000_000.0, clock=lambda: 0.0)
+    assert not caplog.records

@@ -19,6 +19,7 @@ from bench.run import inventory_yaml
 from netmon.collectors import usm
 from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.snmpwire import GET, Response, WireTimeout, _tlv, encode_oid
+from netmon.collectors.trapwire import LocalEngine, NotificationReader
 from netmon.collectors.v3msg import (
     AUTH,
     PRIV,
@@ -33,7 +34,7 @@ from netmon.collectors.v3msg import (
 )
 from netmon.collectors.v3wire import Engine, V3AuthError, V3Endpoint, V3User, request
 from netmon.daemon import Daemon
-from netmon.model import AuthProtocol, PrivProtocol, Secret, SnmpV3
+from netmon.model import AuthProtocol, PrivProtocol, Secret, SnmpV3, TrapUser
 
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 ENGINE_X = b"\x80\x00\x1f\x88\x80" + b"device-X-000"  # the device netmon polls
@@ -324,3 +325,21 @@ def test_a_daemon_reload_forgets_the_old_v3_users(
     assert daemon.reload()
     assert daemon.snmp._v3_users == {}
     daemon.snmp.close()
+
+
+def test_reprs_hold_no_key_material() -> None:
+    """What a log line or a traceback could print of a user holds no passphrase or key."""
+    creds = SnmpV3(
+        "fleet",
+        AuthProtocol.SHA256,
+        Secret("env:R_AUTH", AUTH_PASS.decode()),
+        PrivProtocol.AES,
+        Secret("env:R_PRIV", PRIV_PASS.decode()),
+    )
+    trap_reader = NotificationReader(
+        b"public", (TrapUser(creds, None),), LocalEngine(ENGINE_Y, 7, 0.0)
+    )
+    text = repr(trap_reader._users) + repr(USER) + repr(creds)
+    for secret in (AUTH_PASS, PRIV_PASS):
+        assert secret.decode() not in text
+    assert usm.localized_key("sha256", AUTH_PASS, ENGINE_X).hex() not in text

@@ -10,6 +10,10 @@ The socket is bound here, synchronously, so a bad listen address is a clear erro
 not a lost future. Refused datagrams are counted by reason in `stats.dropped` and logged in a
 summary (the first at once, then at most one line a minute), never one line per datagram: a
 flood of forged traps must not flood the log, and no line carries anything the datagram said.
+
+Reports (answers to discoveries and to refused v3 messages) go to whatever address a datagram
+claims, unauthenticated and larger than the request, so they are rate-limited (`ReportLimit`);
+Responses to accepted INFORMs are not: those senders proved they hold the keys.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ import contextlib
 import logging
 import socket
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from netmon.collectors.trapwire import (
@@ -36,7 +40,14 @@ from netmon.model import Oid, TrapSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SNMP_TRAP_OID", "VRRP_TRAPS", "TrapHandler", "TrapReceiver", "TrapStats"]
+__all__ = [
+    "SNMP_TRAP_OID",
+    "VRRP_TRAPS",
+    "ReportLimit",
+    "TrapHandler",
+    "TrapReceiver",
+    "TrapStats",
+]
 
 # The notifications keepalived sends on a VRRP state change (one per MIB it serves).
 VRRP_TRAPS: dict[Oid, str] = {
@@ -58,6 +69,11 @@ _MAX_SOURCES: Final = 1000  # distinct senders tracked per summary; a spoofed fl
 # every restart without any file to keep it in, as RFC 3414 2.2.2 asks of an engine that
 # keeps its engine ID, and stays below 2^31 until 2092.
 _BOOTS_EPOCH: Final = 1_704_067_200
+# Reports sent: at most this many a second overall and per source address, after a burst.
+REPORTS_PER_SECOND: Final = 50.0
+REPORT_BURST: Final = 50.0
+REPORTS_PER_SOURCE: Final = 5.0  # a sender needs two per discovery: ample for a real one
+REPORT_SOURCE_BURST: Final = 10.0
 
 _ENGINES: dict[bytes | None, LocalEngine] = {}
 
@@ -71,7 +87,18 @@ def local_engine(
     restarts the receiver keeps it, so INFORM senders keep their discovered engine and clock."""
     engine = _ENGINES.get(configured)
     if engine is None:
-        boots = max(1, min(int(wall()) - _BOOTS_EPOCH, 2**31 - 2))
+        started = wall()
+        if started < _BOOTS_EPOCH:
+            # Boots would be 1 at every such start (no RTC, NTP not synced yet): with a
+            # configured engine_id the keys are the same across runs, so an INFORM recorded in
+            # an earlier run at boots 1 would be accepted again. Nothing keeps boots on disk.
+            log.warning(
+                "the wall clock reads before 2024-01-01: the trap receiver's snmpEngineBoots "
+                "(derived from it) may repeat an earlier run's, letting a recorded SNMPv3 "
+                "INFORM be replayed when engine_id is configured; set the clock before netmon "
+                "starts"
+            )
+        boots = max(1, min(int(started) - _BOOTS_EPOCH, 2**31 - 2))
         engine = LocalEngine(configured or random_engine_id(), boots, clock())
         _ENGINES[configured] = engine
     return engine
@@ -86,11 +113,71 @@ class TrapStats:
     dropped: Counter[str] = field(default_factory=Counter)  # by trapwire.DROP_REASONS
     reports: Counter[str] = field(default_factory=Counter)  # Reports sent, by usmStats counter
     replies_failed: int = 0  # a Response or Report that could not be sent
+    reports_suppressed: int = 0  # Reports not sent: over ReportLimit's rate
+
+
+class _Bucket:
+    """A token bucket: `rate` tokens a second, holding at most `burst`."""
+
+    __slots__ = ("at", "tokens")
+
+    def __init__(self, burst: float, now: float) -> None:
+        self.tokens = burst
+        self.at = now
+
+    def fill(self, rate: float, burst: float, now: float) -> None:
+        self.tokens = min(burst, self.tokens + max(0.0, now - self.at) * rate)
+        self.at = now
+
+
+class ReportLimit:
+    """How many Reports the receiver sends: a token bucket overall and one per source address.
+
+    A discovery-shaped datagram needs no key and its Report is about twice its size, so
+    without a limit the port reflects and amplifies spoofed traffic at any victim. The
+    overall bucket caps what a spoofed flood from many addresses buys, the per-source one
+    what one victim receives. Per-source buckets are kept for at most `max_sources`
+    addresses (the least recently used is forgotten: it starts full again, and the overall
+    bucket still holds)."""
+
+    def __init__(
+        self,
+        rate: float = REPORTS_PER_SECOND,
+        burst: float = REPORT_BURST,
+        per_source: float = REPORTS_PER_SOURCE,
+        source_burst: float = REPORT_SOURCE_BURST,
+        max_sources: int = _MAX_SOURCES,
+    ) -> None:
+        self.rate, self.burst = rate, burst
+        self.per_source, self.source_burst = per_source, source_burst
+        self.max_sources = max_sources
+        self._all: _Bucket | None = None
+        self._sources: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def allow(self, source: str, now: float) -> bool:
+        """Whether a Report to `source` may be sent now (and if so, take its tokens)."""
+        if self._all is None:
+            self._all = _Bucket(self.burst, now)
+        self._all.fill(self.rate, self.burst, now)
+        bucket = self._sources.get(source)
+        if bucket is None:
+            bucket = self._sources[source] = _Bucket(self.source_burst, now)
+            if len(self._sources) > self.max_sources:
+                self._sources.popitem(last=False)
+        else:
+            self._sources.move_to_end(source)
+            bucket.fill(self.per_source, self.source_burst, now)
+        if self._all.tokens < 1 or bucket.tokens < 1:
+            return False
+        self._all.tokens -= 1
+        bucket.tokens -= 1
+        return True
 
 
 class DropSummary:
-    """The log of dropped datagrams: the first after a quiet minute at once, then one summary
-    line per window (how many, why, from where)."""
+    """The log of dropped datagrams and of Reports not sent (over `ReportLimit`): the first
+    after a quiet minute at once, then one summary line per window (how many, why, from
+    where)."""
 
     def __init__(
         self,
@@ -103,41 +190,67 @@ class DropSummary:
         self.clock = clock
         self._reasons: Counter[str] = Counter()
         self._sources: Counter[str] = Counter()
+        self._suppressed = 0  # Reports not sent since the last line
         self._last: float | None = None  # when the last line was written
 
     @property
     def pending(self) -> bool:
-        return bool(self._reasons)
+        return bool(self._reasons) or self._suppressed > 0
 
     def record(self, reason: str, source: str) -> bool:
         """Count one drop; True when a summary is now pending (the caller flushes it later)."""
-        now = self.clock()
-        if self._last is None or now - self._last >= self.window:
-            self._last = now
+        if self._at_once():
             self.log.warning(
                 "dropped a notification from %s: %s (further drops are summarised every %gs)",
                 source, reason, self.window,
             )  # fmt: skip
             return False
         self._reasons[reason] += 1
-        if source in self._sources or len(self._sources) < _MAX_SOURCES:
-            self._sources[source] += 1
+        self._source(source)
         return True
 
+    def suppressed(self, source: str) -> bool:
+        """Count one Report not sent to `source`; True when a summary is now pending."""
+        if self._at_once():
+            self.log.warning(
+                "not sending a Report to %s: over the rate limit (further drops are "
+                "summarised every %gs)",
+                source, self.window,
+            )  # fmt: skip
+            return False
+        self._suppressed += 1
+        self._source(source)
+        return True
+
+    def _at_once(self) -> bool:
+        """Whether this one is logged at once: the first after a quiet window."""
+        now = self.clock()
+        if self._last is None or now - self._last >= self.window:
+            self._last = now
+            return True
+        return False
+
+    def _source(self, source: str) -> None:
+        if source in self._sources or len(self._sources) < _MAX_SOURCES:
+            self._sources[source] += 1
+
     def flush(self) -> str | None:
-        if not self._reasons:
+        if not self.pending:
             return None
         total = sum(self._reasons.values())
         why = ", ".join(f"{n} {reason}" for reason, n in self._reasons.most_common())
+        line = f"dropped {total} more notification(s) in the last {self.window:g}s: {why}"
+        if not total:
+            line = f"in the last {self.window:g}s"
+        if self._suppressed:
+            line += f"; {self._suppressed} Report(s) not sent (over the rate limit)"
         shown = [f"{src} ({n})" for src, n in self._sources.most_common(_SHOWN_SOURCES)]
         more = len(self._sources) - len(shown)
-        line = (
-            f"dropped {total} more notification(s) in the last {self.window:g}s: {why}; "
-            f"from {', '.join(shown)}" + (f" and {more} more senders" if more else "")
-        )
+        line += f"; from {', '.join(shown)}" + (f" and {more} more senders" if more else "")
         self.log.warning("%s", line)
         self._reasons.clear()
         self._sources.clear()
+        self._suppressed = 0
         self._last = self.clock()
         return line
 
@@ -149,6 +262,7 @@ class TrapReceiver:
         handler: TrapHandler,
         clock: Callable[[], float] = time.monotonic,
         on_drop: Callable[[str], None] | None = None,
+        report_limit: ReportLimit | None = None,
     ) -> None:
         self.settings = settings
         self.handler = handler
@@ -159,6 +273,7 @@ class TrapReceiver:
         community = settings.community.reveal().encode() if settings.community else None
         self.reader = NotificationReader(community, settings.users, self.engine)
         self.drops = DropSummary(log)
+        self.report_limit = report_limit or ReportLimit()
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._flush: asyncio.TimerHandle | None = None
@@ -214,7 +329,14 @@ class TrapReceiver:
     def datagram(self, data: bytes, addr: tuple[str, int]) -> Outcome:
         """One datagram from `addr`: answer it if it asks, count it, call the handler."""
         self.stats.received += 1
-        outcome = self.reader.read(data, self.clock())
+        now = self.clock()
+        outcome = self.reader.read(data, now, source=addr[0])
+        if outcome.report is not None and not self.report_limit.allow(addr[0], now):
+            # A Report over the limit is not sent (the sender retries, as for a lost one);
+            # a Response (report None) always is: its INFORM was authenticated.
+            outcome = replace(outcome, reply=None, report=None)
+            self.stats.reports_suppressed += 1
+            self._pending(self.drops.suppressed(addr[0]))
         if outcome.reply is not None:
             self._send(outcome.reply, addr)
         if outcome.report is not None:
@@ -242,7 +364,10 @@ class TrapReceiver:
         self.stats.dropped[reason] += 1
         if self.on_drop is not None:
             self.on_drop(reason)
-        if self.drops.record(reason, source) and self._flush is None and self._loop is not None:
+        self._pending(self.drops.record(reason, source))
+
+    def _pending(self, summary_pending: bool) -> None:
+        if summary_pending and self._flush is None and self._loop is not None:
             self._flush = self._loop.call_later(self.drops.window, self._flush_drops)
 
     def _flush_drops(self) -> None:

@@ -11,10 +11,16 @@ Two roles, as RFC 3414 defines them (section 2.3 and 3.2 step 7):
 
 - A TRAP's authoritative engine is its sender. Its engine ID is the user's configured
   `engine_id`, or learned: the first message from an engine ID whose digest verifies is
-  accepted and that engine's boots and time are kept; later messages from it must be within
-  its time window (step 7b: boots not lower, time not more than 150 s behind what netmon
-  computes for it), which refuses replays of old TRAPs. A replay within those 150 s is accepted
-  as RFC 3414 accepts it; a trap is only a hint to poll now, and an extra poll does no harm.
+  accepted and that engine's boots and time are kept, per source address; later messages
+  from it must be within its time window (step 7b: boots not lower, and at equal boots a time
+  above the latest received or not more than 150 s behind what netmon computes for it), which
+  refuses replays of old TRAPs. A replay within those 150 s is accepted as RFC 3414 accepts it;
+  a trap is only a hint to poll now, and an extra poll does no harm. Two hardenings beyond
+  RFC 3414 keep one key holder from locking another sender out (a learning entry's passphrase
+  signs for any engine ID): clocks are kept per engine ID and source address (a message
+  naming an engine is judged against, and moves, only the clock learned from its own
+  address), and a clock that would lock the engine out is never kept (boots 2^31-1, or a
+  time more than 150 s ahead of netmon's estimate).
 - An INFORM's authoritative engine is the receiver, `LocalEngine`. It answers a sender's
   discovery (an empty engine ID) with a usmStatsUnknownEngineIDs Report carrying its engine ID,
   boots and time, an authenticated message outside its window with an authenticated
@@ -71,6 +77,9 @@ from netmon.collectors.v3msg import (
 from netmon.model import Oid, TrapUser
 
 TRAP_V1, RESPONSE, INFORM, TRAP_V2 = 0xA4, 0xA2, 0xA6, 0xA7
+# RFC 3411 2.8 Confirmed Class: Get, GetNext, Set, GetBulk, Inform. Only these are answered;
+# Response, Report and TRAPs are Unconfirmed (RFC 3412 6.4: never reported, whatever the flag).
+CONFIRMED_CLASS: Final = frozenset({0xA0, 0xA1, 0xA3, 0xA5, INFORM})
 SNMP_TRAP_OID: Final[Oid] = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
 # RFC 3584 3.1: a v1 generic trap N (0..5) is snmpTraps.(N+1) (coldStart .. egpNeighborLoss).
 SNMP_TRAPS: Final[Oid] = (1, 3, 6, 1, 6, 3, 1, 1, 5)
@@ -78,7 +87,7 @@ TIME_WINDOW: Final = 150  # seconds, RFC 3414 2.2.3
 MAX_UINT31: Final = 2**31 - 1
 # RFC 3412 7.1 step 3: a Report's request-id when the request's could not be read (encrypted).
 UNKNOWN_REQUEST_ID: Final = 2**31 - 1
-MAX_LEARNED_ENGINES: Final = 10_000  # senders' engines remembered; the oldest is forgotten
+MAX_LEARNED_ENGINES: Final = 10_000  # (engine, address) clocks remembered; least recently used go
 
 # usmStats counters (SNMP-USER-BASED-SM-MIB) the receiver reports, by their last arc.
 UNSUPPORTED_SEC_LEVELS, NOT_IN_TIME_WINDOWS, UNKNOWN_USER_NAMES = 1, 2, 3
@@ -190,8 +199,8 @@ def _user(configured: TrapUser) -> _User:
 
 @dataclass(slots=True)
 class _Remote:
-    """A TRAP sender's engine as last authenticated: boots, latestReceivedEngineTime, and when
-    that time was received (RFC 3414 2.3)."""
+    """A TRAP sender's engine as last authenticated from one source address: boots,
+    latestReceivedEngineTime, and when that time was received (RFC 3414 2.3)."""
 
     boots: int
     time: int
@@ -219,19 +228,21 @@ class NotificationReader:
         for configured in users:
             user = _user(configured)
             self._users.setdefault(user.name, []).append(user)
-        self._remotes: OrderedDict[bytes, _Remote] = OrderedDict()
+        # Keyed by (engine ID, source address): see _in_window for why the address.
+        self._remotes: OrderedDict[tuple[bytes, str], _Remote] = OrderedDict()
         self._max_engines = max_engines
         self.usm_stats: Counter[int] = Counter()
         self._salt = secrets.randbits(64)
 
     # -- the entry point -------------------------------------------------------------------
 
-    def read(self, data: bytes, now: float) -> Outcome:
-        """One datagram -> its Outcome. Never raises, whatever the bytes."""
+    def read(self, data: bytes, now: float, *, source: str) -> Outcome:
+        """One datagram from `source` (its sender's address) -> its Outcome. Never raises,
+        whatever the bytes."""
         try:
             version = _version(data)
             if version == 3:
-                return self._v3(data, now)
+                return self._v3(data, now, source)
             return self._community(data, version)
         except Dropped as exc:
             report = REPORT_NAMES.get(exc.report) if exc.report else None
@@ -275,18 +286,18 @@ class NotificationReader:
 
     # -- v3 --------------------------------------------------------------------------------
 
-    def _v3(self, data: bytes, now: float) -> Outcome:
+    def _v3(self, data: bytes, now: float, source: str) -> Outcome:
         msg = decode_message(data)
         engine_id = msg.usm.engine_id
         if engine_id == self.local.engine_id:
             return self._authoritative(data, msg, now)
         if not engine_id:
             # Discovery (RFC 3414 4): the sender learns this engine from the Report.
-            if not msg.flags & REPORTABLE:
+            if not self._reportable(msg, data):
                 raise Dropped("unknown_engine")
             report = self._report(msg, data, UNKNOWN_ENGINE_IDS, now)
             return Outcome(reply=report, report=REPORT_NAMES[UNKNOWN_ENGINE_IDS])
-        return self._from_sender(data, msg, now)
+        return self._from_sender(data, msg, now, source)
 
     def _authoritative(self, data: bytes, msg: Message, now: float) -> Outcome:
         """A message for this engine: an INFORM (RFC 3414 3.2 with the receiver authoritative)."""
@@ -300,7 +311,7 @@ class NotificationReader:
             or p.boots != self.local.boots
             or abs(p.time - local_time) > TIME_WINDOW
         ):
-            if not msg.flags & REPORTABLE:
+            if not self._reportable(msg, data, pdu):  # a TRAP sent to this engine: never
                 raise Dropped("time_window")
             # Not a drop: a sender's first message after discovery (boots and time 0) lands
             # here by design, and this authenticated Report gives it the clock (step 7a).
@@ -317,7 +328,7 @@ class NotificationReader:
         )
         return Outcome(Notification("v3", "inform", oid), reply=answer)
 
-    def _from_sender(self, data: bytes, msg: Message, now: float) -> Outcome:
+    def _from_sender(self, data: bytes, msg: Message, now: float, source: str) -> Outcome:
         """A message whose authoritative engine is its sender: a TRAP (step 7b)."""
         p = msg.usm
         user = self._sender_user(p.user, p.engine_id)
@@ -330,12 +341,12 @@ class NotificationReader:
         if pdu.pdu_type == INFORM:
             # An INFORM signed for an engine that is not this one (the sender remembers an
             # engine ID this receiver had before it restarted): the Report makes it discover.
-            raise self._refuse(msg, data, "unknown_engine", UNKNOWN_ENGINE_IDS, now)
+            raise self._refuse(msg, data, "unknown_engine", UNKNOWN_ENGINE_IDS, now, pdu)
         if pdu.pdu_type != TRAP_V2:
             raise Dropped("pdu")
         varbinds = _varbinds(inner, pdu.header)  # malformed PDUs never reach the engine table
         oid = _trap_oid(inner, varbinds)
-        if not self._in_window(p.engine_id, p.boots, p.time, now):
+        if not self._in_window((p.engine_id, source), p.boots, p.time, now):
             raise Dropped("time_window")
         return Outcome(Notification("v3", "trap", oid))
 
@@ -369,19 +380,49 @@ class NotificationReader:
                 return user
         raise Dropped("unknown_engine")
 
-    def _in_window(self, engine_id: bytes, boots: int, etime: int, now: float) -> bool:
-        """RFC 3414 3.2 step 7b for an authenticated TRAP; learns an engine seen first."""
-        known = self._remotes.get(engine_id)
-        if known is None:
-            known = self._remotes[engine_id] = _Remote(boots, etime, now)
-            if len(self._remotes) > self._max_engines:
-                self._remotes.popitem(last=False)
-        elif boots > known.boots or (boots == known.boots and etime > known.time):
-            known.boots, known.time, known.at = boots, etime, now
-            self._remotes.move_to_end(engine_id)
-        if known.boots == MAX_UINT31 or boots < known.boots:
+    def _in_window(self, key: tuple[bytes, str], boots: int, etime: int, now: float) -> bool:
+        """RFC 3414 3.2 step 7b for an authenticated TRAP; learns an engine seen first.
+
+        `key` is the engine ID and the source address. A learning entry's passphrase signs for
+        every engine ID, so any sender holding it can name another's engine; were the clock
+        kept per engine ID alone, one TRAP naming X with boots or time at 2^31-1 would move
+        X's clock beyond reach and X's genuine TRAPs would be dropped until a reload (binding
+        the clock to the address it was first learned from instead still loses that race when
+        the forger's TRAP comes first after a start). Per address, a forger only ever moves
+        the clock its own address is judged by. A key holder that also spoofs X's address can
+        still do it: a per-sender entry (`engine_id`) with its own passphrase is the strict
+        setting. A captured TRAP replayed from a new address is accepted once (learned there);
+        the daemon acts on the source address, so that polls the spoofed address's devices.
+        """
+        if boots == MAX_UINT31:
+            # RFC 3414 2.2: boots at its maximum is an engine locked until its keys change;
+            # never accepted, and never kept (kept, it would refuse everything after it).
             return False
-        return not (boots == known.boots and etime < known.now(now) - TIME_WINDOW)
+        known = self._remotes.get(key)
+        if known is None:
+            self._remotes[key] = _Remote(boots, etime, now)
+            if len(self._remotes) > self._max_engines:
+                self._remotes.popitem(last=False)  # the least recently heard from
+            return True
+        self._remotes.move_to_end(key)  # heard from now (authenticated): evicted last
+        if boots < known.boots:
+            return False
+        if boots > known.boots:  # the sender restarted
+            known.boots, known.time, known.at = boots, etime, now
+            return True
+        estimate = known.now(now)
+        if etime > known.time:
+            # Newer than the latest received: accepted, however far behind the estimate (RFC
+            # 3414 7b updates latestReceivedEngineTime before it checks). Kept only when not
+            # more than the window ahead of the estimate: a real clock does not run 150 s
+            # fast between two TRAPs, and a time far ahead, kept, would make every genuine
+            # TRAP after it "150 s behind". Accepted all the same (authenticated, and a trap
+            # is a hint to poll): dropping would lose a sender whose clock did drift, or
+            # TRAPs after netmon's host was suspended (its monotonic clock stood still).
+            if etime <= estimate + TIME_WINDOW:
+                known.time, known.at = etime, now
+            return True
+        return not etime < estimate - TIME_WINDOW  # a repeat: RFC 3414's 150 s of grace
 
     # -- USM -------------------------------------------------------------------------------
 
@@ -483,11 +524,42 @@ class NotificationReader:
         flags = AUTH if signer else 0
         return self._seal(signer, msg, now, pdu, REPORT, varbinds, flags, rid)
 
-    def _refuse(self, msg: Message, data: bytes, reason: str, counter: int, now: float) -> Dropped:
-        """A drop in the authoritative role: with a Report when the sender asked for one."""
-        if not msg.flags & REPORTABLE:
+    def _refuse(
+        self,
+        msg: Message,
+        data: bytes,
+        reason: str,
+        counter: int,
+        now: float,
+        pdu: ScopedPdu | None = None,
+    ) -> Dropped:
+        """A drop in the authoritative role: with a Report when the message is reportable."""
+        if not self._reportable(msg, data, pdu):
             return Dropped(reason)
         return Dropped(reason, self._report(msg, data, counter, now), counter)
+
+    @staticmethod
+    def _reportable(msg: Message, data: bytes, pdu: ScopedPdu | None = None) -> bool:
+        """Whether a refusal of `msg` may be answered with a Report (RFC 3412 6.4).
+
+        Never without the reportableFlag. With it, the PDU decides when it can be read (a
+        plaintext message, or `pdu` once decrypted): only a Confirmed Class PDU is answered,
+        so a Report, Response or TRAP never gets a Report (no Report ping-pong, no reflection
+        of unconfirmed traffic). When the PDU cannot be read (encrypted, and not decrypted:
+        unknown user, level, digest, decryption error, or an encrypted discovery), 6.4 makes
+        the flag "the secondary aid" that decides, and the usmStats Report of RFC 3414 3.2
+        (via RFC 3412 7.2) goes back: the sender that asked for it learns why it is refused.
+        The Report itself is never reportable (`_seal`), as RFC 3412 7.1 step 3 has it.
+        A plaintext PDU that does not parse is not answered: there is no PDU to report on.
+        """
+        if not msg.flags & REPORTABLE:
+            return False
+        if pdu is None and msg.scoped is not None:
+            try:
+                pdu = scoped_pdu(data, *msg.scoped)
+            except WireError:
+                return False
+        return pdu is None or pdu.pdu_type in CONFIRMED_CLASS
 
 
 # -- BER pieces ----------------------------------------------------------------------------
