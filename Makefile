@@ -48,11 +48,11 @@ unit: deps ## the fast tests only (no daemons)
 test: deps deps-system lint ## everything: lint, types, unit and integration tests
 	$(BIN)/pytest -q
 
-bench: deps deps-system bench-deps ## quick benchmark (~3 min): netmon vs prometheus-snmp-exporter, 100 and 1,000 pairs; then bench-check
+bench: deps deps-system bench-deps ## quick benchmark (~6 min): netmon vs prometheus-snmp-exporter, v2c and v3, 100 and 1,000 pairs; then bench-check
 	$(BIN)/python -m bench.run --pairs 100 1000 --cycles 3 --out bench/results-quick.json
 	@$(MAKE) --no-print-directory bench-check BENCH_RESULTS=bench/results-quick.json
 
-bench-full: deps deps-system bench-deps ## full benchmark (~5 min): up to 5,000 pairs; writes bench/results.json; then bench-check
+bench-full: deps deps-system bench-deps ## full benchmark (~13 min): v2c and v3, up to 5,000 pairs; writes bench/results.json; then bench-check
 	$(BIN)/python -m bench.run --pairs 100 1000 5000 --daemon-pairs 1000 5000 --cycles 3 --out bench/results.json
 	@$(MAKE) --no-print-directory bench-check BENCH_RESULTS=bench/results.json
 

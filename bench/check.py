@@ -3,11 +3,13 @@
     python -m bench.check bench/results-quick.json      # run by `make bench` (`make bench-check`)
 
 The doc's table after the `<!-- bench-check -->` marker is the record: one row per netmon figure
-(`peer` as bench.run names it, `pairs`, `netmon / walk`, `netmon / get`), and the doc states the
-tolerance as "tolerance: ±N%". Every netmon row of the run must carry both ratios, have a
-documented row, and be within the tolerance of it (relative to the documented figure); otherwise
-this exits 1. Ratios, not CPU seconds: both peers are measured in the same run on the same
-machine, so the machine's speed, which varies, cancels out.
+(`peer` as bench.run names it, `pairs`, `netmon / walk`, `netmon / get`, `v3 / v2c`), and the
+doc states the tolerance as "tolerance: ±N%". A `v3 / v2c` cell is a dash on a v2c row (there is
+no such ratio). Every netmon row of the run must carry its ratios (walk and get; a v3 row also
+v2c: its CPU over its v2c twin's), have a documented row with those figures, and be within the
+tolerance of each (relative to the documented figure); otherwise this exits 1. Ratios, not CPU
+seconds: both peers are measured in the same run on the same machine, so the machine's speed,
+which varies, cancels out.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "performance.md"
 MARKER = "<!-- bench-check -->"
-COLUMNS = {"walk": "netmon / walk", "get": "netmon / get"}
+COLUMNS = {"walk": "netmon / walk", "get": "netmon / get", "v2c": "v3 / v2c"}
+# Ratios every netmon row has; a v3 row (`"snmp": "v3"` in the results) also has `v2c`.
+ALWAYS = ("walk", "get")
+NO_FIGURE = {"", "-", "\u2013", "\u2014"}  # a dash: hyphen, en or em dash
 TOLERANCE = re.compile(r"tolerance:\s*\**\s*±\s*(\d+(?:\.\d+)?)\s*%")
 
 
@@ -35,7 +40,8 @@ class DocError(ValueError):
 @dataclass(frozen=True)
 class Documented:
     tolerance: float  # relative: 0.3 is ±30% of the documented ratio
-    ratios: dict[tuple[str, int], dict[str, float]]  # (peer, pairs) -> {"walk": r, "get": r}
+    # (peer, pairs) -> {"walk": r, "get": r} and, on a v3 row, "v2c": r
+    ratios: dict[tuple[str, int], dict[str, float]]
 
 
 def _cells(line: str) -> list[str]:
@@ -66,9 +72,13 @@ def parse_doc(text: str) -> Documented:
         cells = _cells(line)
         try:
             key = (cells[col["peer"]], int(cells[col["pairs"]].replace(",", "")))
-            ratios[key] = {m: float(cells[col[name]]) for m, name in COLUMNS.items()}
+            figures = {m: cells[col[name]] for m, name in COLUMNS.items()}
+            ratios[key] = {m: float(v) for m, v in figures.items() if v not in NO_FIGURE}
         except (IndexError, ValueError) as e:
             raise DocError(f"row {line!r}: {e}") from None
+        missing = [COLUMNS[m] for m in ALWAYS if m not in ratios[key]]
+        if missing:
+            raise DocError(f"row {line!r}: no figure under {', '.join(missing)}")
     return Documented(float(found.group(1)) / 100, ratios)
 
 
@@ -84,12 +94,20 @@ def check(results: list[dict[str, Any]], doc: Documented) -> tuple[list[str], li
         documented = doc.ratios.get((row["peer"], row["pairs"]))
         if documented is None:
             problems.append(f"{name}: no documented figure in docs/performance.md")
-        for module in COLUMNS:
+        wanted = {*ALWAYS, *(documented or {})}
+        if row.get("snmp", "v2c") != "v2c":
+            wanted.add("v2c")
+        for module in (m for m in COLUMNS if m in wanted):
             fresh = row.get(f"ratio_{module}")
             if not isinstance(fresh, int | float) or not math.isfinite(fresh) or fresh <= 0:
                 problems.append(f"{name}: ratio vs {module} is {fresh!r}, not a positive number")
                 continue
             if documented is None:
+                continue
+            if module not in documented:
+                problems.append(
+                    f"{name}: no documented {COLUMNS[module]!r} figure in docs/performance.md"
+                )
                 continue
             want = documented[module]
             drift = fresh / want - 1
