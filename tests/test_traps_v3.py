@@ -231,6 +231,17 @@ def test_a_configured_engine_id_is_the_only_one_accepted_for_that_user() -> None
     assert r.read(v3(pinned, engine_id=other), 0.0, source=SOURCE).drop == "unknown_engine"
 
 
+def test_a_pinned_entry_takes_no_trap_signed_for_the_receivers_own_engine() -> None:
+    """A TRAP signed for netmon's engine ID (as INFORMs are) with the key of an entry pinned to
+    a sender: refused, or the pin would be passed by; an INFORM with it is still answered."""
+    pinned = trap_user(engine_id=SENDER)
+    r = reader(pinned)
+    trap = v3(pinned, engine_id=LOCAL, boots=7, etime=0)
+    assert r.read(trap, 0.0, source=SOURCE).drop == "unknown_engine"
+    inform = v3(pinned, engine_id=LOCAL, boots=7, etime=0, pdu_type=INFORM)
+    assert r.read(inform, 0.0, source=SOURCE).notification is not None
+
+
 def test_one_name_with_per_engine_keys_and_a_learning_entry() -> None:
     pinned = trap_user(engine_id=SENDER, auth_key="key-of-that-engine-1")
     learning = trap_user()

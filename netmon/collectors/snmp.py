@@ -1,10 +1,10 @@
 """The SNMP collector: with snmpwire and v3wire, the only modules that speak SNMP.
 
 SNMPv2c reads (every GET and GETNEXT of a poll) go through netmon's own wire codec (snmpwire:
-pysnmp's generic machinery cost ~75% of a poll's CPU), and so do SNMPv3 reads (v3wire: USM with
-engine discovery, keys localised once per engine) except AES-192/256, whose key extension the
-inventory cannot name yet; SET and traps use pysnmp, with one SnmpEngine per process (a new
-engine costs ~0.4 s and a socket). Only the instances a pair
+pysnmp's generic machinery cost ~75% of a poll's CPU), and so do SNMPv3 reads, every privacy
+protocol included (v3wire: USM with engine discovery, keys localised once per engine); SETs
+(drills) use pysnmp, with one SnmpEngine per process (a new engine costs ~0.4 s and a socket).
+The trap receiver is collectors.traps. Only the instances a pair
 needs are read: one GET PDU for exact instances, one GETNEXT PDU for rows that agents serve only
 to GETNEXT. Every pysnmp error is translated here into netmon's own CollectorError types; a
 reading with `ok=False` and a bounded `reason` is what leaves this module, never an exception.
@@ -48,7 +48,7 @@ from netmon.collectors.snmpwire import (
     WireTimeout,
     octets_text,
 )
-from netmon.collectors.usm import UsmError
+from netmon.collectors.usm import UsmError, clear_key_cache
 from netmon.collectors.v3wire import V3AuthError, V3Endpoint, V3User
 from netmon.errors import CollectorError, DeviceAuthError, DeviceReplyError, DeviceTimeout
 from netmon.links import SYS_UPTIME
@@ -455,8 +455,10 @@ class SnmpCollector:
     def forget_credentials(self) -> None:
         """Drop the v3 users built from an inventory (the daemon's reload: a new inventory
         brings new credentials objects, and the old ones, passphrases included, must not stay
-        in memory for the daemon's lifetime). Rebuilt at the next request; engines stay."""
+        in memory for the daemon's lifetime, nor the keys derived from them). Rebuilt at the
+        next request, at the cost of one 1 MiB hash per user; learned engines stay."""
         self._v3_users.clear()
+        clear_key_cache()
 
     async def _send(
         self,

@@ -322,6 +322,10 @@ class NotificationReader:
         varbinds = _varbinds(inner, pdu.header)
         oid = _trap_oid(inner, varbinds)
         if pdu.pdu_type == TRAP_V2:
+            if user.engine_id is not None and user.engine_id != self.local.engine_id:
+                # An entry pinned to a sender's engine takes TRAPs from that engine only; one
+                # signed for this receiver's engine instead would pass its pin by.
+                raise Dropped("unknown_engine")
             return Outcome(Notification("v3", "trap", oid))
         answer = self._seal(
             user, msg, now, pdu, RESPONSE, inner[varbinds[0] : varbinds[1]], msg.flags

@@ -246,8 +246,9 @@ class V3Endpoint(UdpEndpoint):
         self._resolve = resolve
         self._pending: dict[int, _V3Pending] = {}
         self._engines: dict[tuple[str, int], Engine] = {}
-        # (address, port, user with its keys) that have answered a request at least once.
-        self._answered: set[tuple[str, int, V3User]] = set()
+        # (address, port, hash of the user with its keys) that have answered a request at least
+        # once: the hash, so that no passphrase outlives the inventory it came from here.
+        self._answered: set[tuple[str, int, int]] = set()
         self._salt = secrets.randbits(63)
         self.stats = V3Stats()
 
@@ -435,7 +436,7 @@ class V3Endpoint(UdpEndpoint):
                 if (
                     not str(exc)
                     and user.priv is not None
-                    and (host, port, user) not in self._answered
+                    and (host, port, hash(user)) not in self._answered
                 ):
                     # net-snmp decrypts a request under a wrong privacy key into garbage and
                     # drops it without a Report: the agent's engine answered, the user never
@@ -449,7 +450,7 @@ class V3Endpoint(UdpEndpoint):
             if isinstance(reply, Response):
                 if len(self._answered) >= _ANSWERED_LIMIT:
                     self._answered.clear()  # only a hint's memory: never grows without bound
-                self._answered.add((host, port, user))
+                self._answered.add((host, port, hash(user)))
                 wrong = _unexpected_oids(tuple(oids), reply) if pdu_type == GET else None
                 if wrong is not None and reply.error_status == 0:
                     raise WireError(
