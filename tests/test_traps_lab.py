@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,10 +16,12 @@ import pytest
 
 from netmon.collectors.traps import TrapReceiver
 from netmon.lab import Lab
-from netmon.lab.topology import MONITOR_ADDRESS
+from netmon.lab.topology import MONITOR_ADDRESS, TRAP_PORT
 from netmon.model import AuthProtocol, PrivProtocol, Secret, SnmpV3, TrapSettings, TrapUser
 
-from .helpers import DELAYS
+from .helpers import DELAYS, sample, wait_for
+from .test_lab import SNMP_PAIRS, lab_inventory, sigterm_master_and_watch
+from .test_lab import Daemon as LabDaemon
 
 pytestmark = [pytest.mark.lab, pytest.mark.root]
 
@@ -101,3 +104,45 @@ def test_keepalived_state_changes_arrive_as_v3_traps_and_informs(lab: Lab) -> No
     assert accepted["v3 trap"] == accepted["v3 inform"]  # each INFORM answered the first time
     assert {source for source, _ in got} == {r2.address}
     assert STATE_CHANGES & {name for _, name in got}
+
+
+def test_a_v3_trap_makes_the_daemon_see_a_takeover_at_once(lab: Lab, tmp_path: Path) -> None:
+    """The daemon (`netmon run`, polling every 30 s) on a v3-only trap receiver: r1's keepalived
+    is killed, r2 takes over and its snmpd sends the v3 notifications, and every SNMP pair shows
+    r2 active within a second of the takeover, long before the next poll. The lab's v2c traps
+    still arrive too and are refused (no community): the re-poll came from v3."""
+    lab.reset()
+    inventory = lab_inventory(tmp_path, traps=True, interval=30)
+    head, _, rest = inventory.read_text().partition("traps:")
+    secrets = {"auth": AUTH_KEY, "priv": PRIV_KEY}
+    for name, value in secrets.items():
+        (tmp_path / name).write_text(value)
+        (tmp_path / name).chmod(0o600)
+    users = (
+        f"traps:\n  listen: {MONITOR_ADDRESS}:{TRAP_PORT}\n  users:\n"
+        f"    - {{user: {USER}, auth_protocol: SHA512, auth_key: {{file: {tmp_path / 'auth'}}},"
+        f" priv_protocol: AES256, priv_key: {{file: {tmp_path / 'priv'}}}}}\n"
+    )
+    inventory.write_text(head + users + "\n" + rest.split("\n\n", 1)[1])
+    conf: Path = lab.paths(lab.router("r2")).snmpd_conf
+    original = conf.read_text()
+    daemon = LabDaemon(inventory, tmp_path / "netmon-v3-traps.log")
+    try:
+        conf.write_text(original + v3_sinks(TRAP_PORT))
+        reload_snmpd(lab, "r2")
+        wait_for(daemon.healthy, 30, "the v3 trap daemon sees the lab healthy")
+        wait_for(lambda: "trap receiver listening" in daemon.log.read_text(), 5, "receiver up")
+        time.sleep(1.0)  # snmpd has read its config again
+        takeover, shown = sigterm_master_and_watch(lab, daemon.listen, 10, SNMP_PAIRS)
+        DELAYS.append(("master SIGTERM -> r2 active in /metrics, v3 traps (polling 30 s)", shown))
+        assert shown - takeover <= 1.0, (takeover, shown)
+        assert (sample(daemon.listen, "netmon_traps_received_total", device="r2") or 0) >= 1
+        assert (sample(daemon.listen, "netmon_traps_dropped_total", reason="community") or 0) >= 1
+        for reason in ("digest", "decrypt", "unknown_user", "level", "time_window"):
+            assert not sample(daemon.listen, "netmon_traps_dropped_total", reason=reason), reason
+    finally:
+        daemon.stop()
+        conf.write_text(original)
+        reload_snmpd(lab, "r2")
+        lab.reset()
+    assert AUTH_KEY not in daemon.log.read_text() and PRIV_KEY not in daemon.log.read_text()
