@@ -28,7 +28,7 @@ import logging
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from netmon.model import Missing, Oid, Value
@@ -429,16 +429,23 @@ class UdpEndpoint:
         self._close_sockets()
 
     def _readable(self, sock: socket.socket) -> None:
-        # Drain everything that arrived: one wake-up for a burst of replies.
-        while True:
-            try:
-                data, addr = sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # ICMP errors surface here on some kernels: not ours to fail
-                log.debug("SNMP socket: %s", exc)
-                return
-            self._deliver(data, (str(addr[0]), int(addr[1])))
+        drain(sock, self._deliver, "SNMP socket")
+
+
+def drain(
+    sock: socket.socket, deliver: Callable[[bytes, tuple[str, int]], object], what: str
+) -> None:
+    """Hand every datagram waiting on a non-blocking socket to `deliver`: one wake-up for a
+    burst of replies or notifications."""
+    while True:
+        try:
+            data, addr = sock.recvfrom(65535)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # ICMP errors surface here on some kernels: not ours to fail
+            log.debug("%s: %s", what, exc)
+            return
+        deliver(data, (str(addr[0]), int(addr[1])))
 
 
 class SnmpWire(UdpEndpoint):

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from netmon.collectors.snmpwire import drain
 from netmon.collectors.trapwire import (
     SNMP_TRAP_OID,
     LocalEngine,
@@ -314,17 +315,8 @@ class TrapReceiver:
         )  # fmt: skip
 
     def _readable(self) -> None:
-        # Drain everything that arrived: one wake-up for a burst of traps.
-        sock = self._sock
-        while sock is not None:
-            try:
-                data, addr = sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # ICMP errors surface here on some kernels: not ours to fail
-                log.debug("trap socket: %s", exc)
-                return
-            self.datagram(data, (str(addr[0]), int(addr[1])))
+        if self._sock is not None:
+            drain(self._sock, self.datagram, "trap socket")
 
     def datagram(self, data: bytes, addr: tuple[str, int]) -> Outcome:
         """One datagram from `addr`: answer it if it asks, count it, call the handler."""
