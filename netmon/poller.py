@@ -193,8 +193,13 @@ class Poller:
                 by_device[owner] = (*by_device.get(owner, ()), result)
         return by_device, vip
 
-    async def poll_pair(self, name: str, *, wait_for_probes: bool = False) -> PairStatus | None:
-        """The scheduled job for one pair. Re-polls once when a dual-active window needs settling."""
+    async def poll_pair(
+        self, name: str, *, wait_for_probes: bool = False, settle: bool = True
+    ) -> PairStatus | None:
+        """The scheduled job for one pair. Re-polls once when a dual-active window needs settling.
+
+        `settle=False` is for a watcher that polls again at once anyway (a drill timing a
+        takeover): sleeping out the split-brain debounce would add it to the measured time."""
         pair = self.inventory.pair(name)
         if pair is None:
             return None
@@ -202,7 +207,7 @@ class Poller:
         try:
             async with lock:
                 status = await self.poll_once(pair, wait_for_probes=wait_for_probes)
-                wait = needs_recheck(status, pair)
+                wait = needs_recheck(status, pair) if settle else None
                 if wait is not None:
                     await asyncio.sleep(wait + 0.01)
                     status = await self.poll_once(pair, wait_for_probes=wait_for_probes)

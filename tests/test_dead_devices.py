@@ -82,9 +82,11 @@ def test_dead_devices_do_not_slow_the_answering_pairs(
     starts: dict[str, list[float]] = {}
     poll_pair = daemon.poller.poll_pair
 
-    async def timed(name: str, *, wait_for_probes: bool = False) -> PairStatus | None:
+    async def timed(
+        name: str, *, wait_for_probes: bool = False, settle: bool = True
+    ) -> PairStatus | None:
         starts.setdefault(name, []).append(time.monotonic())
-        return await poll_pair(name, wait_for_probes=wait_for_probes)
+        return await poll_pair(name, wait_for_probes=wait_for_probes, settle=settle)
 
     daemon.poller.poll_pair = timed  # type: ignore[method-assign]
 

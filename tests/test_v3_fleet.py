@@ -113,10 +113,12 @@ def run_daemon(
     run = Run()
     poll_pair = daemon.poller.poll_pair
 
-    async def timed(name: str, *, wait_for_probes: bool = False) -> PairStatus | None:
+    async def timed(
+        name: str, *, wait_for_probes: bool = False, settle: bool = True
+    ) -> PairStatus | None:
         started = time.monotonic()
         try:
-            return await poll_pair(name, wait_for_probes=wait_for_probes)
+            return await poll_pair(name, wait_for_probes=wait_for_probes, settle=settle)
         finally:
             run.durations.append(time.monotonic() - started)
 
