@@ -278,6 +278,7 @@ def test_priority_lever_fails_over_without_an_outage_and_back(lab: Lab, baseline
     listen = baseline.listen
     before = {p: sample(listen, "netmon_pair_failovers_total", pair=p) or 0.0 for p in PAIRS}
     seen: set[str] = set()
+    why: list[tuple[str, str, list[str]]] = []  # the first verdicts not healthy, with reasons
 
     def lever(state: str) -> None:
         run = subprocess.run([*NETMON, "lab", "priority", "r1", state],
@@ -285,7 +286,14 @@ def test_priority_lever_fails_over_without_an_outage_and_back(lab: Lab, baseline
         assert run.returncode == 0, run.stdout + run.stderr
 
     def settled(active: str) -> bool:
-        seen.update(pair_states(listen))
+        now = pair_states(listen)
+        seen.update(now)
+        if now != {"healthy"} and len(why) < 5:
+            why.extend(
+                (p["pair"], p["state"], p["reasons"])
+                for p in api_pairs(listen).values()
+                if p["state"] != "healthy"
+            )
         preferred = 1.0 if active == "r1" else 0.0
         return pair_states(listen) == {"healthy"} and all(
             sample(listen, "netmon_member_role", pair=p, member=active, role="active") == 1.0
@@ -307,7 +315,7 @@ def test_priority_lever_fails_over_without_an_outage_and_back(lab: Lab, baseline
     finally:
         lever("normal")
     wait_for(lambda: settled("r1"), 3 * POLL_INTERVAL + 5, "r1 active again, healthy", 0.05)
-    assert seen == {"healthy"}, seen
+    assert seen == {"healthy"}, (seen, why)
 
 
 def test_split_brain_after_debounce_then_heal(lab: Lab, baseline: Daemon) -> None:

@@ -77,6 +77,7 @@ class Run:
     """What the samples saw."""
 
     samples: int = 0
+    widest_gap: float = 0.0  # seconds between two samples (or the start and the first one)
     bad: Counter[tuple[str, str]] = field(default_factory=Counter)  # (pair, state) -> samples
     first_bad: dict[str, tuple[float, str, tuple[str, ...]]] = field(default_factory=dict)
     unpolled_after_first_cycle: set[str] = field(default_factory=set)
@@ -128,10 +129,13 @@ def run_daemon(
         began = time.monotonic()
         cpu0, agents0 = time.process_time(), sum(a.cpu_seconds() for a in fleet.agents)
         checked_first_cycle = False
+        last = began
         while (elapsed := time.monotonic() - began) < seconds:
             await asyncio.sleep(SAMPLE_EVERY)
             snap = daemon.store.snapshot(time.time())
             run.samples += 1
+            run.widest_gap = max(run.widest_gap, time.monotonic() - last)
+            last = time.monotonic()
             for name, status in snap.pairs.items():
                 if status.state is not PairState.HEALTHY:
                     run.bad[(name, status.state.value)] += 1
@@ -190,4 +194,8 @@ def test_v3_fleet_on_a_short_cycle_stays_healthy(
     # Nothing lost or refused on the wire: every v3 request answered, each engine found once.
     assert run.wire["discoveries"] == 2 * PAIRS, context
     assert run.wire["resyncs"] == run.wire["bad_digest"] == run.wire["garbage"] == 0, context
-    assert run.samples >= RUN / SAMPLE_EVERY - 2, (run.samples, context)  # sampled throughout
+    # Sampled throughout: the sampler shares the daemon's event loop, so a loaded machine makes
+    # fewer samples than RUN / SAMPLE_EVERY (56 of 60 at 75% of a core in CI); what matters is
+    # that no stretch went unlooked-at for as long as one polling interval.
+    assert run.samples >= RUN / INTERVAL, (run.samples, context)
+    assert run.widest_gap < INTERVAL, (run.widest_gap, context)
