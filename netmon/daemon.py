@@ -10,7 +10,6 @@ import asyncio
 import logging
 import random
 import signal
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ from netmon.inventory import load_inventory
 from netmon.model import Inventory, PairSpec
 from netmon.poller import Poller
 from netmon.skipped import SkippedPolls, quiet_apscheduler
+from netmon.statedb import StateError
 from netmon.store import StateStore
 from netmon.webconfig import load_web_config
 
@@ -250,7 +250,7 @@ class Daemon:
         journal = journal_path(self.inventory.drill_journal)
         try:
             self.poller.history = History(history_path(journal))
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, StateError) as exc:
             # Watching matters more than remembering: run on, and say so on every start.
             log.error("pair history disabled: %s: %s", history_path(journal), exc)  # noqa: TRY400
         self.server = MetricsServer(
@@ -296,7 +296,7 @@ class Daemon:
                 say=lambda text: log.warning("drill recovery: %s", text),
             )  # fmt: skip
             await runner.recover()
-        except (OSError, sqlite3.Error):
+        except (OSError, StateError):
             log.exception("drill recovery from %s failed", path)
         finally:
             journal.close()

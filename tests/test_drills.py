@@ -41,6 +41,7 @@ from netmon.model import (
     Role,
     Value,
 )
+from netmon.statedb import StateError
 
 T0 = 1_700_000_000.0  # 22:13 UTC
 
@@ -629,7 +630,7 @@ def test_a_journal_that_cannot_be_written_before_acting_sends_nothing(
     journal = Journal(tmp_path / "drills.sqlite")
 
     def disk_full(*_: object) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
+        raise StateError("database or disk is full")
 
     monkeypatch.setattr(journal, "set_restore", disk_full)
     report, silences = drill_with_silence(journal, net, spec)
@@ -646,7 +647,7 @@ def test_a_drill_the_journal_cannot_record_is_refused_and_unsilenced(
     journal = Journal(tmp_path / "drills.sqlite")
 
     def locked(*_: object) -> int:
-        raise sqlite3.OperationalError("database is locked")
+        raise StateError("database is locked")
 
     monkeypatch.setattr(journal, "start", locked)
     report, silences = drill_with_silence(journal, net, spec)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +27,7 @@ from netmon.cli.common import (
 )
 from netmon.cli.status import fetch_status
 from netmon.errors import ConfigError, DaemonUnavailable
+from netmon.statedb import StateError
 
 drill_app = typer.Typer(help="Failover drills: prove the standby takes over.", no_args_is_help=True)
 JournalOpt = Annotated[
@@ -65,7 +65,7 @@ def _drill_context(inventory: Path, journal: Path | None, listen: str) -> Any:
                     seen += [e.at for e in kept.events(pair, 1000) if e.event == "failover"]
                 finally:
                     kept.close()
-            except sqlite3.Error:
+            except StateError:
                 pass
         try:
             data = fetch_status(listen, timeout=1.0)

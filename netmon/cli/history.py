@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from rich.text import Text
 
 from netmon.cli.common import EXIT_CONFIG, config_failure, err, out, pair_or_exit, setup_logging
 from netmon.errors import ConfigError
+from netmon.statedb import StateError
 
 
 def history(
@@ -53,7 +53,7 @@ def history(
             events = store.events(pair, limit)
         finally:
             store.close()
-    except sqlite3.Error as exc:
+    except StateError as exc:
         err.print(f"cannot read the pair history {path}: {exc}", markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
     if as_json:

@@ -14,7 +14,6 @@ import asyncio
 import itertools
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,11 +24,12 @@ from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
 from netmon.drills.actuators import Action, actuator
 from netmon.drills.checks import Check, prechecks
-from netmon.drills.journal import Journal
+from netmon.drills.journal import LEASE_TTL, DrillRow, Journal, LeaseHeld, holder_name
 from netmon.drills.silence import SilenceError, Silences
 from netmon.errors import CollectorError
 from netmon.model import Inventory, Oid, PairSpec, PairState, PairStatus, Probe, Role, oid_str
 from netmon.poller import Poller
+from netmon.statedb import StateError
 from netmon.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ class DrillRunner:
         prober: Prober | None,
         say: Say = lambda _: None,
         last_failover_at: Callable[[str], float | None] = lambda _: None,
+        holder: str | None = None,
     ) -> None:
         self.inventory = inventory
         self.journal = journal
@@ -176,6 +177,9 @@ class DrillRunner:
         self.last_failover_at = last_failover_at
         self.store = StateStore(inventory)
         self.poller = Poller(inventory, self.store, snmp, ssh=ssh, prober=None)
+        self.holder = holder or holder_name(journal.replica)
+        self.drill_id: int | None = None  # the running drill's journal row, for its lease
+        self._lease_problem: str | None = None
 
     # -- reading the pair -----------------------------------------------------------------
 
@@ -263,10 +267,75 @@ class DrillRunner:
         failback: bool = True,
         silences: Silences | None = None,
     ) -> Report:
+        """The drill, under the pair's lease: one drill per pair across every replica and CLI
+        sharing the journal. The lease is renewed while the drill runs; if it cannot be (the
+        database away for most of its term) or another process took it, the drill stops and
+        restores, since the other process may be restoring the pair too."""
         try:
-            await self.recover()
+            self.journal.acquire(pair.name, self.holder)
+        except LeaseHeld as exc:
+            return Report(None, pair.name, "refused", f"another drill holds the pair: {exc}")
+        except StateError as exc:
+            return Report(None, pair.name, "refused", f"cannot use the drill journal: {exc}")
+        halt = asyncio.Event()
+        if stop.is_set():
+            halt.set()  # Ctrl-C already: the keeper task may not run before the drill looks
+        self._lease_problem = None
+        keeper = asyncio.create_task(self._keep_lease(pair.name, stop, halt))
+        try:
+            return await self._run(pair, halt, failback=failback, silences=silences)
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            try:
+                self.journal.release(pair.name, self.holder)
+            except StateError as exc:
+                # It ends by itself within LEASE_TTL: the next drill waits that long at most.
+                log.warning(
+                    "drill lease of %s not released (it expires by itself): %s", pair.name, exc
+                )
+
+    async def _keep_lease(self, pair: str, stop: asyncio.Event, halt: asyncio.Event) -> None:
+        """Renew the lease every LEASE_TTL / 5; pass Ctrl-C on; halt the drill when the lease
+        is gone or could not be renewed for most of its term."""
+        renewed = time.monotonic()
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), LEASE_TTL / 5)
+            except TimeoutError:
+                pass
+            else:
+                halt.set()
+                return
+            try:
+                held = await asyncio.to_thread(self.journal.renew, pair, self.holder, self.drill_id)
+            except StateError as exc:
+                log.warning("drill lease of %s not renewed: %s", pair, exc)
+                if time.monotonic() - renewed > LEASE_TTL * 0.6:
+                    self._lease_problem = (
+                        f"the drill lease could not be renewed for {LEASE_TTL * 0.6:g}s ({exc})"
+                    )
+                    halt.set()
+                    return
+                continue
+            if not held:
+                self._lease_problem = "the drill lease was taken by another process"
+                halt.set()
+                return
+            renewed = time.monotonic()
+
+    async def _run(
+        self,
+        pair: PairSpec,
+        stop: asyncio.Event,
+        *,
+        failback: bool = True,
+        silences: Silences | None = None,
+    ) -> Report:
+        try:
+            await self.recover(keep=pair.name)
             checks, status = await self.checks(pair)
-        except sqlite3.Error as exc:
+        except StateError as exc:
             return Report(None, pair.name, "refused", f"cannot use the drill journal: {exc}")
         report = Report(None, pair.name, "refused", checks=[asdict(c) for c in checks])
         failed = [c for c in checks if not c.ok]
@@ -299,7 +368,7 @@ class DrillRunner:
         # expired, the journal row finished.
         try:
             drill_id, demote, restore = await self._prepare(pair, report, checks, stop)
-        except (Abort, CollectorError, sqlite3.Error, asyncio.CancelledError) as exc:
+        except (Abort, CollectorError, StateError, asyncio.CancelledError) as exc:
             return await self._ended_before_acting(report, exc, silences)
         vip = VipWatch(self.prober, pair.virtual_ip)
         vip.start()
@@ -333,7 +402,7 @@ class DrillRunner:
             report.result = "passed"
         except (Abort, CollectorError, asyncio.CancelledError) as exc:
             reason = (
-                "interrupted (Ctrl-C or SIGTERM)"
+                self._lease_problem or "interrupted (Ctrl-C or SIGTERM)"
                 if isinstance(exc, asyncio.CancelledError)
                 else str(exc)
             )
@@ -363,7 +432,7 @@ class DrillRunner:
         before anything is sent. Sets `report.id` as soon as the journal row exists."""
         assert report.active_before is not None
         active = report.active_before
-        drill_id = report.id = self.journal.start(pair.name, active, report.standby)
+        drill_id = report.id = self.drill_id = self.journal.start(pair.name, active, report.standby)
         if report.silence_id is not None:
             text = f"Alertmanager silence {report.silence_id} for pair={pair.name}"
             self.journal.step(drill_id, "note", text, "done")
@@ -394,7 +463,7 @@ class DrillRunner:
         if drill_id is not None:
             try:
                 self.journal.step(drill_id, "note", text, status)
-            except sqlite3.Error as exc:
+            except StateError as exc:
                 log.warning("drill %s: could not journal %r: %s", drill_id, text, exc)
 
     async def _ended_before_acting(
@@ -406,7 +475,7 @@ class DrillRunner:
         drill_id = report.id
         if isinstance(exc, asyncio.CancelledError):
             reason = "interrupted (Ctrl-C or SIGTERM)"
-        elif isinstance(exc, sqlite3.Error):
+        elif isinstance(exc, StateError):
             reason = f"cannot write the drill journal: {exc}"
         else:
             reason = str(exc)
@@ -414,19 +483,19 @@ class DrillRunner:
         report.reason = f"{reason}; nothing was sent"
         report.restored = False
         self.say(f"abort: {report.reason}")
-        journal_failure: sqlite3.Error | None = None
+        journal_failure: StateError | None = None
         if drill_id is not None:
             try:
                 self.journal.step(drill_id, "abort", report.reason, "done")
-            except sqlite3.Error as failure:
+            except StateError as failure:
                 journal_failure = failure
         await self._expire_silence(silences, report.silence_id, drill_id)
         if drill_id is not None:
             try:
                 self.journal.finish(drill_id, report.result, report.as_dict())
-            except sqlite3.Error as failure:
+            except StateError as failure:
                 journal_failure = journal_failure or failure
-        if journal_failure is not None and not isinstance(exc, sqlite3.Error):
+        if journal_failure is not None and not isinstance(exc, StateError):
             # Left unfinished, the row is closed by the next recovery (no demotion was sent).
             report.reason += f"; the journal could not record it: {journal_failure}"
         return report
@@ -578,35 +647,58 @@ class DrillRunner:
             )
         return rebuilt, None
 
-    async def recover(self) -> list[int]:
-        """Find drills that never finished (kill -9, power cut) and restore their pairs."""
+    async def recover(self, keep: str | None = None) -> list[int]:
+        """Find drills whose process died (kill -9, a lost host, a power cut: their lease is
+        gone) and restore their pairs, each under its pair's lease so that two replicas never
+        restore one pair at once. `keep`: a pair whose lease this runner holds for its own drill."""
         recovered = []
-        for row in self.journal.unfinished():
-            pair = self.inventory.pair(row.pair)
-            self.say(f"drill {row.id} on {row.pair} was interrupted; restoring")
-            ok = False
-            reason = "interrupted; restore could not be verified"
-            actions: list[Action] = []
-            if pair is None or pair.drill is None:
-                # Nothing configured says how to undo the demotion any more: a person decides.
-                reason = "interrupted; the pair or its drill block is no longer in the inventory"
-            elif row.active_member:
-                actions, problem = self.recovery_actions(
-                    row.id, pair, row.active_member, row.restore_actions
-                )
-                if problem is None:
-                    ok = await self.safe_restore(row.id, pair, row.active_member, actions)
-                else:
-                    # Guessing a value to SET, or acting on the journal's word, could leave the
-                    # pair worse than the drill did: a person decides.
-                    reason = f"interrupted; not restored: {problem}"
-                    self.journal.step(row.id, "note", f"recovery did not act: {problem}", "failed")
-                    self.say(f"drill {row.id}: not restored: {problem}")
-            if ok:
-                reason = "interrupted; restored by recovery"
-            result = "aborted" if ok else "needs_attention"
-            self.journal.finish(row.id, result, {"id": row.id, "pair": row.pair, "result": result, "reason": reason,
-                                                 "restored": ok,
-                                                 "restore_actions": [a.describe() for a in actions]})  # fmt: skip
-            recovered.append(row.id)
+        for orphan in self.journal.orphaned():
+            try:
+                self.journal.acquire(orphan.pair, self.holder, orphan.id)
+            except LeaseHeld:
+                continue  # another process took it first: it is restoring the pair
+            try:
+                row = self.journal.drill(orphan.id)
+                if row is None or row.result is not None:
+                    continue  # finished by another process between the two reads
+                await self._recover_one(row)
+                recovered.append(row.id)
+            finally:
+                if orphan.pair != keep:
+                    self.journal.release(orphan.pair, self.holder)
         return recovered
+
+    async def _recover_one(self, row: DrillRow) -> None:
+        pair = self.inventory.pair(row.pair)
+        self.say(f"drill {row.id} on {row.pair} was interrupted; restoring")
+        ran_by = f"{row.replica or row.host} ({row.os_user}@{row.host})"
+        self.journal.step(
+            row.id, "note",
+            f"recovery by {self.holder}: the process that ran this drill, {ran_by}, is gone "
+            "(its drill lease ended)", "done",
+        )  # fmt: skip
+        ok = False
+        reason = "interrupted; restore could not be verified"
+        actions: list[Action] = []
+        if pair is None or pair.drill is None:
+            # Nothing configured says how to undo the demotion any more: a person decides.
+            reason = "interrupted; the pair or its drill block is no longer in the inventory"
+        elif row.active_member:
+            actions, problem = self.recovery_actions(
+                row.id, pair, row.active_member, row.restore_actions
+            )
+            if problem is None:
+                ok = await self.safe_restore(row.id, pair, row.active_member, actions)
+            else:
+                # Guessing a value to SET, or acting on the journal's word, could leave the
+                # pair worse than the drill did: a person decides.
+                reason = f"interrupted; not restored: {problem}"
+                self.journal.step(row.id, "note", f"recovery did not act: {problem}", "failed")
+                self.say(f"drill {row.id}: not restored: {problem}")
+        if ok:
+            reason = "interrupted; restored by recovery"
+        result = "aborted" if ok else "needs_attention"
+        self.journal.finish(row.id, result, {"id": row.id, "pair": row.pair, "result": result, "reason": reason,
+                                             "restored": ok,
+                                             "restore_actions": [a.describe() for a in actions],
+                                             "recovered_by": self.holder})  # fmt: skip
