@@ -7,12 +7,13 @@ within a few seconds: the scheduler stops, in-flight polls are cancelled, the se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,27 +25,38 @@ from apscheduler.events import (
     JobSubmissionEvent,
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from netmon.collectors.probe import Prober
 from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
 from netmon.collectors.traps import TrapReceiver
-from netmon.drills.journal import Journal, journal_path, latest_drills
+from netmon.drills.journal import (
+    DrillRow,
+    Journal,
+    default_replica,
+    holder_name,
+    journal_path,
+    latest_drills,
+    open_journal,
+)
 from netmon.drills.runner import DrillRunner
 from netmon.errors import CollectorError, ConfigError
 from netmon.exporter import MetricsServer, snapshot_source
-from netmon.history import History, history_path
+from netmon.history import history_path, open_history
 from netmon.inventory import load_inventory
-from netmon.model import Inventory, PairSpec
+from netmon.model import Inventory, PairSpec, Secret
 from netmon.poller import Poller
+from netmon.shard import Shard, for_shard
 from netmon.skipped import SkippedPolls, quiet_apscheduler
-from netmon.statedb import StateError
+from netmon.statedb import StateConfig, StateError, mask_dsn
 from netmon.store import StateStore
 from netmon.webconfig import load_web_config
 
 log = logging.getLogger(__name__)
 
 CONFIG_JOB = ":config"  # job id suffix of a pair's drift check
+DRILL_WATCH = 5.0  # seconds between looks for drills whose process died (lease: 15 s)
 STOP_GRACE = 3.0  # seconds in-flight polls get after SIGTERM before they are cancelled
 # A pair-poll costs well under 1 ms of CPU (docs/performance.md): starting at most this many per
 # second keeps a 5,000-pair inventory from bursting at start while a small one starts at once.
@@ -78,13 +90,30 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 class Daemon:
     def __init__(
-        self, inventory_path: Path, listen: tuple[str, int], web_config: Path | None = None
+        self,
+        inventory_path: Path,
+        listen: tuple[str, int],
+        web_config: Path | None = None,
+        *,
+        replica: str | None = None,
+        shard: Shard | None = None,
+        state_dsn: str | None = None,
     ) -> None:
         self.inventory_path = inventory_path
         self.listen = listen
+        self.replica = replica or default_replica()
+        self.shard = shard
         # TLS and basic auth for /metrics and /api; a bad file is a ConfigError (exit 2).
         self.web = load_web_config(web_config) if web_config is not None else None
-        self.inventory: Inventory = load_inventory(inventory_path)  # ConfigError: the CLI exits 2
+        # ConfigError: the CLI exits 2. A shard watches only its own pairs.
+        self.inventory: Inventory = for_shard(load_inventory(inventory_path), shard)
+        # The shared state: --state-dsn (from the environment) over the inventory's `state:`;
+        # neither: SQLite files beside the journal, as a single process has always used.
+        dsn = Secret("--state-dsn", state_dsn) if state_dsn else self.inventory.state_dsn
+        self.state = StateConfig(dsn)
+        self.journal: Journal | None = None
+        self._drill_cache: dict[str, DrillRow] = {}
+        self.state_up = True
         self.store = StateStore(self.inventory)
         self.snmp = SnmpCollector()
         self.ssh = SshCollector(self.inventory.ssh_sessions)
@@ -220,12 +249,15 @@ class Daemon:
 
     def reload(self) -> bool:
         try:
-            inventory = load_inventory(self.inventory_path)
+            inventory = for_shard(load_inventory(self.inventory_path), self.shard)
         except ConfigError as exc:
             log.error(  # noqa: TRY400 - a config mistake needs no traceback
                 "reload of %s failed; keeping the running inventory:\n%s", self.inventory_path, exc
             )
             return False
+        if inventory.state_dsn != self.inventory.state_dsn and self.state.dsn is not None:
+            # Moving the journal under running drills would hide them from recovery.
+            log.warning("reload: the state database setting changed; it takes effect at restart")
         self.inventory = inventory
         self.poller.inventory = inventory
         self.snmp.forget_credentials()
@@ -249,15 +281,18 @@ class Daemon:
         loop = asyncio.get_running_loop()
         journal = journal_path(self.inventory.drill_journal)
         try:
-            self.poller.history = History(history_path(journal))
-        except (OSError, StateError) as exc:
+            history = open_history(history_path(journal), self.state, self.replica)
+            history.background()
+            self.poller.history = history
+        except StateError as exc:
             # Watching matters more than remembering: run on, and say so on every start.
-            log.error("pair history disabled: %s: %s", history_path(journal), exc)  # noqa: TRY400
+            log.error("pair history disabled: %s", exc)  # noqa: TRY400
         self.server = MetricsServer(
             self.listen,
             snapshot_source(self.store),
-            drills=lambda: latest_drills(journal),
+            drills=lambda: self._drills(journal),
             web=self.web,
+            extra=self._own_metrics,
         )
         self.address = self.server.server_address[:2]
         self.server.start()
@@ -269,37 +304,99 @@ class Daemon:
         self._schedule(self.inventory)
         self.scheduler.start()
         self._start_traps()
-        if journal.exists():
-            recovery = loop.create_task(self._recover_drills(journal))
-            self._tasks.add(recovery)
-            recovery.add_done_callback(self._tasks.discard)
+        watcher = loop.create_task(self._watch_drills(journal))
+        self._tasks.add(watcher)
+        watcher.add_done_callback(self._tasks.discard)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         host, port = self.server.server_address[:2]
         log.info(
-            "netmon watching %d pairs on %d devices; metrics on http://%s:%d/metrics",
-            len(self.inventory.pairs), len(self.inventory.devices), host, port,
+            "netmon replica %s%s watching %d pairs on %d devices; state in %s; metrics on http://%s:%d/metrics",
+            self.replica, f" (shard {self.shard})" if self.shard else "",
+            len(self.inventory.pairs), len(self.inventory.devices),
+            (self.state.dsn and mask_dsn(self.state.dsn.reveal())) or journal.parent, host, port,
         )  # fmt: skip
         try:
             await self._stop.wait()
         finally:
             await self._shutdown()
 
-    async def _recover_drills(self, path: Path) -> None:
-        """A drill interrupted by kill -9 or a crash is found here, at start, and its pair
-        restored (or, if that cannot be verified, further drills on it refused)."""
-        journal = Journal(path)
-        try:
-            runner = DrillRunner(
-                self.inventory, journal, self.snmp, self.ssh, None,
-                say=lambda text: log.warning("drill recovery: %s", text),
-            )  # fmt: skip
-            await runner.recover()
-        except (OSError, StateError):
-            log.exception("drill recovery from %s failed", path)
-        finally:
-            journal.close()
+    def _drills(self, path: Path) -> dict[str, DrillRow]:
+        # SQLite: read at each scrape, as before (local and fast). PostgreSQL: the watcher's
+        # copy, so that a scrape never waits for a database that may be away.
+        return self._drill_cache if self.state.shared else latest_drills(path)
+
+    async def _watch_drills(self, path: Path) -> None:
+        """Every DRILL_WATCH seconds: find drills whose process died (kill -9, a lost host: its
+        lease ended) and restore their pairs; any replica may, under the pair's lease. A database
+        that is away stops only this (and drills), never polling."""
+        while not self._stop.is_set():
+            if self.state.shared or path.exists():  # noqa: ASYNC240 - one stat, no I/O wait
+                try:
+                    await self._check_drills(path)
+                    if not self.state_up:
+                        log.warning("drill journal %s answers again", self._journal_where(path))
+                    self.state_up = True
+                except StateError as exc:
+                    if self.state_up:
+                        log.error(  # noqa: TRY400 - the reason is in the message
+                            "drill journal unusable (drills are refused, recovery waits): %s", exc
+                        )
+                    self.state_up = False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), DRILL_WATCH)
+
+    def _journal_where(self, path: Path) -> str:
+        return self.journal.where if self.journal is not None else str(path)
+
+    async def _check_drills(self, path: Path) -> None:
+        if self.journal is None:
+            self.journal = await asyncio.to_thread(open_journal, path, self.state, self.replica)
+        journal = self.journal
+        orphans = await asyncio.to_thread(journal.orphaned)
+        if self.state.shared:
+            self._drill_cache = await asyncio.to_thread(journal.last_by_pair)
+        if not orphans:
+            return
+        runner = DrillRunner(
+            self.inventory, journal, self.snmp, self.ssh, None,
+            say=lambda text: log.warning("drill recovery: %s", text),
+            holder=holder_name(self.replica),
+        )  # fmt: skip
+        await runner.recover()
+
+    def _own_metrics(self) -> Iterable[Metric]:
+        info = GaugeMetricFamily(
+            "netmon_replica_info", "This netmon process: its replica name and shard",
+            labels=["replica", "shard"],
+        )  # fmt: skip
+        info.add_metric([self.replica, str(self.shard) if self.shard else "1/1"], 1)
+        yield info
+        up = GaugeMetricFamily(
+            "netmon_state_up",
+            "1 when the drill journal and pair history database answered at the last try",
+            labels=["backend"],
+        )
+        history = self.poller.history
+        failing = history is not None and history.stats.failing
+        up.add_metric(
+            ["postgres" if self.state.shared else "sqlite"],
+            1.0 if self.state_up and not failing else 0.0,
+        )
+        yield up
+        if history is not None:
+            dropped = CounterMetricFamily(
+                "netmon_history_writes_dropped",
+                "Pair history rows given up on (the queue overflowed while the database was away)",
+            )
+            dropped.add_metric([], float(history.stats.dropped))
+            yield dropped
+            queued = GaugeMetricFamily(
+                "netmon_history_write_queue_rows", "Pair history rows waiting to be written"
+            )
+            queued.add_metric([], float(history.stats.queued))
+            yield queued
 
     async def _shutdown(self) -> None:
         started = time.monotonic()
@@ -328,5 +425,7 @@ class Daemon:
         self.ssh.close()
         if self.poller.history is not None:
             self.poller.history.close()
+        if self.journal is not None:
+            self.journal.close()
         self.prober.close()
         log.info("netmon stopped in %.1fs", time.monotonic() - started)

@@ -35,12 +35,20 @@ SnapshotSource = Callable[[], Snapshot]
 
 
 DrillSource = Callable[[], Mapping[str, DrillRow]]
+# Families the daemon adds about itself (replica, shared state): built per scrape like the rest.
+ExtraSource = Callable[[], Iterable[Metric]]
 
 
 class NetmonCollector(Collector):
-    def __init__(self, snapshot: SnapshotSource, drills: DrillSource | None = None) -> None:
+    def __init__(
+        self,
+        snapshot: SnapshotSource,
+        drills: DrillSource | None = None,
+        extra: ExtraSource | None = None,
+    ) -> None:
         self._snapshot = snapshot
         self._drills = drills
+        self._extra = extra
 
     def collect(self) -> Iterable[Metric]:
         snap = self._snapshot()
@@ -48,6 +56,8 @@ class NetmonCollector(Collector):
         yield from _device_metrics(snap)
         if self._drills is not None:
             yield from _drill_metrics(snap, self._drills())
+        if self._extra is not None:
+            yield from self._extra()
         build = GaugeMetricFamily("netmon_build_info", "netmon version", labels=["version"])
         build.add_metric([__version__], 1)
         yield build
@@ -323,9 +333,11 @@ def render(registry: CollectorRegistry) -> bytes:
     return "".join(out).encode()
 
 
-def make_registry(snapshot: SnapshotSource, drills: DrillSource | None = None) -> CollectorRegistry:
+def make_registry(
+    snapshot: SnapshotSource, drills: DrillSource | None = None, extra: ExtraSource | None = None
+) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(NetmonCollector(snapshot, drills))
+    registry.register(NetmonCollector(snapshot, drills, extra))
     return registry
 
 
@@ -338,9 +350,10 @@ class MetricsServer(WebServer):
         snapshot: SnapshotSource,
         drills: DrillSource | None = None,
         web: WebConfig | None = None,
+        extra: ExtraSource | None = None,
     ) -> None:
         self.snapshot = snapshot
-        self.registry = make_registry(snapshot, drills)
+        self.registry = make_registry(snapshot, drills, extra)
         super().__init__(address, self.page, web)
 
     def page(self, path: str) -> Reply:

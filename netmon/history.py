@@ -301,6 +301,29 @@ def _event(r: tuple[object, ...]) -> HistoryEvent:
     )
 
 
+MERGE_WINDOW = 60.0  # seconds: one change seen by several replicas within this is one event
+
+
+def merge_replicas(events: Sequence[HistoryEvent]) -> list[tuple[HistoryEvent, tuple[str, ...]]]:
+    """Events of several replicas as one history: the same change of a pair (same event, from,
+    to) seen by other replicas within MERGE_WINDOW of its first sighting is one row, with the
+    replicas that saw it. A replica seeing it twice is two changes (the pair went back and
+    forth), never merged. Oldest first, as `events` gives them."""
+    merged: list[tuple[HistoryEvent, list[str]]] = []
+    open_rows: dict[tuple[str, str, str | None, str], int] = {}
+    for e in sorted(events, key=lambda x: (x.at, x.id)):
+        key = (e.pair, e.event, e.old, e.new)
+        at = open_rows.get(key)
+        if at is not None:
+            first, seen = merged[at]
+            if e.at - first.at <= MERGE_WINDOW and e.replica not in seen:
+                seen.append(e.replica)
+                continue
+        open_rows[key] = len(merged)
+        merged.append((e, [e.replica]))
+    return [(e, tuple(r for r in seen if r)) for e, seen in merged]
+
+
 def record_change(
     history: History | None,
     previous: PairStatus | None,

@@ -298,6 +298,7 @@ class Inventory:
     traps: TrapSettings | None = None
     ssh_sessions: int = 8
     drill_journal: str = ""  # path of the drill journal (SQLite); "" = the per-user default
+    state_dsn: Secret | None = None  # the replicas' shared PostgreSQL; None = SQLite files
 
     @cached_property
     def _by_name(self) -> dict[str, PairSpec]:

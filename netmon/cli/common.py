@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +12,8 @@ import typer
 from rich.console import Console
 
 from netmon.errors import ConfigError
-from netmon.model import PairState
+from netmon.model import Inventory, PairState, Secret
+from netmon.statedb import StateConfig
 
 EXIT_OK, EXIT_UNHEALTHY, EXIT_CONFIG = 0, 1, 2
 DEFAULT_LISTEN = "127.0.0.1:9580"
@@ -58,3 +60,25 @@ def pair_or_exit(inv: Any, pair: str) -> Any:
         err.print(f"no pair {pair!r} (pairs: {', '.join(p.name for p in inv.pairs)})", markup=False)
         raise typer.Exit(EXIT_CONFIG)
     return spec
+
+
+# A DSN carries a password: read from the environment, never argv (any user can read argv).
+StateDsnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--state-dsn",
+        envvar="NETMON_STATE_DSN",
+        show_default=False,
+        hidden=False,
+        help="PostgreSQL DSN of the replicas' shared journal, history and drill leases; set "
+        "NETMON_STATE_DSN rather than this option (argv is visible to every user). "
+        "Default: the inventory's state.dsn, else SQLite files.",
+    ),
+]
+
+
+def cli_state(inv: Inventory) -> StateConfig:
+    """The shared state a CLI command uses: NETMON_STATE_DSN, else the inventory's state.dsn,
+    else SQLite files (StateConfig without a DSN)."""
+    dsn = os.environ.get("NETMON_STATE_DSN")
+    return StateConfig(Secret("env:NETMON_STATE_DSN", dsn) if dsn else inv.state_dsn)

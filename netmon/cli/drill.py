@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,7 @@ from netmon.cli.common import (
     InventoryOpt,
     JsonOpt,
     ListenOpt,
+    cli_state,
     config_failure,
     err,
     out,
@@ -41,9 +43,9 @@ def _drill_context(inventory: Path, journal: Path | None, listen: str) -> Any:
     from netmon.collectors.probe import Prober
     from netmon.collectors.snmp import SnmpCollector
     from netmon.collectors.ssh import SshCollector
-    from netmon.drills.journal import Journal, journal_path
+    from netmon.drills.journal import journal_path, open_journal
     from netmon.drills.runner import DrillRunner
-    from netmon.history import History, history_path
+    from netmon.history import history_path, open_history
     from netmon.inventory import load_inventory
 
     try:
@@ -52,15 +54,16 @@ def _drill_context(inventory: Path, journal: Path | None, listen: str) -> Any:
         raise config_failure(exc) from None
 
     journal_file = journal_path(inv.drill_journal, journal)
+    state = cli_state(inv)
 
     def last_failover(pair: str) -> float | None:
         # The daemon's pair history (kept across its restarts) first; then the running daemon,
         # which has seen failovers since it started. Without either, none is known.
         seen: list[float] = []
         history_file = history_path(journal_file)
-        if history_file.exists():
+        if state.shared or history_file.exists():
             try:
-                kept = History(history_file)
+                kept = open_history(history_file, state)
                 try:
                     seen += [e.at for e in kept.events(pair, 1000) if e.event == "failover"]
                 finally:
@@ -76,7 +79,12 @@ def _drill_context(inventory: Path, journal: Path | None, listen: str) -> Any:
                 seen.append(float(p["last_failover_at"]))
         return max(seen, default=None)
 
-    opened = Journal(journal_file)
+    try:
+        # NETMON_REPLICA names this CLI in the journal and its drill lease (default: the host).
+        opened = open_journal(journal_file, state, os.environ.get("NETMON_REPLICA", ""))
+    except StateError as exc:
+        err.print(f"cannot open the drill journal: {exc}", markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
     runner = DrillRunner(
         inv, opened, SnmpCollector(), SshCollector(inv.ssh_sessions), Prober(),
         say=lambda text: err.print(f"[drill] {text}", markup=False, highlight=False),

@@ -14,6 +14,7 @@ from netmon.cli.common import (
     EXIT_OK,
     InventoryOpt,
     ListenOpt,
+    StateDsnOpt,
     err,
     setup_logging,
 )
@@ -31,22 +32,42 @@ def run(
         ),
     ] = None,
     log_level: str = "info",
+    replica: Annotated[
+        str | None,
+        typer.Option(help="This replica's name (netmon_replica_info); default: the host name."),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="K/N: watch only the pairs of shard K of N (each shard by 2+ replicas)."),
+    ] = None,
+    state_dsn: StateDsnOpt = None,
 ) -> None:
     """Run the daemon: poll on schedule, serve /metrics and /api/v1/pairs."""
     setup_logging(log_level)
-    raise typer.Exit(run_daemon(inventory, listen, web_config))
+    raise typer.Exit(run_daemon(inventory, listen, web_config, replica, shard, state_dsn))
 
 
-def run_daemon(inventory: Path, listen: str, web_config: Path | None = None) -> int:
+def run_daemon(
+    inventory: Path,
+    listen: str,
+    web_config: Path | None = None,
+    replica: str | None = None,
+    shard: str | None = None,
+    state_dsn: str | None = None,
+) -> int:
     from netmon.daemon import Daemon, parse_listen
+    from netmon.shard import parse_shard
 
     try:
         address = parse_listen(listen)
+        part = parse_shard(shard) if shard is not None else None
     except ValueError as exc:
         err.print(str(exc), markup=False)
         return EXIT_CONFIG
     try:
-        daemon = Daemon(inventory, address, web_config)
+        daemon = Daemon(
+            inventory, address, web_config, replica=replica, shard=part, state_dsn=state_dsn
+        )
     except ConfigError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False, highlight=False)

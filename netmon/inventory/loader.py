@@ -141,6 +141,7 @@ class _Loader:
         self.declared = set(map(str, raw_devices)) if isinstance(raw_devices, dict) else set()
         pairs = self.pairs(data.get("pairs"), defaults, devices)
         traps = self.traps(top_model.traps if top_model else None)
+        state_dsn = self.secret(top_model.state.dsn, [("state",)], "dsn") if top_model else None
         if self.problems:
             raise ConfigError(self.problems)
         collectors = top_model.collectors if top_model else schema.CollectorsConfig()
@@ -151,6 +152,7 @@ class _Loader:
             traps=traps,
             ssh_sessions=collectors.ssh_sessions,
             drill_journal=self.journal_path(top_model.drills.journal if top_model else None),
+            state_dsn=state_dsn,
         )
 
     def journal_path(self, configured: str | None) -> str:

@@ -239,9 +239,15 @@ class CollectorsConfig(Strict):
     ssh_sessions: int = Field(8, ge=1, le=256)  # SSH sessions at once (worker threads)
 
 
+class StateSettingsConfig(Strict):
+    # The replicas' shared PostgreSQL: a DSN holds a password, so it is a secret reference.
+    dsn: SecretRef | None = None
+
+
 class InventoryConfig(Strict):
     version: Literal[1] = 1
     collectors: CollectorsConfig = CollectorsConfig()
+    state: StateSettingsConfig = StateSettingsConfig()
     drills: DrillsConfig = DrillsConfig()
     traps: TrapConfig | None = None
     defaults: Defaults = Defaults()
