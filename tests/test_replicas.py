@@ -7,6 +7,7 @@ and SIGSTOP (a hung or lost host: it simply stops renewing, and its lease has to
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -16,10 +17,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from netmon.collectors.snmp import SnmpCollector
+from netmon.kinds.keepalived import BASE_PRIORITY
+from netmon.model import Device, Secret, SnmpSettings, SnmpV2c
+
 from .conftest import free_tcp_port, stop_process
 from .helpers import Demo, get, sample, states, wait_for
 from .pg import Postgres, postgres  # noqa: F401 - the fixture
-from .test_daemon import NETMON, env, sim  # noqa: F401 - fixtures
+from .test_daemon import NETMON, SECRET, env, sim  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.daemon
 
@@ -266,5 +271,103 @@ def test_three_shards_by_two_replicas_poll_every_pair_exactly_twice(
         for pair, by in polled.items():
             assert len(by) == 2, (pair, by)
             assert by[0][:2] == by[1][:2], (pair, by)  # both of one shard
+        # `netmon status` reads all six as one view: every pair once, seen by its two.
+        wait_for(
+            lambda: all(not json.loads(get(f"http://{at}/api/v1/pairs"))["pending"]
+                        for at in replicas.listen.values()),
+            40, "every daemon's pairs polled",
+        )  # fmt: skip
+        daemons = [arg for at in replicas.listen.values() for arg in ("--daemon", at)]
+        shown = subprocess.run(
+            [*NETMON, "status", *daemons, "--json"], env=environ, capture_output=True,
+            text=True, timeout=60,
+        )  # fmt: skip
+        view = json.loads(shown.stdout)
+        assert all(d["answered"] for d in view["daemons"]), view["daemons"]
+        assert sorted(p["pair"] for p in view["pairs"]) == sorted(polled)
+        assert all(len(p["seen_by"]) == 2 for p in view["pairs"]), view["pairs"]
+        table = subprocess.run(
+            [*NETMON, "status", *daemons], env=environ, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        for pair in polled:
+            assert pair in table.stdout, table.stdout
     finally:
+        replicas.stop()
+
+
+def set_core_r1_priority(network: Demo, value: int) -> None:
+    """core-r1's keepalived base priority in the simulator (150 is the demo's own)."""
+    device = Device(
+        "core-r1",
+        "127.0.0.1",
+        SnmpSettings(SnmpV2c(Secret("env:X", SECRET)), network.port(16101), 1.0, 1),
+    )
+
+    async def put() -> None:
+        collector = SnmpCollector()
+        try:
+            await collector.set_integer(device, (*BASE_PRIORITY, 1), value)
+        finally:
+            collector.close()
+
+    asyncio.run(put())
+
+
+def test_postgresql_down_polling_goes_on_drills_are_refused_history_is_kept(
+    sim: Demo,  # noqa: F811
+    shared: tuple[dict[str, str], str],
+    postgres: Postgres,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL stops: the replica polls and serves on (a failover seen and exported), says
+    the state is down, refuses a drill naming the database (masked); PostgreSQL starts again:
+    the failover seen meanwhile is in the history, nothing counted as dropped."""
+    environ, dsn = shared
+    replicas = Replicas(tmp_path, environ, sim.inventory)
+    try:
+        listen = replicas.start("a")
+        both_healthy(replicas)
+        assert sample(listen, "netmon_state_up", backend="postgres") == 1.0
+        postgres.stop()
+        try:
+            set_core_r1_priority(sim, 50)  # core-r2 takes over while the database is away
+            wait_for(
+                lambda: sample(listen, "netmon_pair_on_preferred", pair="core-gw") == 0.0,
+                30,
+                "the failover to core-r2 seen with PostgreSQL down",
+            )
+            wait_for(
+                lambda: sample(listen, "netmon_state_up", backend="postgres") == 0.0,
+                20,
+                "netmon_state_up 0",
+            )
+            assert (sample(listen, "netmon_history_write_queue_rows") or 0) >= 1
+            refused = subprocess.run(
+                drill_cmd(sim.inventory, listen), env=environ, capture_output=True, text=True,
+                timeout=60,
+            )  # fmt: skip
+            assert refused.returncode != 0
+            said = refused.stdout + refused.stderr
+            assert "cannot use the drill journal" in said or "cannot open the drill journal" in said
+            assert f"postgresql://127.0.0.1:{postgres.port}/" in said
+            assert postgres.password not in said
+        finally:
+            postgres.start()
+        wait_for(
+            lambda: sample(listen, "netmon_state_up", backend="postgres") == 1.0,
+            30,
+            "netmon_state_up 1 again",
+        )
+        wait_for(
+            lambda: sample(listen, "netmon_history_write_queue_rows") == 0.0, 20, "queue written"
+        )
+        assert sample(listen, "netmon_history_writes_dropped_total") == 0.0
+        failovers = rows(
+            dsn, "SELECT new FROM events WHERE pair = 'core-gw' AND event = 'failover'"
+        )
+        assert ("core-r2",) in failovers
+        assert postgres.password not in replicas.log("a")
+    finally:
+        set_core_r1_priority(sim, 150)
         replicas.stop()

@@ -8,7 +8,7 @@ import os
 import ssl
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -58,8 +58,21 @@ def fetch_status(listen: str, timeout: float = 3.0) -> dict[str, Any]:
         raise DaemonUnavailable(f"no netmon daemon answers at {url}: {exc}") from None
 
 
-def status(listen: ListenOpt = DEFAULT_LISTEN, as_json: JsonOpt = False) -> None:
+def status(
+    listen: ListenOpt = DEFAULT_LISTEN,
+    as_json: JsonOpt = False,
+    daemon: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--daemon",
+            help="HOST:PORT of a replica or shard to read (repeat it): one view of several "
+            "daemons, with the pairs they disagree on named. Instead of --listen.",
+        ),
+    ] = None,
+) -> None:
     """What the running daemon sees now (exit 1 if any pair is not healthy)."""
+    if daemon:
+        raise typer.Exit(_several(daemon, as_json))
     try:
         data = fetch_status(listen)
     except DaemonUnavailable as exc:
@@ -72,3 +85,43 @@ def status(listen: ListenOpt = DEFAULT_LISTEN, as_json: JsonOpt = False) -> None
         if data.get("pending"):
             out.print(f"not polled yet: {', '.join(data['pending'])}")
     raise typer.Exit(exit_for(data["pairs"]))
+
+
+def _several(daemons: list[str], as_json: bool) -> int:
+    """Several daemons (replicas, shards) read as one: every pair once, from the first daemon
+    that polled it, and each pair whose verdict differs between daemons named with who says
+    what. A daemon that does not answer is named; if none answers, exit 2."""
+    seen: dict[str, dict[str, Any]] = {}
+    views: dict[str, dict[str, str]] = {}
+    answered: dict[str, bool] = {}
+    for where in daemons:
+        try:
+            data = fetch_status(where)
+        except DaemonUnavailable as exc:
+            err.print(str(exc), markup=False)
+            answered[where] = False
+            continue
+        answered[where] = True
+        for pair in data.get("pairs", []):
+            seen.setdefault(pair["pair"], pair)
+            views.setdefault(pair["pair"], {})[where] = str(pair.get("state"))
+    if not any(answered.values()):
+        return EXIT_CONFIG
+    pairs = [seen[name] for name in sorted(seen)]
+    disagree = {name: v for name, v in sorted(views.items()) if len(set(v.values())) > 1}
+    if as_json:
+        out.print_json(json.dumps({
+            "daemons": [{"listen": d, "answered": ok} for d, ok in answered.items()],
+            "pairs": [{**p, "seen_by": views[p["pair"]]} for p in pairs],
+            "disagree": disagree,
+        }))  # fmt: skip
+    else:
+        out.print(pairs_table(pairs))
+        for name, by in disagree.items():
+            said = "; ".join(f"{state} at {where}" for where, state in by.items())
+            out.print(f"{name}: the daemons disagree: {said}", markup=False, highlight=False)
+    worst = exit_for(pairs)
+    # A pair one daemon sees as unhealthy is not healthy, whichever daemon was read first.
+    if disagree:
+        worst = max(worst, 1)
+    return worst
