@@ -47,7 +47,7 @@ from netmon.history import history_path, open_history
 from netmon.inventory import load_inventory
 from netmon.model import Inventory, PairSpec, Secret
 from netmon.poller import Poller
-from netmon.shard import Shard, for_shard
+from netmon.shard import Shard, for_shard, owns
 from netmon.skipped import SkippedPolls, quiet_apscheduler
 from netmon.statedb import StateConfig, StateError, mask_dsn
 from netmon.store import StateStore
@@ -363,6 +363,7 @@ class Daemon:
             self.inventory, journal, self.snmp, self.ssh, None,
             say=lambda text: log.warning("drill recovery: %s", text),
             holder=holder_name(self.replica),
+            owns=lambda pair: owns(self.shard, pair),
         )  # fmt: skip
         await runner.recover()
 

@@ -731,3 +731,28 @@ def test_a_drill_watching_a_takeover_does_not_wait_out_the_split_brain_debounce(
         assert settled is not None and settled.state is PairState.SPLIT_BRAIN
     finally:
         journal.close()
+
+
+def test_recovery_leaves_a_pair_of_another_shard_and_a_pair_whose_drill_is_alive(
+    tmp_path: Path,
+) -> None:
+    """A shard's replica does not recover another shard's pair (to it the pair is not in the
+    inventory, which would read as "removed" and ask for a person); a drill whose holder still
+    renews its lease is running, not dead, and nobody restores its pair under it."""
+    path, net, spec = tmp_path / "drills.sqlite", FakeNet(), pair(max_switchover=1.0)
+    drill = killed_drill(path, spec, net)
+    journal = Journal(path)
+    other_shard = FakeRunner(spec, journal, net)
+    other_shard.owns = lambda _: False
+    assert asyncio.run(other_shard.recover()) == []
+    journal.acquire(spec.name, "replica-x (pid 1 on elsewhere)", drill)  # alive, elsewhere
+    assert journal.orphaned() == []
+    assert asyncio.run(FakeRunner(spec, journal, net).recover()) == []
+    assert net.active() == "r2"  # nothing was restored under the live drill
+    journal.release(spec.name, "replica-x (pid 1 on elsewhere)")
+    assert asyncio.run(FakeRunner(spec, journal, net).recover()) == [drill]
+    assert net.active() == "r1"
+    row = journal.drill(drill)
+    assert row is not None and row.result == "aborted"
+    assert any(n.startswith("recovery by ") for n in notes(journal, drill))
+    journal.close()

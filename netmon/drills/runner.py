@@ -167,8 +167,12 @@ class DrillRunner:
         say: Say = lambda _: None,
         last_failover_at: Callable[[str], float | None] = lambda _: None,
         holder: str | None = None,
+        owns: Callable[[str], bool] = lambda _: True,
     ) -> None:
         self.inventory = inventory
+        # A shard's runner recovers only its shard's pairs: another shard's pair is not in its
+        # inventory, and recovery would take that for "removed" and ask for a person.
+        self.owns = owns
         self.journal = journal
         self.snmp = snmp
         self.ssh = ssh
@@ -653,6 +657,8 @@ class DrillRunner:
         restore one pair at once. `keep`: a pair whose lease this runner holds for its own drill."""
         recovered = []
         for orphan in self.journal.orphaned():
+            if not self.owns(orphan.pair):
+                continue  # the replicas of the pair's own shard restore it
             try:
                 self.journal.acquire(orphan.pair, self.holder, orphan.id)
             except LeaseHeld:
