@@ -205,7 +205,7 @@ class History:
         return not self._queue.unfinished_tasks
 
     def close(self, timeout: float = 2.0) -> None:
-        if self._queue is not None and self._thread is not None:
+        if self._queue is not None and self._thread is not None and not self._stopping.is_set():
             # Queued rows get a moment to reach the database; any still unwritten then are
             # counted and logged as lost, never dropped without a word.
             if not self.stats.failing:
@@ -215,12 +215,14 @@ class History:
                 self._queue.put_nowait(None)
             self._thread.join(timeout)
             if self._thread.is_alive():
-                left = self._queue.qsize()
-                self.stats.dropped += left
+                # The writer is stuck in a write: it finishes it and then writes, or counts as
+                # dropped, each row behind it on its own; the queue stays for it.
+                left = sum(1 for row in list(self._queue.queue) if row is not None) + 1
                 log.error(
-                    "pair history: %d rows were not written to %s before the stop", left, self.path
+                    "pair history: %d rows not yet written to %s at the stop", left, self.path
                 )
-            self._queue = None
+            else:
+                self._queue = None
         self.db.close()
 
     # -- writing --------------------------------------------------------------------------

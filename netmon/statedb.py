@@ -245,6 +245,12 @@ class PostgresDatabase(Database):
     def _connect(self) -> Any:
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
             return self._conn
+        if _password_of(self._dsn.reveal()) is None:
+            # What cannot be parsed cannot be scrubbed from libpq's error either: not sent.
+            raise StateError(
+                f"{self.where}: the DSN cannot be parsed (in a URI, write a '%' in the password "
+                "as %25, and '@', ':' or '/' percent-encoded)"
+            )
         try:
             self._conn = psycopg.connect(
                 self._dsn.reveal(),
@@ -288,11 +294,12 @@ class PostgresDatabase(Database):
                 self._conn = None
 
 
-def _password_of(dsn: str) -> str:
+def _password_of(dsn: str) -> str | None:
+    """The DSN's password ("" without one), or None when the DSN cannot be parsed."""
     try:
         return str(conninfo_to_dict(dsn).get("password") or "")
-    except Exception:  # noqa: BLE001 - nothing to scrub if it cannot be parsed
-        return ""
+    except Exception:  # noqa: BLE001 - the caller refuses a DSN it cannot read
+        return None
 
 
 @dataclass(frozen=True)

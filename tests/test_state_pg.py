@@ -226,9 +226,11 @@ def test_orphaned_lists_unfinished_drills_whose_lease_expired(backend: Opener) -
         live = journal.start("core", "r3", "r4")
         done = journal.start("dmz", "r5", "r6")
         journal.finish(done, "passed", {})
-        # Both holders are this (live) process: only the database's clock tells them apart.
+        # Holders on another host (as the database records them): only the database's clock
+        # tells them apart (a holder alive on this host is never orphaned: test_state_attacks).
         journal.acquire("edge", "gone-replica", dead, ttl=1.0)
         journal.acquire("core", "live-replica", live, ttl=60.0)
+        journal.db.run("UPDATE leases SET proc = 'elsewhere:4242:1'")
         assert journal.orphaned() == []
         time.sleep(1.3)
         assert [d.id for d in journal.orphaned()] == [dead]

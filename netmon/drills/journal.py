@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -167,35 +168,77 @@ def default_replica() -> str:
     return socket.gethostname() or "netmon"
 
 
+_TOKEN = secrets.token_hex(3)  # this process: two containers may share a host name and a PID
+
+
 def holder_name(replica: str) -> str:
     """Who holds a lease: the replica (or CLI) and the process, so a message can name it."""
-    return f"{replica or default_replica()} (pid {os.getpid()} on {socket.gethostname()})"
+    token = _TOKEN if os.getpid() == _TOKEN_PID else secrets.token_hex(3)
+    return f"{replica or default_replica()} (pid {os.getpid()} on {socket.gethostname()}, {token})"
 
 
-def _start_ticks(pid: int) -> str:
-    """A process's start time in clock ticks (/proc/PID/stat field 22): with the PID, it tells
-    a live holder from a new process that was given a dead holder's PID."""
+_TOKEN_PID = os.getpid()
+
+
+GONE = ("", "")
+
+
+def _process(pid: int) -> tuple[str, str] | None:
+    """(state letter, start time in clock ticks: /proc/PID/stat fields 3 and 22) of a process,
+    GONE when there is none, None when it cannot be told (/proc hidden by hidepid, a sandbox).
+    With the PID, the start time tells a live holder from a new process given a dead one's PID."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return GONE
     except OSError:
-        return ""
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return GONE
+        except OSError:
+            return None  # it exists (EPERM: another user's) but cannot be read
+        return None
     fields = stat.rpartition(")")[2].split()
-    # A zombie (killed, not yet reaped by its parent) is dead: it runs nothing any more.
-    return fields[19] if len(fields) > 19 and fields[0] != "Z" else ""
+    return (fields[0], fields[19]) if len(fields) > 19 else None
+
+
+def _start_ticks(pid: int) -> str | None:
+    info = _process(pid)
+    return None if info is None else info[1]
 
 
 def _proc() -> str:
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid)}"
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}"
+
+
+def _local(proc: str) -> tuple[int, str] | None:
+    parts = proc.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2]
 
 
 def _dead_here(proc: str) -> bool:
-    """The holder ran on this host and its process is gone (or the PID is another process's)."""
-    parts = proc.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+    """The holder ran on this host and its process is gone: no such PID, a zombie (killed, not
+    yet reaped: it runs nothing), or the PID now another process's."""
+    local = _local(proc)
+    if local is None:
         return False
-    started = _start_ticks(int(parts[1]))
-    return started == "" or started != parts[2]
+    info = _process(local[0])
+    return info is not None and (info == GONE or info[0] == "Z" or info[1] != local[1])
+
+
+def _alive_here(proc: str) -> bool:
+    """The holder runs on this host, the same process and running: alive whatever the lease's
+    clock says (a wall clock stepped forward). A stopped one (SIGSTOP, a debugger) renews
+    nothing, as a hung host would not: its lease decides. Unknowable (hidden /proc): alive."""
+    local = _local(proc)
+    if local is None:
+        return False
+    info = _process(local[0])
+    return info is None or (info[1] == local[1] and info[0] not in ("Z", "T", "t"))
 
 
 def open_journal(path: Path, state: StateConfig | None = None, replica: str = "") -> Journal:
@@ -325,16 +368,27 @@ class Journal:
         )
         return [self._row(r) for r in rows]
 
-    def orphaned(self) -> list[DrillRow]:
-        """Unfinished drills whose pair has no live lease: their process died (kill -9, host
-        lost: the lease expired; on this host: the process is gone), or the drill was journalled
-        before leases. These are the ones recovery may restore."""
+    def orphaned(self, mine: str | None = None) -> list[DrillRow]:
+        """Unfinished drills whose process is gone: no live lease on the pair (it expired: kill
+        -9 or a lost host; or the drill predates leases), or a holder on this host whose process
+        died. A holder alive on this host is never gone, whatever the clock says. `mine`: a
+        lease this caller holds for a drill of its own, which covers no older drill."""
         rows = self._db().rows(
             f"SELECT {', '.join('d.' + c.strip() for c in self._COLUMNS.split(','))},"
-            " l.expires_at > {now}, l.proc FROM drills d LEFT JOIN leases l ON l.pair = d.pair"
-            " WHERE d.result IS NULL ORDER BY d.id"
+            " l.expires_at > {now}, l.proc, l.holder FROM drills d"
+            " LEFT JOIN leases l ON l.pair = d.pair WHERE d.result IS NULL ORDER BY d.id"
         )
-        return [self._row(r[:-2]) for r in rows if not r[-2] or _dead_here(str(r[-1] or ""))]
+        out = []
+        for r in rows:
+            live, proc, holder = r[-3], str(r[-2] or ""), r[-1]
+            if (
+                holder is None
+                or (mine is not None and holder == mine)
+                or _dead_here(proc)
+                or (not live and not _alive_here(proc))
+            ):
+                out.append(self._row(r[:-3]))
+        return out
 
     def blocked(self, pair: str) -> DrillRow | None:
         """A drill on this pair that could not be restored: further drills wait for a person."""

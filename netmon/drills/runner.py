@@ -299,34 +299,50 @@ class DrillRunner:
                     "drill lease of %s not released (it expires by itself): %s", pair.name, exc
                 )
 
+    def _fence(self, pair: str, drill_id: int) -> None:
+        try:
+            held = self.journal.renew(pair, self.holder, drill_id)
+        except StateError as exc:
+            raise Abort(
+                f"the drill lease could not be renewed ({exc}); nothing more sent"
+            ) from None
+        if not held:
+            raise Abort("the drill lease was taken by another process; nothing more sent")
+
     async def _keep_lease(self, pair: str, stop: asyncio.Event, halt: asyncio.Event) -> None:
-        """Renew the lease every LEASE_TTL / 5; pass Ctrl-C on; halt the drill when the lease
-        is gone or could not be renewed for most of its term."""
+        """Renew the lease every LEASE_TTL / 5 for as long as the drill runs, its restore after
+        a Ctrl-C included (another process must not restore under it); pass Ctrl-C on; halt the
+        drill when the lease is gone, or not renewed within most of its term (a renew that hangs
+        counts from when it was due, not from when it gives up)."""
+        forward = asyncio.create_task(_forward(stop, halt))
+        budget = LEASE_TTL * 0.6
         renewed = time.monotonic()
-        while True:
-            try:
-                await asyncio.wait_for(stop.wait(), LEASE_TTL / 5)
-            except TimeoutError:
-                pass
-            else:
-                halt.set()
-                return
-            try:
-                held = await asyncio.to_thread(self.journal.renew, pair, self.holder, self.drill_id)
-            except StateError as exc:
-                log.warning("drill lease of %s not renewed: %s", pair, exc)
-                if time.monotonic() - renewed > LEASE_TTL * 0.6:
-                    self._lease_problem = (
-                        f"the drill lease could not be renewed for {LEASE_TTL * 0.6:g}s ({exc})"
+        try:
+            while True:
+                await asyncio.sleep(LEASE_TTL / 5)
+                left = max(budget - (time.monotonic() - renewed), 0.05)
+                try:
+                    held = await asyncio.wait_for(
+                        asyncio.to_thread(self.journal.renew, pair, self.holder, self.drill_id),
+                        left,
                     )
-                    halt.set()
+                except (StateError, TimeoutError) as exc:
+                    why = str(exc) or "no answer"
+                    log.warning("drill lease of %s not renewed: %s", pair, why)
+                    if time.monotonic() - renewed >= budget and not halt.is_set():
+                        self._lease_problem = (
+                            f"the drill lease could not be renewed for {budget:g}s ({why})"
+                        )
+                        halt.set()
+                    continue
+                if not held:
+                    if not halt.is_set():
+                        self._lease_problem = "the drill lease was taken by another process"
+                        halt.set()
                     return
-                continue
-            if not held:
-                self._lease_problem = "the drill lease was taken by another process"
-                halt.set()
-                return
-            renewed = time.monotonic()
+                renewed = time.monotonic()
+        finally:
+            forward.cancel()
 
     async def _run(
         self,
@@ -380,6 +396,9 @@ class DrillRunner:
         try:
             t_act = time.monotonic()
             for action in demote:
+                # Fenced: nothing is sent once another process has the pair's lease (this
+                # process stalled past its term; the other may be restoring the pair).
+                self._fence(pair.name, drill_id)
                 seq = self.journal.step(drill_id, "act", action.describe())
                 self.say(f"demote: {action.describe()}")
                 await self.execute(action)
@@ -404,14 +423,20 @@ class DrillRunner:
                 self.journal.step(drill_id, "note", "left on the standby (--no-failback); restore later with: "
                                   + "; ".join(report.restore_actions), "done")  # fmt: skip
             report.result = "passed"
-        except (Abort, CollectorError, asyncio.CancelledError) as exc:
-            reason = (
-                self._lease_problem or "interrupted (Ctrl-C or SIGTERM)"
-                if isinstance(exc, asyncio.CancelledError)
-                else str(exc)
-            )
+        except (Abort, CollectorError, StateError, asyncio.CancelledError) as exc:
+            # A journal that fails after the demotion (a locked file, the database away) is an
+            # abort too: the pair is restored, not left on the standby.
+            if isinstance(exc, asyncio.CancelledError):
+                reason = self._lease_problem or "interrupted (Ctrl-C or SIGTERM)"
+            elif isinstance(exc, StateError):
+                reason = f"the drill journal failed: {exc}"
+            else:
+                reason = str(exc)
             report.result, report.reason = "aborted", reason
-            self.journal.step(drill_id, "abort", reason, "done")
+            try:
+                self.journal.step(drill_id, "abort", reason, "done")
+            except StateError as failure:
+                log.warning("drill %s: could not journal the abort: %s", drill_id, failure)
             self.say(f"abort: {reason}; restoring")
             restored = await self.safe_restore(drill_id, pair, active, restore)
         finally:
@@ -656,7 +681,7 @@ class DrillRunner:
         gone) and restore their pairs, each under its pair's lease so that two replicas never
         restore one pair at once. `keep`: a pair whose lease this runner holds for its own drill."""
         recovered = []
-        for orphan in self.journal.orphaned():
+        for orphan in self.journal.orphaned(mine=self.holder):
             if not self.owns(orphan.pair):
                 continue  # the replicas of the pair's own shard restore it
             try:
@@ -708,3 +733,8 @@ class DrillRunner:
                                              "restored": ok,
                                              "restore_actions": [a.describe() for a in actions],
                                              "recovered_by": self.holder})  # fmt: skip
+
+
+async def _forward(stop: asyncio.Event, halt: asyncio.Event) -> None:
+    await stop.wait()
+    halt.set()
