@@ -46,6 +46,7 @@ from netmon.exporter import MetricsServer, snapshot_source
 from netmon.history import history_path, open_history
 from netmon.inventory import load_inventory
 from netmon.model import Inventory, PairSpec, Secret
+from netmon.pager import Pager
 from netmon.poller import Poller
 from netmon.shard import Shard, for_shard, owns
 from netmon.skipped import SkippedPolls, quiet_apscheduler
@@ -98,8 +99,11 @@ class Daemon:
         replica: str | None = None,
         shard: Shard | None = None,
         state_dsn: str | None = None,
+        alertmanagers: Sequence[str] = (),
     ) -> None:
         self.inventory_path = inventory_path
+        # Pages straight to the Alertmanagers, seconds after the poll (netmon/pager.py).
+        self.pager = Pager(alertmanagers) if alertmanagers else None
         self.listen = listen
         self.replica = replica or default_replica()
         self.shard = shard
@@ -307,6 +311,10 @@ class Daemon:
         watcher = loop.create_task(self._watch_drills(journal))
         self._tasks.add(watcher)
         watcher.add_done_callback(self._tasks.discard)
+        if self.pager is not None:
+            paging = loop.create_task(self._page())
+            self._tasks.add(paging)
+            paging.add_done_callback(self._tasks.discard)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
@@ -321,6 +329,15 @@ class Daemon:
             await self._stop.wait()
         finally:
             await self._shutdown()
+
+    async def _page(self) -> None:
+        """Each second: send what pages now (a change at once, else every RESEND). Nothing is
+        sent at a stop: the other replicas keep a page up, and a lone one's ends by itself."""
+        assert self.pager is not None
+        while not self._stop.is_set():
+            await asyncio.to_thread(self.pager.tick, self.store.snapshot(time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 1.0)
 
     def _drills(self, path: Path) -> dict[str, DrillRow]:
         # SQLite: read at each scrape, as before (local and fast). PostgreSQL: the watcher's

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -370,4 +371,44 @@ def test_postgresql_down_polling_goes_on_drills_are_refused_history_is_kept(
         assert postgres.password not in replicas.log("a")
     finally:
         set_core_r1_priority(sim, 150)
+        replicas.stop()
+
+
+def test_two_replicas_page_alertmanager_directly_as_one_alert(
+    sim: Demo,  # noqa: F811
+    shared: tuple[dict[str, str], str],
+    alertmanager: str,
+    tmp_path: Path,
+) -> None:
+    """Both replicas send the demo's split-brain (campus-fw) straight to a real Alertmanager,
+    with the rule's labels: Alertmanager holds one alert, not one per replica; killed, one
+    replica leaves the alert up (the other renews it)."""
+    environ, _ = shared
+    replicas = Replicas(tmp_path, environ, sim.inventory)
+
+    def split_brains() -> list[dict[str, Any]]:
+        got = json.loads(get(f"{alertmanager}/api/v2/alerts?filter=pair%3D%22campus-fw%22"))
+        return [a for a in got if a["labels"].get("alertname") == "NetmonPairSplitBrain"]
+
+    try:
+        started = time.monotonic()
+        replicas.start("a", "--alertmanager", alertmanager)
+        replicas.start("b", "--alertmanager", alertmanager)
+        wait_for(lambda: len(split_brains()) == 1, 30, "the split-brain in Alertmanager")
+        print(f"\ndirect page in Alertmanager {time.monotonic() - started:.1f}s after start")
+        time.sleep(3)  # both replicas have sent it by now (each second on a change)
+        (one,) = split_brains()
+        assert one["labels"] == {
+            "alertname": "NetmonPairSplitBrain",
+            "pair": "campus-fw",
+            "severity": "page",
+        }
+        assert one["status"]["state"] == "active"
+        killed = replicas.procs.pop("a")
+        killed.kill()  # kill -9: it sends nothing more
+        killed.wait(10)
+        time.sleep(12)  # past one resend of b
+        (still,) = split_brains()
+        assert still["status"]["state"] == "active"
+    finally:
         replicas.stop()

@@ -41,10 +41,20 @@ def run(
         typer.Option(help="K/N: watch only the pairs of shard K of N (each shard by 2+ replicas)."),
     ] = None,
     state_dsn: StateDsnOpt = None,
+    alertmanager: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--alertmanager",
+            help="URL of an Alertmanager to page directly (repeat for a cluster): split-brain "
+            "and down, with the rules' labels, so it merges them with the rules' alerts.",
+        ),
+    ] = None,
 ) -> None:
     """Run the daemon: poll on schedule, serve /metrics and /api/v1/pairs."""
     setup_logging(log_level)
-    raise typer.Exit(run_daemon(inventory, listen, web_config, replica, shard, state_dsn))
+    raise typer.Exit(
+        run_daemon(inventory, listen, web_config, replica, shard, state_dsn, alertmanager or [])
+    )
 
 
 def run_daemon(
@@ -54,6 +64,7 @@ def run_daemon(
     replica: str | None = None,
     shard: str | None = None,
     state_dsn: str | None = None,
+    alertmanagers: list[str] | None = None,
 ) -> int:
     from netmon.daemon import Daemon, parse_listen
     from netmon.shard import parse_shard
@@ -66,8 +77,9 @@ def run_daemon(
         return EXIT_CONFIG
     try:
         daemon = Daemon(
-            inventory, address, web_config, replica=replica, shard=part, state_dsn=state_dsn
-        )
+            inventory, address, web_config, replica=replica, shard=part, state_dsn=state_dsn,
+            alertmanagers=alertmanagers or (),
+        )  # fmt: skip
     except ConfigError as exc:
         for problem in exc.problems:
             err.print(str(problem), markup=False, highlight=False)
