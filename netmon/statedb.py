@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -151,10 +152,25 @@ class SqliteDatabase(Database):
             self._conn = sqlite3.connect(
                 path, timeout=timeout, isolation_level=None, check_same_thread=False
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._wal(timeout)
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"{path}: {exc}") from exc
+
+    def _wal(self, timeout: float) -> None:
+        """WAL mode. Switching a new file to it needs the file to itself and answers "database is
+        locked" at once, not after the busy timeout, when another process (a daemon and a drill
+        CLI starting together) opens it in the same moment: tried again until the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+            else:
+                return
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:

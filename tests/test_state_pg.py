@@ -93,9 +93,11 @@ def run_children(
         )
         for env in envs
     ]
+    # Every child is waited for (and its pipes closed) before any is judged: one left behind
+    # would be reaped by the garbage collector during a later test, and fail that one.
+    done = [(proc, *proc.communicate(timeout=60)) for proc in procs]
     out = []
-    for proc in procs:
-        stdout, stderr = proc.communicate(timeout=60)
+    for proc, stdout, stderr in done:
         assert proc.returncode == 0, stderr[-2000:]
         out.append(json.loads(stdout.strip().splitlines()[-1]))
     return out
