@@ -46,6 +46,14 @@ class StateError(NetmonError):
     """The journal, history or lease database could not be used; the message names which one."""
 
 
+# The PostgreSQL trigger function behind the append-only tables of the journal and the history
+# (SQLite's triggers RAISE inline): the refusal's text is the trigger's argument.
+PG_REFUSE = """
+CREATE OR REPLACE FUNCTION netmon_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$;
+"""
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int

@@ -77,8 +77,10 @@ StateDsnOpt = Annotated[
 ]
 
 
-def cli_state(inv: Inventory) -> StateConfig:
-    """The shared state a CLI command uses: NETMON_STATE_DSN, else the inventory's state.dsn,
-    else SQLite files (StateConfig without a DSN)."""
+def cli_state(inv: Inventory | None) -> StateConfig:
+    """The shared state a CLI command uses: NETMON_STATE_DSN, else the inventory's state.dsn
+    (when an inventory was given), else SQLite files (StateConfig without a DSN)."""
     dsn = os.environ.get("NETMON_STATE_DSN")
-    return StateConfig(Secret("env:NETMON_STATE_DSN", dsn) if dsn else inv.state_dsn)
+    if dsn:
+        return StateConfig(Secret("env:NETMON_STATE_DSN", dsn))
+    return StateConfig(inv.state_dsn if inv is not None else None)

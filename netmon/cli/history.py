@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -22,8 +21,7 @@ from netmon.cli.common import (
     setup_logging,
 )
 from netmon.errors import ConfigError
-from netmon.model import Secret
-from netmon.statedb import StateConfig, StateError
+from netmon.statedb import StateError
 
 
 def history(
@@ -45,11 +43,7 @@ def history(
 
     setup_logging("error")
     configured = ""
-    state = StateConfig(
-        Secret("env:NETMON_STATE_DSN", os.environ["NETMON_STATE_DSN"])
-        if os.environ.get("NETMON_STATE_DSN")
-        else None
-    )
+    state = cli_state(None)
     if inventory is not None:
         try:
             inv = load_inventory(inventory)
