@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import signal
 import time
@@ -46,7 +47,7 @@ from netmon.exporter import MetricsServer, snapshot_source
 from netmon.history import history_path, open_history
 from netmon.inventory import load_inventory
 from netmon.model import Inventory, PairSpec, Secret
-from netmon.pager import Pager
+from netmon.pager import TOKEN_ENV, Pager, PagerTls
 from netmon.poller import Poller
 from netmon.shard import Shard, for_shard, owns
 from netmon.skipped import SkippedPolls, quiet_apscheduler
@@ -100,10 +101,17 @@ class Daemon:
         shard: Shard | None = None,
         state_dsn: str | None = None,
         alertmanagers: Sequence[str] = (),
+        alertmanager_tls: PagerTls | None = None,
     ) -> None:
         self.inventory_path = inventory_path
-        # Pages straight to the Alertmanagers, seconds after the poll (netmon/pager.py).
-        self.pager = Pager(alertmanagers) if alertmanagers else None
+        # Pages straight to the Alertmanagers, seconds after the poll (netmon/pager.py); its
+        # bearer token from the environment only. A bad URL or TLS file: ConfigError (exit 2).
+        tls = alertmanager_tls or PagerTls()
+        self.pager = (
+            Pager(alertmanagers, tls=tls, token=os.environ.get(TOKEN_ENV))
+            if alertmanagers or tls.given()
+            else None
+        )
         self.listen = listen
         self.replica = replica or default_replica()
         self.shard = shard
@@ -334,8 +342,17 @@ class Daemon:
         """Each second: send what pages now (a change at once, else every RESEND). Nothing is
         sent at a stop: the other replicas keep a page up, and a lone one's ends by itself."""
         assert self.pager is not None
+        failing = False
         while not self._stop.is_set():
-            await asyncio.to_thread(self.pager.tick, self.store.snapshot(time.time()))
+            try:
+                await asyncio.to_thread(self.pager.tick, self.store.snapshot(time.time()))
+                failing = False
+            except Exception:
+                # Never the end of paging: the next second tries again (Pager.tick itself never
+                # raises; this guards the snapshot). Logged once until it works again.
+                if not failing:
+                    log.exception("direct pages: the verdicts could not be read (trying again)")
+                failing = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), 1.0)
 
@@ -415,6 +432,8 @@ class Daemon:
             )
             queued.add_metric([], float(history.stats.queued))
             yield queued
+        if self.pager is not None:
+            yield from self.pager.metrics()
 
     async def _shutdown(self) -> None:
         started = time.monotonic()

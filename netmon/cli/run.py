@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,6 +19,9 @@ from netmon.cli.common import (
     setup_logging,
 )
 from netmon.errors import ConfigError
+
+if TYPE_CHECKING:
+    from netmon.pager import PagerTls
 
 
 def run(
@@ -45,15 +48,45 @@ def run(
         list[str] | None,
         typer.Option(
             "--alertmanager",
+            envvar="NETMON_ALERTMANAGER",
             help="URL of an Alertmanager to page directly (repeat for a cluster): split-brain "
-            "and down, with the rules' labels, so it merges them with the rules' alerts.",
+            "and down, with the rules' labels, so it merges them with the rules' alerts. "
+            "https://user:password@host:9093 sends basic auth: put such URLs in "
+            "NETMON_ALERTMANAGER (space-separated), not argv; a bearer token comes from "
+            "NETMON_ALERTMANAGER_TOKEN.",
+        ),
+    ] = None,
+    alertmanager_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--alertmanager-ca",
+            help="CA file (PEM) to verify https Alertmanagers with (default: the system's CAs).",
+        ),
+    ] = None,
+    alertmanager_cert: Annotated[
+        Path | None,
+        typer.Option(
+            "--alertmanager-cert",
+            help="Client certificate (PEM) for https Alertmanagers that ask for one.",
+        ),
+    ] = None,
+    alertmanager_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--alertmanager-key",
+            help="The client certificate's key (PEM), unless it is in --alertmanager-cert.",
         ),
     ] = None,
 ) -> None:
     """Run the daemon: poll on schedule, serve /metrics and /api/v1/pairs."""
+    from netmon.pager import PagerTls
+
     setup_logging(log_level)
+    tls = PagerTls(alertmanager_ca, alertmanager_cert, alertmanager_key)
     raise typer.Exit(
-        run_daemon(inventory, listen, web_config, replica, shard, state_dsn, alertmanager or [])
+        run_daemon(
+            inventory, listen, web_config, replica, shard, state_dsn, alertmanager or [], tls
+        )
     )
 
 
@@ -65,6 +98,7 @@ def run_daemon(
     shard: str | None = None,
     state_dsn: str | None = None,
     alertmanagers: list[str] | None = None,
+    alertmanager_tls: PagerTls | None = None,
 ) -> int:
     from netmon.daemon import Daemon, parse_listen
     from netmon.shard import parse_shard
@@ -78,7 +112,7 @@ def run_daemon(
     try:
         daemon = Daemon(
             inventory, address, web_config, replica=replica, shard=part, state_dsn=state_dsn,
-            alertmanagers=alertmanagers or (),
+            alertmanagers=alertmanagers or (), alertmanager_tls=alertmanager_tls,
         )  # fmt: skip
     except ConfigError as exc:
         for problem in exc.problems:
