@@ -14,6 +14,11 @@ BRIDGE = f"{PREFIX}0"
 MONITOR_ADDRESS = "10.99.0.1"
 NETMASK = 24
 TRAP_PORT = 16162
+# Monitor replicas in namespaces of their own on the bridge (tests/test_replicas_lab.py: two netmon
+# replicas each with its own path to the routers, which a test can cut). snmpd answers them and
+# sends them its traps as it does the monitor side; with no replica running, their traps go
+# nowhere (UDP, never waited for).
+REPLICA_ADDRESSES = ("10.99.0.21", "10.99.0.22")
 # In a folder only root can write: under /tmp, anyone could create the folder first while the lab
 # is down (the lab then refuses it) or plant the community, key and known_hosts that
 # inventory/lab.yaml reads. Not under /run: sshd gets a private tmpfs /run and must still read its
@@ -149,14 +154,15 @@ track_file lab_priority {{
 
 
 def snmpd_conf(router: Router, paths: Paths, community: str) -> str:
+    monitors = (MONITOR_ADDRESS, *REPLICA_ADDRESSES)
+    access = "".join(f"rwcommunity {community} {address}/32\n" for address in monitors)
+    sinks = "".join(f"trap2sink {address}:{TRAP_PORT} {community}\n" for address in monitors)
     return f"""agentAddress udp:{router.address}:161
-rwcommunity {community} {MONITOR_ADDRESS}/32
-sysName {router.name}
+{access}sysName {router.name}
 master agentx
 agentXSocket unix:{paths.agentx}
 agentXPerms 0660 0750
-trap2sink {MONITOR_ADDRESS}:{TRAP_PORT} {community}
-"""
+{sinks}"""
 
 
 def sshd_conf(router: Router, paths: Paths, authorized_keys: Path) -> str:
