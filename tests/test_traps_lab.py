@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,10 +40,27 @@ def v3_sinks(port: int) -> str:
     )
 
 
-def reload_snmpd(lab: Lab, router: str) -> None:
-    """SIGHUP: snmpd reads its config again and keeps keepalived's AgentX session."""
+def reload_snmpd(lab: Lab, router: str, *, wait: bool = True) -> None:
+    """SIGHUP: snmpd reads its config again. It can lose keepalived's AgentX session for a while
+    (keepalived connects again by itself): wait until the router's KEEPALIVED-MIB answers again,
+    or a poll in the gap reads the instance as unknown (measured: a daemon polling every 30 s
+    started during the gap missed its 30 s to see the lab healthy)."""
     pid = int(lab.paths(lab.router(router)).snmpd_pid.read_text().split()[0])
     os.kill(pid, signal.SIGHUP)
+    time.sleep(1.0)  # snmpd has read its config again (the old session may still answer)
+    if not wait:
+        return
+    address = lab.router(router).address
+
+    def keepalived_answers() -> bool:
+        done = subprocess.run(
+            ["snmpget", "-v2c", "-c", lab.community(), "-On", "-t", "0.5", "-r", "0", address,
+             "1.3.6.1.4.1.9586.100.5.2.3.1.4.1"],  # vrrpInstanceState.1
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+        return done.returncode == 0 and "No Such" not in done.stdout
+
+    wait_for(keepalived_answers, 60, f"{router}'s snmpd serving keepalived's MIB again", 0.2)
 
 
 async def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
@@ -70,6 +88,7 @@ def test_keepalived_state_changes_arrive_as_v3_traps_and_informs(lab: Lab) -> No
         )
     )
     got: list[tuple[str, str | None]] = []
+    before: dict[str, int] = {}
 
     async def go() -> tuple[TrapReceiver, float]:
         receiver = TrapReceiver(
@@ -79,8 +98,13 @@ def test_keepalived_state_changes_arrive_as_v3_traps_and_informs(lab: Lab) -> No
         receiver.start()
         try:
             conf.write_text(original + v3_sinks(receiver.address[1]))
-            reload_snmpd(lab, "r2")
-            await asyncio.sleep(1.0)  # snmpd has read its config again
+            # Not waiting for the MIB here: with the wait, one TRAP more than INFORMs arrived,
+            # carrying no name netmon knows (measured three times; not keepalived's, cause not
+            # found), which the count below reads as an INFORM not answered.
+            reload_snmpd(lab, "r2", wait=False)
+            # snmpd's own notification of its reload (nsNotifyRestart: a TRAP only, no name
+            # netmon knows) may come before this: only what follows the lever is counted.
+            before.update(receiver.stats.accepted)
             lab.low_priority("r1", True)  # r2 takes over in ~3 s and says so
             took = await wait_until(
                 lambda: {"v3 trap", "v3 inform"} <= set(receiver.stats.accepted)
@@ -99,7 +123,7 @@ def test_keepalived_state_changes_arrive_as_v3_traps_and_informs(lab: Lab) -> No
         reload_snmpd(lab, "r2")
         lab.reset()
     DELAYS.append(("r1 priority lowered -> v3 TRAP and INFORM from r2's keepalived", took))
-    accepted = receiver.stats.accepted
+    accepted = {k: v - before.get(k, 0) for k, v in receiver.stats.accepted.items()}
     assert not receiver.stats.dropped
     assert accepted["v3 trap"] == accepted["v3 inform"]  # each INFORM answered the first time
     assert {source for source, _ in got} == {r2.address}
@@ -126,13 +150,13 @@ def test_a_v3_trap_makes_the_daemon_see_a_takeover_at_once(lab: Lab, tmp_path: P
     inventory.write_text(head + users + "\n" + rest.split("\n\n", 1)[1])
     conf: Path = lab.paths(lab.router("r2")).snmpd_conf
     original = conf.read_text()
-    daemon = LabDaemon(inventory, tmp_path / "netmon-v3-traps.log")
+    daemon: LabDaemon | None = None
     try:
         conf.write_text(original + v3_sinks(TRAP_PORT))
-        reload_snmpd(lab, "r2")
+        reload_snmpd(lab, "r2")  # first: the daemon's first poll must not fall in its gap
+        daemon = LabDaemon(inventory, tmp_path / "netmon-v3-traps.log")
         wait_for(daemon.healthy, 30, "the v3 trap daemon sees the lab healthy")
         wait_for(lambda: "trap receiver listening" in daemon.log.read_text(), 5, "receiver up")
-        time.sleep(1.0)  # snmpd has read its config again
         takeover, shown = sigterm_master_and_watch(lab, daemon.listen, 10, SNMP_PAIRS)
         DELAYS.append(("master SIGTERM -> r2 active in /metrics, v3 traps (polling 30 s)", shown))
         assert shown - takeover <= 1.0, (takeover, shown)
@@ -141,7 +165,8 @@ def test_a_v3_trap_makes_the_daemon_see_a_takeover_at_once(lab: Lab, tmp_path: P
         for reason in ("digest", "decrypt", "unknown_user", "level", "time_window"):
             assert not sample(daemon.listen, "netmon_traps_dropped_total", reason=reason), reason
     finally:
-        daemon.stop()
+        if daemon is not None:
+            daemon.stop()
         conf.write_text(original)
         reload_snmpd(lab, "r2")
         lab.reset()
