@@ -10,22 +10,33 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from netmon.collectors.probe import Prober
 from netmon.collectors.snmp import SnmpCollector
 from netmon.collectors.ssh import SshCollector
+from netmon.collectors.walk import walk_columns
 from netmon.drift import RULE_SETS, compare
+from netmon.errors import CollectorError
 from netmon.evaluate import evaluate, needs_recheck
 from netmon.history import History, record_change
+from netmon.kinds import KINDS
+from netmon.kinds.names import Lookup, NameCache
+from netmon.links import SYS_UPTIME
 from netmon.model import (
     ConfigStatus,
     DeviceReading,
     Inventory,
+    MemberObservation,
+    MemberSpec,
+    MemberView,
+    Oid,
     PairSpec,
     PairStatus,
     Probe,
     ProbeResult,
+    Role,
+    Value,
     ssh_probe,
 )
 from netmon.observe import observe, pair_probes
@@ -36,6 +47,23 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], float]
 # Probe results of one round: by device name (members' addresses), and for the virtual IP.
 ProbeOutcome = tuple[dict[str, tuple[ProbeResult, ...]], tuple[ProbeResult, ...]]
+Readings = dict[tuple[str, str], DeviceReading]
+# The walk of the table a unit name is looked up in (ifName/ifDescr of one device): the whole
+# walk gives up after this long (what was read is kept; each request has the device's timeout).
+NAME_WALK_DEADLINE = 30.0
+
+
+@dataclass
+class _Named:
+    """A pair whose members name units (`interface: NAME`, keepalived's `vrid`), for one poll:
+    `spec` with every index found filled into the params, `reads` without the members whose
+    name was not found (nothing to read for them), and their views."""
+
+    spec: PairSpec
+    reads: PairSpec
+    views: dict[str, MemberView] = field(default_factory=dict)
+    lookups: dict[str, Lookup] = field(default_factory=dict)  # by member, the ones resolved
+    walked: set[str] = field(default_factory=set)  # members whose table was walked just now
 
 
 class PairLog(logging.LoggerAdapter[logging.Logger]):
@@ -68,6 +96,11 @@ class Poller:
         self._probe_results: dict[str, ProbeOutcome] = {}
         # What each pair reads, worked out once per pair spec (a reload brings new specs).
         self._reads: dict[str, tuple[PairSpec, dict[tuple[str, str], list[Probe]]]] = {}
+        # Units named in params, resolved per device (netmon.kinds.names), and per pair the
+        # specs they resolved to: the same objects while nothing changes (reads stay cached).
+        self.names = NameCache(self._walk_names, clock)
+        self._named: dict[str, tuple[PairSpec, tuple[MemberSpec, ...], PairSpec, PairSpec]] = {}
+        self._lookups: dict[str, tuple[PairSpec, dict[str, Lookup]]] = {}
 
     async def read_device(
         self, name: str, probes: Sequence[Probe], collector: str = "snmp"
@@ -145,18 +178,142 @@ class Poller:
             cached = self._reads[pair.name] = (pair, pair_probes(pair))
         return cached[1]
 
-    async def poll_once(self, pair: PairSpec, *, wait_for_probes: bool = False) -> PairStatus:
+    async def _read_pair(self, pair: PairSpec) -> Readings:
         grouped = self._pair_reads(pair)
         keys = list(grouped)
-        probing = self._start_probes(pair) if self.prober and pair.probes.enabled else None
         results = await asyncio.gather(*(self.read_device(d, grouped[(d, c)], c) for d, c in keys))
+        return dict(zip(keys, results, strict=True))
+
+    async def _walk_names(
+        self, device_name: str, columns: tuple[Oid, ...]
+    ) -> tuple[dict[Oid, Value], list[str]]:
+        device = self.inventory.devices.get(device_name)
+        if device is None or device.snmp is None:
+            raise CollectorError(device_name, "unknown device, or no SNMP settings")
+        walked = await walk_columns(self.snmp, device, columns, deadline=NAME_WALK_DEADLINE)
+        return walked.values, walked.problems()
+
+    def _where(self, device_name: str) -> object:
+        device = self.inventory.devices.get(device_name)
+        return (device.address, device.snmp.port if device.snmp else None) if device else None
+
+    async def _resolve_member(
+        self, member: MemberSpec, lookup: Lookup
+    ) -> tuple[MemberSpec, MemberView | None, bool]:
+        where = self._where(member.device)
+        try:
+            cached = self.names.cached(member.device, lookup, where)
+            if cached is None:
+                cached = await self.names.resolve(member.device, lookup, where)
+            index, reason, walked = cached
+        except asyncio.CancelledError:
+            raise
+        except CollectorError as exc:  # the device did not answer the walk: nothing cached
+            return member, MemberView(Role.UNREACHABLE, reason=exc.reason), False
+        except Exception as exc:  # the blind catch, as in read_device
+            log.exception("device %s: unexpected error while resolving a name", member.device)
+            return member, MemberView(Role.UNKNOWN, reason=f"internal: {type(exc).__name__}"), False
+        if index is None:
+            return member, MemberView(Role.UNKNOWN, reason=reason), walked
+        params = replace(member.params, **{lookup.field: index})  # type: ignore[type-var]
+        return replace(member, params=params), None, walked
+
+    async def _resolve_names(self, pair: PairSpec) -> _Named | None:
+        """`pair` with the units its members name resolved, or None when none names one."""
+        known = self._lookups.get(pair.name)
+        if known is None or known[0] is not pair:  # worked out once per pair spec
+            lookup_of = getattr(KINDS.get(pair.kind), "lookup", None)
+            found_here: dict[str, Lookup] = {}
+            for member in pair.members:
+                lookup = lookup_of(member.params) if callable(lookup_of) else None
+                if lookup is not None:
+                    found_here[member.name] = lookup
+            known = self._lookups[pair.name] = (pair, found_here)
+        lookups = known[1]
+        if not lookups:
+            return None
+        named = [m for m in pair.members if m.name in lookups]
+        if all(self.names.cached(m.device, lookups[m.name], self._where(m.device)) for m in named):
+            # Every name known: resolved without yielding to the event loop, so the reads of
+            # this pair still share a device's request with the other pairs polled with it.
+            done = [await self._resolve_member(m, lookups[m.name]) for m in named]
+        else:
+            done = await asyncio.gather(*(self._resolve_member(m, lookups[m.name]) for m in named))
+        found = {spec.name: (spec, view, walked) for spec, view, walked in done}
+        members = tuple(found[m.name][0] if m.name in found else m for m in pair.members)
+        views = {name: view for name, (_, view, _) in found.items() if view is not None}
+        cached = self._named.get(pair.name)
+        if cached is not None and cached[0] is pair and cached[1] == members:
+            spec, reads = cached[2], cached[3]
+        else:
+            spec = replace(pair, members=members)
+            reads = replace(spec, members=tuple(m for m in members if m.name not in views))
+            self._named[pair.name] = (pair, members, spec, reads)
+        return _Named(
+            spec,
+            reads,
+            views,
+            {n: lk for n, lk in lookups.items() if n not in views},
+            {n for n, (_, _, walked) in found.items() if walked},
+        )
+
+    def _names_stale(
+        self, named: _Named, readings: Readings, observations: list[MemberObservation]
+    ) -> bool:
+        """Whether a table a name was found in is out of date: the device restarted (sysUpTime
+        went backwards) or the unit found stopped answering (noSuchInstance)."""
+        stale = False
+        devices = {m.device for m in named.spec.members if m.name in named.lookups}
+        for device in devices:
+            reading = readings.get((device, "snmp"))
+            uptime = reading.values.get(SYS_UPTIME) if reading is not None and reading.ok else None
+            if isinstance(uptime, int) and self.names.saw_uptime(device, uptime):
+                stale = True
+        for obs in observations:
+            lookup = named.lookups.get(obs.member)
+            if lookup is None or stale:
+                continue
+            if obs.view.missing:
+                walked = obs.member in named.walked
+                stale |= self.names.saw_missing(obs.device, lookup, walked=walked)
+            else:
+                self.names.saw_answer(obs.device, lookup)
+        return stale
+
+    def _observe(
+        self,
+        pair: PairSpec,
+        named: _Named | None,
+        readings: Readings,
+        by_device: dict[str, tuple[ProbeResult, ...]],
+    ) -> list[MemberObservation]:
+        if named is None:
+            return observe(pair, readings, by_device)
+        now = self.clock()
+        return [
+            MemberObservation(o.member, o.device, named.views[o.member], at=now)
+            if o.member in named.views
+            else o
+            for o in observe(named.spec, readings, by_device)
+        ]
+
+    async def poll_once(self, pair: PairSpec, *, wait_for_probes: bool = False) -> PairStatus:
+        probing = self._start_probes(pair) if self.prober and pair.probes.enabled else None
+        named = await self._resolve_names(pair)
+        readings = await self._read_pair(named.reads if named else pair)
         if wait_for_probes and probing is not None:  # one-shot checks have no earlier round
             await asyncio.wait({probing})
         by_device, vip = self._probe_results.get(pair.name, ({}, ()))
-        readings = dict(zip(keys, results, strict=True))
-        self.store.record_readings(results)
+        observations = self._observe(pair, named, readings, by_device)
+        if named is not None and self._names_stale(named, readings, observations):
+            # A restart or a vanished row: walk again now, and read again if an index moved,
+            # rather than judge this poll on a row that is no longer the member's.
+            again = await self._resolve_names(pair)
+            if again is not None and again.spec is not named.spec:
+                named, readings = again, await self._read_pair(again.reads)
+                observations = self._observe(pair, named, readings, by_device)
+        self.store.record_readings(list(readings.values()))
         now = self.clock()
-        observations = observe(pair, readings, by_device)
         status = evaluate(pair, observations, self.store.previous(pair.name), now, vip)
         self._record(pair, status)
         return status

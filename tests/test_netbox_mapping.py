@@ -406,28 +406,52 @@ def test_the_output_is_what_the_loader_takes(base: Base, tmp_path: Path) -> None
     assert inv.devices["lx1"].ssh is not None and inv.devices["lx1"].ssh.username == "netmon"
 
 
-def test_the_loader_refuses_only_the_interface_names_today(base: Base, tmp_path: Path) -> None:
-    """What `netmon inventory validate` says of the output as written: the kinds still take
-    `if_index` (keepalived: `instance`), not NetBox's `interface` (a later step of issue 19);
-    nothing else."""
+def test_the_loader_takes_the_interface_names_and_refuses_both_or_neither(
+    base: Base, tmp_path: Path
+) -> None:
+    """What `netmon inventory validate` says of the output as written (it was: `unknown key
+    'interface'`, before issue 19's names): it loads, every member keeps its `interface` name
+    for the poll to resolve (keepalived: the VRID, with the instance's interface); a member
+    that gives both `interface` and `if_index`, or one that gives neither, is refused at its
+    line."""
     path = tmp_path / "site.yaml"
-    path.write_text(built(base=base).text)
-    with pytest.raises(ConfigError) as caught:
-        load_inventory(path)
-    for problem in caught.value.problems:
-        assert (
-            "unknown key 'interface'" in problem.message
-            or "needs parameter 'if_index'" in problem.message
-            or "needs parameter 'instance'" in problem.message
-            or (problem.path.endswith("params.vrid") and "unknown key 'vrid'" in problem.message)
-        ), str(problem)
+    text = built(base=base).text
+    path.write_text(text)
+    inv = load_inventory(path)
+    for name, (kind, params, _, _, _, ifaces) in EXPECTED.items():
+        spec = inv.pair(name)
+        assert spec is not None
+        got = [m.params for m in spec.members]
+        assert [getattr(p, "interface", None) for p in got] == ifaces, name
+        if kind == "keepalived":
+            assert [(p.vrid, p.instance) for p in got] == [(params["vrid"], None)] * 2  # type: ignore[attr-defined]
+        else:
+            assert [p.if_index for p in got] == [None, None], name  # type: ignore[attr-defined]
+    both = text.replace(
+        "{name: r1, params: {interface: Vlan10}}",
+        "{name: r1, params: {interface: Vlan10, if_index: 3}}",
+    )
+    neither = text.replace("{name: r2, params: {interface: Vlan10}}", "{name: r2}")
+    for variant, where, marker in (
+        (both, "members[0].params.interface", "if_index: 3"),
+        (neither, "members[1].params.if_index", "{name: r2}"),
+    ):
+        assert variant != text
+        path.write_text(variant)
+        with pytest.raises(ConfigError) as caught:
+            load_inventory(path)
+        (problem,) = caught.value.problems
+        assert "exactly one of 'if_index: N' or 'interface: NAME'" in problem.message, problem
+        assert problem.path == f"pairs[0].{where}", problem
+        lines = variant.splitlines()
+        assert problem.line == next(i for i, t in enumerate(lines, 1) if marker in t), problem
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: interface names over IF-MIB are not built yet")
 def test_the_output_loads_as_written(base: Base, tmp_path: Path) -> None:
     path = tmp_path / "site.yaml"
     path.write_text(built(base=base).text)
-    load_inventory(path)
+    inv = load_inventory(path)
+    assert {p.name for p in inv.pairs} == set(EXPECTED)
 
 
 def test_relative_secret_files_of_the_base_are_made_absolute(tmp_path: Path) -> None:

@@ -87,7 +87,11 @@ class KeepalivedPriority:
     params_type = PriorityParams
 
     def _oid(self, params: PriorityParams, member: MemberSpec) -> Oid:
-        instance = params.instance or _param(member, "instance") or 1
+        instance = params.instance or _param(member, "instance")
+        if instance is None:
+            # The inventory loader refuses this (a pair named by vrid, no drill instance): never
+            # a guessed instance, whose SET could demote another instance's router.
+            raise ValueError(f"{member.name}: keepalived-priority does not know the instance")
         return (*BASE_PRIORITY, instance)
 
     def original_oid(self, params: PriorityParams, member: MemberSpec) -> Oid | None:

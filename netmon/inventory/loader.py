@@ -405,6 +405,21 @@ class _Loader:
             return None
         config = self.config_check(where, cfg, kind.name, members, devices)
         drill = self.drill(where, cfg)
+        if (
+            drill is not None
+            and drill.actuator == "keepalived-priority"
+            and getattr(drill.params, "instance", None) is None
+            and any(not isinstance(getattr(m.params, "instance", None), int) for m in members)
+        ):
+            # The SET goes to one instance's base priority: one named by VRID is resolved only
+            # at the poll, another kind has none, and a guess (instance 1, as before) could
+            # demote another instance's router.
+            self.add(
+                (*where, "drill", "params"),
+                "a keepalived-priority drill needs `instance: N` in its params unless the pair "
+                "names its keepalived instance by `instance` (never guessed: a SET to another "
+                "instance demotes another group's router)",
+            )
         if len(self.problems) > before:
             return None
         interval = cfg.interval if cfg.interval is not None else settings.interval

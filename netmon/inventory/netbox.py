@@ -346,13 +346,13 @@ def _unique(pairs: list[_Pair]) -> None:
 
 def _params(kind: str, group_id: int, version: int) -> dict[str, Any]:
     # `if_index` cannot come from NetBox (it knows names, not ifIndex): each member carries
-    # `interface: NAME`, which a later step of issue 19 resolves over IF-MIB (ifName, ifDescr).
+    # `interface: NAME`, which netmon resolves over IF-MIB (ifName, then ifDescr) at the poll.
     if kind == "hsrp":
         return {"group": group_id}
     if kind == "vrrpv3" and version == 6:
         return {"vrid": group_id, "inet_version": 6}
-    # keepalived: the kind reads `instance` (the vrrp_instance's position in keepalived.conf);
-    # the VRID is what NetBox knows, and resolving it to an instance is the same later step.
+    # keepalived: the VRID is what NetBox knows; netmon resolves it to the instance over
+    # KEEPALIVED-MIB (vrrpInstanceVirtualRouterId, narrowed by the member's interface).
     return {"vrid": group_id}
 
 
@@ -569,8 +569,8 @@ def build(
         _comment(
             "higher NetBox priority. SNMP/SSH settings come from the base file, never NetBox."
         ),
-        _comment("`interface:` is NetBox's interface name: netmon does not resolve it to an"),
-        _comment("ifIndex yet (issue 19, IF-MIB) and its kinds still need `if_index`."),
+        _comment("`interface:` is NetBox's interface name: netmon resolves it to an ifIndex"),
+        _comment("over IF-MIB at the first poll (ifName, then ifDescr; docs/kinds.md)."),
     ]
     top: dict[str, Any] = {"version": 1}
     top |= {k: v for k, v in base.sections.items() if k not in ("devices", "pairs")}

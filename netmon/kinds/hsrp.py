@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.kinds.evidence import heard_active, reported_ipv4
+from netmon.kinds.names import (
+    InterfaceLookup,
+    interface_label,
+    interface_lookup,
+    interface_problems,
+)
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 GRP_ENTRY = (1, 3, 6, 1, 4, 1, 9, 9, 106, 1, 2, 1, 1)
@@ -30,8 +38,11 @@ ROLES: RoleTable = {
 @dataclass(frozen=True)
 class HsrpParams:
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
-    if_index: int
+    # Exactly one of if_index or interface (its ifName/ifDescr, resolved at the poll). The
+    # default is for the inventory only (pydantic): positional construction keeps its order.
+    if_index: Annotated[int | None, Field(default=None)]
     group: int
+    interface: str | None = None
 
 
 class HsrpKind:
@@ -42,11 +53,16 @@ class HsrpKind:
     roles = ROLES
 
     def check(self, params: HsrpParams) -> list[ParamProblem]:
-        return in_range("group", params.group, 0, 4095, "HSRP group") + in_range(
-            "if_index", params.if_index, 1, None, "ifIndex"
+        return in_range("group", params.group, 0, 4095, "HSRP group") + interface_problems(
+            params.if_index, params.interface
         )
 
+    def lookup(self, params: HsrpParams) -> InterfaceLookup | None:
+        return interface_lookup(params.interface)
+
     def probes(self, params: HsrpParams) -> tuple[Probe, ...]:
+        if params.if_index is None:
+            return ()  # a name not resolved yet (netmon.kinds.names): nothing to read
         index = (params.if_index, params.group)
         return (
             Probe("cHsrpGrpStandbyState", (*STANDBY_STATE, *index)),
@@ -61,7 +77,7 @@ class HsrpKind:
             return view  # no row: the device reported nothing about this group
         active_router = reported_ipv4(values.get("cHsrpGrpActiveRouter"))
         standby_router = reported_ipv4(values.get("cHsrpGrpStandbyRouter"))
-        identity = f"ifIndex {params.if_index} group {params.group}"
+        identity = f"{interface_label(params.if_index, params.interface)} group {params.group}"
         if active_router or standby_router:
             identity += f"; active {active_router or 'none'}, standby {standby_router or 'none'}"
         view = replace(view, identity=identity)

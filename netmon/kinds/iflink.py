@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
+from pydantic import Field
+
+from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, view_from_table
+from netmon.kinds.names import InterfaceLookup, interface_lookup, interface_problems
 from netmon.links import IF_OPER_STATUS, column_oid
 from netmon.model import MemberView, Probe, Role, Value
 
@@ -30,7 +33,10 @@ ROLES: RoleTable = {
 @dataclass(frozen=True)
 class IfLinkParams:
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
-    if_index: int
+    # Exactly one of if_index or interface (its ifName/ifDescr, resolved at the poll). The
+    # default is for the inventory only (pydantic): positional construction keeps its order.
+    if_index: Annotated[int | None, Field(default=None)]
+    interface: str | None = None
 
 
 class IfLinkKind:
@@ -41,9 +47,14 @@ class IfLinkKind:
     roles = ROLES
 
     def check(self, params: IfLinkParams) -> list[ParamProblem]:
-        return in_range("if_index", params.if_index, 1, None, "ifIndex")
+        return interface_problems(params.if_index, params.interface)
+
+    def lookup(self, params: IfLinkParams) -> InterfaceLookup | None:
+        return interface_lookup(params.interface)
 
     def probes(self, params: IfLinkParams) -> tuple[Probe, ...]:
+        if params.if_index is None:
+            return ()  # a name not resolved yet (netmon.kinds.names): nothing to read
         return (Probe("ifOperStatus", column_oid(IF_OPER_STATUS, params.if_index)),)
 
     def interpret(self, params: IfLinkParams, values: Mapping[str, Value]) -> MemberView:

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.kinds.evidence import HEARS_A_VRRP_MASTER, bounded
-from netmon.model import MemberView, Missing, Probe, Role, Value
+from netmon.kinds.names import column_rows, listed, text_of
+from netmon.model import MemberView, Missing, Oid, Probe, Role, Value
 
 VRRP_INSTANCE = (1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3, 1)
 NAME = (*VRRP_INSTANCE, 2)  # the vrrp_instance's name in keepalived.conf: what operators know
+VIRTUAL_ROUTER_ID = (*VRRP_INSTANCE, 3)  # vrrpInstanceVirtualRouterId: the VRID (what NetBox knows)
 STATE = (*VRRP_INSTANCE, 4)
 WANTED_STATE = (*VRRP_INSTANCE, 6)  # master while a sync group holds the instance in BACKUP
 BASE_PRIORITY = (*VRRP_INSTANCE, 7)  # read-write: a drill lever
 EFFECTIVE_PRIORITY = (*VRRP_INSTANCE, 8)  # shows a track_file/track_script drop
+PRIMARY_INTERFACE = (*VRRP_INSTANCE, 10)  # vrrpInstancePrimaryInterface: `interface` in the conf
 
 BACKUP = 1
 
@@ -40,7 +45,41 @@ ROLES: RoleTable = {
 @dataclass(frozen=True)
 class KeepalivedParams:
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
-    instance: int  # vrrpInstanceIndex: 1-based position of the vrrp_instance in keepalived.conf
+    # vrrpInstanceIndex: 1-based position of the vrrp_instance in keepalived.conf; or `vrid`
+    # (vrrpInstanceVirtualRouterId), resolved to it at the poll, with `interface` (the instance's
+    # vrrpInstancePrimaryInterface) where one VRID runs on several interfaces.
+    instance: Annotated[int | None, Field(default=None)]
+    vrid: int | None = None
+    interface: str | None = None
+
+
+@dataclass(frozen=True)
+class VridLookup:
+    """`vrid: N` (and `interface: NAME`) -> vrrpInstanceIndex: the one instance with that VRID
+    (on that primary interface). Two alike are ambiguous, never a pick."""
+
+    vrid: int
+    interface: str | None = None
+    field: str = "instance"
+    columns: ClassVar[tuple[Oid, ...]] = (VIRTUAL_ROUTER_ID, PRIMARY_INTERFACE)
+
+    def find(self, rows: Mapping[Oid, Value], device: str) -> int | str:
+        ifaces = column_rows(rows, PRIMARY_INTERFACE)
+        found = sorted(
+            index
+            for index, vrid in column_rows(rows, VIRTUAL_ROUTER_ID).items()
+            if vrid == self.vrid
+            and (self.interface is None or text_of(ifaces.get(index)) == self.interface)
+        )
+        what = f"VRID {self.vrid}" + (f" on {self.interface}" if self.interface else "")
+        if len(found) == 1:
+            return found[0]
+        if found:
+            return (
+                f"{what}: ambiguous, {len(found)} instances in vrrpInstanceVirtualRouterId of "
+                f"{device} (instance {listed(found)}): name the `interface` or the `instance`"
+            )
+        return f"{what}: not in vrrpInstanceVirtualRouterId of {device}"
 
 
 class KeepalivedKind:
@@ -51,10 +90,32 @@ class KeepalivedKind:
     roles = ROLES
 
     def check(self, params: KeepalivedParams) -> list[ParamProblem]:
-        return in_range("instance", params.instance, 1, None, "instance index")
+        if (params.instance is None) == (params.vrid is None):
+            both = params.instance is not None
+            return [
+                (
+                    "vrid" if both else "instance",
+                    "name the VRRP instance by exactly one of 'instance: N' (vrrpInstanceIndex) "
+                    "or 'vrid: N' (its VRID, with 'interface' where that is not unique)"
+                    + ("; got both" if both else ""),
+                )
+            ]
+        if params.vrid is not None:
+            problems = in_range("vrid", params.vrid, 1, 255, "VRID")
+            if params.interface is not None and not params.interface.strip():
+                problems.append(("interface", "an interface name must not be empty"))
+            return problems
+        if params.interface is not None:
+            return [("interface", "'interface' goes with 'vrid' (it tells instances apart)")]
+        return in_range("instance", params.instance or 0, 1, None, "instance index")
+
+    def lookup(self, params: KeepalivedParams) -> VridLookup | None:
+        return None if params.vrid is None else VridLookup(params.vrid, params.interface)
 
     def probes(self, params: KeepalivedParams) -> tuple[Probe, ...]:
         n = params.instance
+        if n is None:
+            return ()  # a VRID not resolved yet (netmon.kinds.names): nothing to read
         return (
             Probe("vrrpInstanceState", (*STATE, n)),
             Probe("vrrpInstanceBasePriority", (*BASE_PRIORITY, n)),
@@ -76,6 +137,10 @@ class KeepalivedKind:
         identity = f"instance {params.instance}"
         if isinstance(name, str) and name.strip():
             identity += f" ({bounded(name)})"
+        if params.vrid is not None:  # named by VRID: the instance it was found as, and why
+            identity += f", VRID {params.vrid}" + (
+                f" on {params.interface}" if params.interface else ""
+            )
         view = replace(view, identity=identity)
         if state == BACKUP and view.role is Role.STANDBY:
             # No address to name: BACKUP itself is weak evidence (see the module docstring), and

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.kinds.evidence import heard_active, reported_ipv4
+from netmon.kinds.names import (
+    InterfaceLookup,
+    interface_label,
+    interface_lookup,
+    interface_problems,
+)
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 VRRP_OPER_ENTRY = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1)
@@ -31,8 +39,11 @@ ROLES: RoleTable = {
 @dataclass(frozen=True)
 class VrrpParams:
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
-    if_index: int
+    # Exactly one of if_index or interface (its ifName/ifDescr, resolved at the poll). The
+    # default is for the inventory only (pydantic): positional construction keeps its order.
+    if_index: Annotated[int | None, Field(default=None)]
     vrid: int
+    interface: str | None = None
 
 
 class VrrpKind:
@@ -43,11 +54,16 @@ class VrrpKind:
     roles = ROLES
 
     def check(self, params: VrrpParams) -> list[ParamProblem]:
-        return in_range("vrid", params.vrid, 1, 255, "VRID") + in_range(
-            "if_index", params.if_index, 1, None, "ifIndex"
+        return in_range("vrid", params.vrid, 1, 255, "VRID") + interface_problems(
+            params.if_index, params.interface
         )
 
+    def lookup(self, params: VrrpParams) -> InterfaceLookup | None:
+        return interface_lookup(params.interface)
+
     def probes(self, params: VrrpParams) -> tuple[Probe, ...]:
+        if params.if_index is None:
+            return ()  # a name not resolved yet (netmon.kinds.names): nothing to read
         index = (params.if_index, params.vrid)
         return tuple(
             Probe(key, (*column, *index), "walk", column=column)
@@ -65,7 +81,7 @@ class VrrpKind:
             return view  # no row: the device reported nothing about this router
         master = reported_ipv4(values.get("vrrpOperMasterIpAddr"))
         own = reported_ipv4(values.get("vrrpOperPrimaryIpAddr"))
-        identity = f"ifIndex {params.if_index} VRID {params.vrid}"
+        identity = f"{interface_label(params.if_index, params.interface)} VRID {params.vrid}"
         if own:
             identity += f"; own address {own}"
         if master and view.role is Role.STANDBY:

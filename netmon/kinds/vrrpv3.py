@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.kinds.evidence import heard_active, reported_inet
+from netmon.kinds.names import (
+    InterfaceLookup,
+    interface_label,
+    interface_lookup,
+    interface_problems,
+)
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 VRRPV3_OPERATIONS_ENTRY = (1, 3, 6, 1, 2, 1, 207, 1, 1, 1, 1)
@@ -32,9 +40,12 @@ INET_VERSION = {4: 1, 6: 2}
 @dataclass(frozen=True)
 class Vrrpv3Params:
     __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
-    if_index: int
+    # Exactly one of if_index or interface (its ifName/ifDescr, resolved at the poll). The
+    # default is for the inventory only (pydantic): positional construction keeps its order.
+    if_index: Annotated[int | None, Field(default=None)]
     vrid: int
     inet_version: int = 4
+    interface: str | None = None
 
 
 class Vrrpv3Kind:
@@ -46,12 +57,17 @@ class Vrrpv3Kind:
 
     def check(self, params: Vrrpv3Params) -> list[ParamProblem]:
         problems = in_range("vrid", params.vrid, 1, 255, "VRID")
-        problems += in_range("if_index", params.if_index, 1, None, "ifIndex")
+        problems += interface_problems(params.if_index, params.interface)
         if params.inet_version not in INET_VERSION:
             problems.append(("inet_version", f"must be 4 or 6, got {params.inet_version}"))
         return problems
 
+    def lookup(self, params: Vrrpv3Params) -> InterfaceLookup | None:
+        return interface_lookup(params.interface)
+
     def probes(self, params: Vrrpv3Params) -> tuple[Probe, ...]:
+        if params.if_index is None:
+            return ()  # a name not resolved yet (netmon.kinds.names): nothing to read
         index = (params.if_index, params.vrid, INET_VERSION.get(params.inet_version, 1))
         return (
             Probe("vrrpv3OperationsStatus", (*VRRPV3_OPERATIONS_STATUS, *index)),
@@ -67,7 +83,9 @@ class Vrrpv3Kind:
         version = params.inet_version
         master = reported_inet(values.get("vrrpv3OperationsMasterIpAddr"), version)
         own = reported_inet(values.get("vrrpv3OperationsPrimaryIpAddr"), version)
-        identity = f"ifIndex {params.if_index} VRID {params.vrid} IPv{version}"
+        identity = (
+            f"{interface_label(params.if_index, params.interface)} VRID {params.vrid} IPv{version}"
+        )
         if own:
             identity += f"; own address {own}"
         if master and master != own:
