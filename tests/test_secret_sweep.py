@@ -25,7 +25,9 @@ COMMUNITY = "sweep-Community-4b7e1"
 AUTH_KEY = "sweep-AuthKey-93c0aa"
 PRIV_KEY = "sweep-PrivKey-15d2bb"
 SCRAPE_PASSWORD = "sweep-Scrape-Pass-77f1"
-SECRETS = (COMMUNITY, AUTH_KEY, PRIV_KEY, SCRAPE_PASSWORD)
+NETBOX_TOKEN = "sweep-NetboxToken-0c4d9e"
+PAGER_PASSWORD = "sweep-PagerPass-5a1f3c"
+SECRETS = (COMMUNITY, AUTH_KEY, PRIV_KEY, SCRAPE_PASSWORD, NETBOX_TOKEN, PAGER_PASSWORD)
 NETMON = [sys.executable, "-m", "netmon"]
 
 # A v3 inventory whose devices never answer: its errors and timeouts are swept too.
@@ -48,6 +50,7 @@ def test_no_secret_anywhere(tmp_path: Path) -> None:
     env = {
         **os.environ, "HOME": str(home), "XDG_STATE_HOME": str(tmp_path / "state"),
         "NETMON_DEMO_COMMUNITY": COMMUNITY, "SWEEP_AUTH": AUTH_KEY, "SWEEP_PRIV": PRIV_KEY,
+        "SWEEP_NETBOX": NETBOX_TOKEN,
     }  # fmt: skip
     said: list[str] = []
 
@@ -94,6 +97,11 @@ def test_no_secret_anywhere(tmp_path: Path) -> None:
         netmon("check", "-i", demo)
         netmon("check", "-i", demo, "--json")
         netmon("inventory", "validate", demo, code=0)
+        nowhere = f"http://127.0.0.1:{free_tcp_port()}"  # nothing listens: NetBox unreachable
+        netmon("inventory", "from-netbox", "--url", nowhere, "--token-env", "SWEEP_NETBOX", code=2)
+        # A password over plain http is refused at the start, naming the Alertmanager masked.
+        netmon("run", "-i", demo, "--listen", f"127.0.0.1:{free_tcp_port()}",
+               "--alertmanager", f"http://pager:{PAGER_PASSWORD}@127.0.0.1:9093", code=2)  # fmt: skip
         netmon("check", "-i", str(v3), code=1)  # every device times out
         netmon("check", "-i", str(v3), "--json", code=1)
         netmon("diff", "core-gw", "-i", demo, code=2)  # no config block: an error message
