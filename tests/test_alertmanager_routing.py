@@ -36,12 +36,13 @@ SHIPPED_URL = "http://127.0.0.1:9095/"  # the receivers' placeholder bridge in t
 
 
 class Webhook(ThreadingHTTPServer):
-    """The pager and the ticket queue: records every notification with the path it came to."""
+    """The pager and the ticket queue: records every notification with the path it came to
+    and when (monotonic)."""
 
     daemon_threads = True
 
     def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, Any]]] = []
+        self.received: list[tuple[float, str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         outer = self
 
@@ -49,7 +50,7 @@ class Webhook(ThreadingHTTPServer):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with outer.lock:
-                    outer.received.append((self.path, json.loads(body)))
+                    outer.received.append((time.monotonic(), self.path, json.loads(body)))
                 self.send_response(200)
                 self.end_headers()
 
@@ -65,7 +66,7 @@ class Webhook(ThreadingHTTPServer):
         with self.lock:
             return [
                 [a["labels"]["alertname"] for a in message["alerts"] if a["status"] == "firing"]
-                for p, message in self.received
+                for _at, p, message in self.received
                 if p == path
             ]
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,11 @@ def snmp_cases() -> list[tuple[str, str, dict[str, Any]]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+@contextmanager
+def snmpsim_agent(data: Path, work: Path, community: str, oid: str) -> Iterator[int]:
+    """snmpsim serving `data` (*.snmprec) on a loopback port of this session's own, once it
+    answers a GET of `oid` with `community`; its port. Stopped (and checked alive) at the end."""
     require(SNMPSIM.exists(), "snmpsim is not installed (make test installs it)")
-    work = tmp_path_factory.mktemp("snmpsim")
     cache = work / "cache"
     cache.mkdir()
     port = free_udp_port()
@@ -60,20 +62,17 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path
     log = (work / "snmpsim.log").open("wb")
     # No --timeout: in snmpsim 1.2.2 it is the responder's *lifetime* (the dispatcher stops
     # after that many seconds), not a request timeout. The responder runs until stop_process.
-    # The data directory is the fixture directory itself (snmpsim reads only *.snmprec there;
-    # its indexes go to the cache directory).
+    # snmpsim reads only *.snmprec in the data directory; its indexes go to the cache directory.
     proc = subprocess.Popen(
-        [str(SNMPSIM), f"--data-dir={FIXTURES}", f"--cache-dir={cache}",
+        [str(SNMPSIM), f"--data-dir={data}", f"--cache-dir={cache}",
          f"--agent-udpv4-endpoint=127.0.0.1:{port}"],
         env=env, stdout=log, stderr=log,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        kind, case, _ = next(c for c in snmp_cases() if agent_data(c[0], c[1]))
-        first_oid = ".".join(map(str, next(iter(agent_data(kind, case)))))
         probe = [
-            shutil.which("snmpget") or "snmpget", "-v2c", "-c", community(kind, case),
-            "-t", "0.5", "-r", "0", f"127.0.0.1:{port}", first_oid,
+            shutil.which("snmpget") or "snmpget", "-v2c", "-c", community,
+            "-t", "0.5", "-r", "0", f"127.0.0.1:{port}", oid,
         ]  # fmt: skip
         while time.monotonic() < deadline:
             if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
@@ -82,12 +81,22 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path
             time.sleep(0.5)
         else:
             pytest.fail("snmpsim did not answer within 60 s")
-        yield port, work
+        yield port
         # Every case was read from a responder that stayed up (none ended on its own).
         assert proc.poll() is None, (work / "snmpsim.log").read_text()[-2000:]
     finally:
         stop_process(proc)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    work = tmp_path_factory.mktemp("snmpsim")
+    kind, case, _ = next(c for c in snmp_cases() if agent_data(c[0], c[1]))
+    first_oid = ".".join(map(str, next(iter(agent_data(kind, case)))))
+    # The data directory is the fixture directory itself.
+    with snmpsim_agent(FIXTURES, work, community(kind, case), first_oid) as port:
+        yield port, work
 
 
 def pair_name(kind: str, case: str) -> str:

@@ -19,10 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -36,46 +34,20 @@ from netmon.model import Inventory, Secret, SnmpV2c
 from netmon.poller import Poller
 from netmon.store import StateStore
 
-from .conftest import free_udp_port, require, stop_process
+from .conftest import free_udp_port
+from .test_kinds_snmpsim import snmpsim_agent
 
 pytestmark = pytest.mark.daemon
 
-SNMPSIM = Path(sys.executable).parent / "snmpsim-command-responder"
 DATA = Path(__file__).parent / "fixtures" / "names"
 CASES = sorted(p.stem for p in DATA.glob("*.snmprec"))
 
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
-    require(SNMPSIM.exists(), "snmpsim is not installed (make test installs it)")
     work = tmp_path_factory.mktemp("snmpsim-names")
-    (work / "cache").mkdir()
-    port = free_udp_port()
-    env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
-    log = (work / "snmpsim.log").open("wb")
-    proc = subprocess.Popen(
-        [str(SNMPSIM), f"--data-dir={DATA}", f"--cache-dir={work / 'cache'}",
-         f"--agent-udpv4-endpoint=127.0.0.1:{port}"],
-        env=env, stdout=log, stderr=log,
-    )  # fmt: skip
-    try:
-        probe = [
-            shutil.which("snmpget") or "snmpget", "-v2c", "-c", "by_ifname", "-t", "0.5",
-            "-r", "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.3.0",
-        ]  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
-                break
-            assert proc.poll() is None, (work / "snmpsim.log").read_text()[-2000:]
-            time.sleep(0.5)
-        else:
-            pytest.fail("snmpsim did not answer within 60 s")
+    with snmpsim_agent(DATA, work, "by_ifname", "1.3.6.1.2.1.1.3.0") as port:
         yield port, work
-        assert proc.poll() is None, (work / "snmpsim.log").read_text()[-2000:]
-    finally:
-        stop_process(proc)
-        log.close()
 
 
 def devices_yaml(port: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import ipaddress
 import json
 import logging
 import ssl
@@ -19,10 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 
@@ -38,6 +33,8 @@ from netmon.model import (
 )
 from netmon.pager import TOKEN_ENV, Pager, PagerTls, Target, alert, masked, pages
 from netmon.store import Snapshot
+
+from .pki import make_pki
 
 T0 = 1_000_000.0
 USER = "netmon-pager"
@@ -255,45 +252,10 @@ def test_the_daemon_exports_the_pager_metrics_and_reads_the_token_from_the_envir
 
 # -- a real HTTPS server on loopback ----------------------------------------------------------
 
-Issuer = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
-
-
-def _cert(folder: Path, name: str, issuer: Issuer | None, *, server: bool = False) -> Issuer:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer[0].subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
-    )
-    if server:
-        loopback = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
-        builder = builder.add_extension(x509.SubjectAlternativeName([loopback]), critical=False)
-    cert = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
-    (folder / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / f"{name}.key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert, key
-
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("pki")
-    ca = _cert(folder, "ca", None)
-    _cert(folder, "server", ca, server=True)
-    _cert(folder, "client", ca)
-    return folder
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @dataclass

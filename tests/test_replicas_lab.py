@@ -23,13 +23,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +42,7 @@ from netmon.pager import LIFETIME, RESEND
 from .conftest import REPO, free_tcp_port, require, stop_process
 from .helpers import DELAYS, get, sample, states, wait_for
 from .pg import Postgres, postgres  # noqa: F401 - the fixture
-from .test_alertmanager_routing import SHIPPED, local_copy
+from .test_alertmanager_routing import SHIPPED, Webhook, local_copy
 from .test_lab import PAIRS
 
 pytestmark = [pytest.mark.lab, pytest.mark.root, pytest.mark.daemon]
@@ -140,31 +138,8 @@ def cut(host: ReplicaHost, on: bool) -> None:
 # -- the pager ----------------------------------------------------------------------------------
 
 
-class Inbox(ThreadingHTTPServer):
-    """The pager and the ticket queue of both Alertmanager paths: every notification with the
-    path it came to and when."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        self.received: list[tuple[float, str, dict[str, Any]]] = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with outer.lock:
-                    outer.received.append((time.monotonic(), self.path, json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/"
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+class Inbox(Webhook):
+    """The pager and the ticket queue of every Alertmanager path, asked per pair and time."""
 
     def notices(self, path: str, since: float) -> list[tuple[float, str, dict[str, str]]]:
         """(when, status, labels) of each alert in each notification to `path` after `since`."""

@@ -39,7 +39,7 @@ from netmon.webserver import (
 )
 
 from .helpers import FIGURES
-from .test_webconfig import _cert
+from .pki import _cert
 
 
 def page(path: str) -> Reply:
