@@ -2,6 +2,8 @@
 
 SIGHUP reloads the inventory (a bad file keeps the old one and logs why); SIGTERM/SIGINT stop
 within a few seconds: the scheduler stops, in-flight polls are cancelled, the server closes.
+An inventory with `source:` takes its pairs from NetBox (netmon/inventory/live.py): refreshed on
+its own schedule and at SIGHUP, the last good inventory kept whenever a refresh fails.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ from netmon.drills.runner import DrillRunner
 from netmon.errors import CollectorError, ConfigError
 from netmon.exporter import MetricsServer, snapshot_source
 from netmon.history import history_path, open_history
-from netmon.inventory import load_inventory
+from netmon.inventory.live import LiveSource, SourceError, is_source_file, read_source
+from netmon.inventory.loader import load_inventory_file
 from netmon.model import Inventory, PairSpec, Secret
 from netmon.pager import TOKEN_ENV, Pager, PagerTls
 from netmon.poller import Poller
@@ -58,6 +61,8 @@ from netmon.webconfig import load_web_config
 log = logging.getLogger(__name__)
 
 CONFIG_JOB = ":config"  # job id suffix of a pair's drift check
+SOURCE_JOB = ":source"  # job id of the live inventory source's refresh (no pair has this name)
+SOURCE_RETRY = 30.0  # seconds between refreshes while the source is failing
 DRILL_WATCH = 5.0  # seconds between looks for drills whose process died (lease: 15 s)
 STOP_GRACE = 3.0  # seconds in-flight polls get after SIGTERM before they are cancelled
 # A pair-poll costs well under 1 ms of CPU (docs/performance.md): starting at most this many per
@@ -117,8 +122,16 @@ class Daemon:
         self.shard = shard
         # TLS and basic auth for /metrics and /api; a bad file is a ConfigError (exit 2).
         self.web = load_web_config(web_config) if web_config is not None else None
-        # ConfigError: the CLI exits 2. A shard watches only its own pairs.
-        self.inventory: Inventory = for_shard(load_inventory(inventory_path), shard)
+        # ConfigError: the CLI exits 2. A shard watches only its own pairs. A source file's
+        # pairs come from NetBox now, else its last good inventory, else none until it answers.
+        self.live: LiveSource | None = None
+        if is_source_file(inventory_path):
+            self.live = LiveSource(read_source(inventory_path))
+            loaded = self.live.start()
+        else:
+            loaded = load_inventory_file(inventory_path)
+        self.inventory: Inventory = for_shard(loaded, shard)
+        self._refreshing: asyncio.Task[None] | None = None
         # The shared state: --state-dsn (from the environment) over the inventory's `state:`;
         # neither: SQLite files beside the journal, as a single process has always used.
         dsn = Secret("--state-dsn", state_dsn) if state_dsn else self.inventory.state_dsn
@@ -194,6 +207,21 @@ class Daemon:
         assert self.scheduler is not None
         wanted = {p.name for p in inventory.pairs}
         wanted |= {f"{p.name}{CONFIG_JOB}" for p in inventory.pairs if p.config is not None}
+        if self.live is not None:
+            wanted.add(SOURCE_JOB)
+            self.scheduler.add_job(
+                self._refresh_source,
+                "interval",
+                seconds=self.live.source.interval,
+                id=SOURCE_JOB,
+                name="refresh the inventory source",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(int(self.live.source.interval), 1),
+                # Not the running schedule's phase: an unchanged interval keeps its next run.
+                replace_existing=True,
+                **self._source_next_run(),
+            )
         for job in self.scheduler.get_jobs():
             if job.id not in wanted:
                 job.remove()
@@ -231,9 +259,51 @@ class Daemon:
                     replace_existing=True,
                 )
 
+    def _source_next_run(self) -> dict[str, datetime]:
+        assert self.scheduler is not None
+        assert self.live is not None
+        job = self.scheduler.get_job(SOURCE_JOB)
+        interval = self.live.source.interval
+        if job is not None and job.trigger.interval.total_seconds() == interval:
+            return {"next_run_time": job.next_run_time}
+        # Never refreshed yet (NetBox was down at start): try again sooner than a full interval.
+        first = interval if self.live.status.up else min(interval, SOURCE_RETRY)
+        return {"next_run_time": datetime.now(UTC) + timedelta(seconds=first)}
+
+    async def _refresh_source(self) -> None:
+        """One refresh from the source; a failure keeps the running inventory (and says so)."""
+        assert self.live is not None
+        try:
+            inventory = await asyncio.to_thread(self.live.refresh)
+        except SourceError as exc:
+            retry = min(self.live.source.interval, SOURCE_RETRY)
+            log.error(  # noqa: TRY400 - an outage of NetBox needs no traceback
+                "inventory source: %s; keeping the running inventory (%d pairs); next try in %g s",
+                exc, len(self.inventory.pairs), retry,
+            )  # fmt: skip
+            if self.scheduler is not None and self.scheduler.get_job(SOURCE_JOB) is not None:
+                # Sooner than the interval while the source is down; the interval after a success.
+                self.scheduler.modify_job(
+                    SOURCE_JOB, next_run_time=datetime.now(UTC) + timedelta(seconds=retry)
+                )
+            return
+        inventory = for_shard(inventory, self.shard)
+        if inventory == self.inventory:
+            log.debug("inventory source: unchanged (%d pairs)", len(inventory.pairs))
+            return
+        self._apply(inventory, f"{self.live.source.describe()}")
+
+    def _refresh_soon(self) -> None:
+        if self._refreshing is not None and not self._refreshing.done():
+            return  # one refresh at a time; the running one reads NetBox as it is now
+        task = asyncio.get_running_loop().create_task(self._refresh_source())
+        self._refreshing = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _on_job_event(self, event: JobSubmissionEvent | JobExecutionEvent) -> None:
         self.skipped.tick()  # every submission passes here: the summary needs no timer
-        if event.job_id.endswith(CONFIG_JOB):
+        if event.job_id.endswith(CONFIG_JOB) or event.job_id == SOURCE_JOB:
             return
         if isinstance(event, JobSubmissionEvent):
             times = event.scheduled_run_times
@@ -260,13 +330,28 @@ class Daemon:
         await self.poller.poll_pair(name)
 
     def reload(self) -> bool:
+        """SIGHUP. A written inventory is read again; a source file is read again (its settings)
+        and the source refreshed at once, in the background."""
         try:
-            inventory = for_shard(load_inventory(self.inventory_path), self.shard)
+            if self.live is not None:
+                self.live.source = read_source(self.inventory_path)
+            else:
+                inventory = for_shard(load_inventory_file(self.inventory_path), self.shard)
         except ConfigError as exc:
             log.error(  # noqa: TRY400 - a config mistake needs no traceback
                 "reload of %s failed; keeping the running inventory:\n%s", self.inventory_path, exc
             )
             return False
+        if self.live is not None:
+            log.info("reload: refreshing from %s", self.live.source.describe())
+            if self.scheduler is not None:
+                self._schedule(self.inventory)  # a changed interval takes effect now
+            self._refresh_soon()
+            return True
+        self._apply(inventory, str(self.inventory_path))
+        return True
+
+    def _apply(self, inventory: Inventory, where: str) -> None:
         if inventory.state_dsn != self.inventory.state_dsn and self.state.dsn is not None:
             # Moving the journal under running drills would hide them from recovery.
             log.warning("reload: the state database setting changed; it takes effect at restart")
@@ -277,12 +362,8 @@ class Daemon:
         self._schedule(inventory)
         self._start_traps()
         log.info(
-            "reloaded %s: %d devices, %d pairs",
-            self.inventory_path,
-            len(inventory.devices),
-            len(inventory.pairs),
+            "reloaded %s: %d devices, %d pairs", where, len(inventory.devices), len(inventory.pairs)
         )
-        return True
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -434,6 +515,33 @@ class Daemon:
             yield queued
         if self.pager is not None:
             yield from self.pager.metrics()
+        if self.live is not None:
+            yield from self._source_metrics(self.live)
+
+    def _source_metrics(self, live: LiveSource) -> Iterable[Metric]:
+        status = live.status
+        up = GaugeMetricFamily(
+            "netmon_inventory_source_up",
+            "1 when the last refresh of the inventory from its source succeeded",
+            labels=["source"],
+        )
+        up.add_metric(["netbox"], 1.0 if status.up else 0.0)
+        yield up
+        if status.last_success is not None:
+            last = GaugeMetricFamily(
+                "netmon_inventory_source_last_success_timestamp_seconds",
+                "When the inventory was last refreshed from its source",
+                labels=["source"],
+            )
+            last.add_metric(["netbox"], status.last_success)
+            yield last
+        refused = GaugeMetricFamily(
+            "netmon_inventory_source_refused_groups",
+            "Groups the source describes that netmon cannot watch (named in the log)",
+            labels=["source"],
+        )
+        refused.add_metric(["netbox"], float(len(status.refused)))
+        yield refused
 
     async def _shutdown(self) -> None:
         started = time.monotonic()

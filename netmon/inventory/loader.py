@@ -6,6 +6,7 @@ the next: an operator fixing a file sees all of its problems at once, each as fi
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -565,7 +566,32 @@ def _pick(own: float | int | None, default: float | int) -> float:
 
 
 def load_inventory(path: str | Path) -> Inventory:
-    """Load and validate an inventory file; raises ConfigError with every problem found."""
+    """Load and validate an inventory; raises ConfigError with every problem found. A source
+    file (`source:`, netmon.inventory.live) takes its pairs from NetBox now, else from the last
+    good inventory kept on disk."""
     file = Path(path)
     doc = load_document(file)
+    if isinstance(doc.data, dict) and "source" in doc.data:
+        from netmon.inventory.live import load_from_source  # noqa: PLC0415 - live imports us
+
+        return load_from_source(file)
     return _Loader(doc, file.resolve().parent).run()
+
+
+def settings_problems(doc: Document, folder: Path, skip: Sequence[str]) -> list[ConfigProblem]:
+    """The problems of a document's settings alone, with the document's own lines: a source
+    file's defaults, groups, state, drills and traps, checked before any pair depends on them."""
+    view = copy.copy(doc)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    view.data = {k: v for k, v in data.items() if k not in (*skip, "devices", "pairs")}
+    try:
+        _Loader(view, folder).run()
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def load_inventory_file(path: str | Path) -> Inventory:
+    """Load and validate a written inventory (devices and pairs in the file itself)."""
+    file = Path(path)
+    return _Loader(load_document(file), file.resolve().parent).run()

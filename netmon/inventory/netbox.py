@@ -171,8 +171,8 @@ def load_base(path: Path) -> Base:
             problems.append(
                 doc.problem((key,), f"'{key}' come from NetBox: the base gives settings only")
             )
-        elif key not in (*BASE_SECTIONS, "netbox"):
-            allowed = ", ".join((*BASE_SECTIONS, "netbox"))
+        elif key not in (*BASE_SECTIONS, "netbox", "source"):  # source: netmon/inventory/live.py
+            allowed = ", ".join((*BASE_SECTIONS, "netbox", "source"))
             problems.append(doc.problem((key,), f"unknown key {key!r}; allowed here: {allowed}"))
     section = NetboxSection()
     try:
