@@ -238,23 +238,21 @@ class LiveSource:
             self.current = inventory
             return inventory
 
-    def _header(self) -> dict[str, Any]:
-        return {
-            "url": safe_url(self.source.url),
-            "filters": self.source.filters,
-            "when": datetime.now(UTC),
-        }
+    def _header(self, source: NetboxSource | None = None) -> dict[str, Any]:
+        source = source or self.source
+        return {"url": safe_url(source.url), "filters": source.filters, "when": datetime.now(UTC)}
 
     def _read(self) -> tuple[Inventory, int, tuple[Refused, ...]]:
-        where = self.source.describe()
+        # One reading of the settings for the whole refresh: a SIGHUP may replace them meanwhile.
+        source = self.source
+        where = source.describe()
         try:
             data = self._fetch(
-                self.source.url, self.source.token, self.source.filters,
-                timeout=self.source.timeout,
+                source.url, source.token, source.filters, timeout=source.timeout
             )  # fmt: skip
         except NetboxError as exc:
             raise SourceError(str(exc)) from None
-        built = build(data, self.source.base, **self._header())
+        built = build(data, source.base, **self._header(source))
         if built.refused != self.status.refused:  # said when it changes, not every refresh
             for refused in built.refused:
                 log.warning("inventory source: not watched: %s: %s", refused.group, refused.reason)
@@ -265,7 +263,7 @@ class LiveSource:
                 "(a restart accepts an empty inventory)"
             )
         try:
-            inventory = self._load(built.text, keep=True)
+            inventory = self._load(built.text, keep=True, source=source)
         except ConfigError as exc:
             first = "; ".join(p.message for p in exc.problems[:3])
             raise SourceError(
@@ -274,15 +272,23 @@ class LiveSource:
             ) from None
         return inventory, built.pairs, built.refused
 
-    def _load(self, text: str, *, keep: bool = False) -> Inventory:
+    def _load(
+        self, text: str, *, keep: bool = False, source: NetboxSource | None = None
+    ) -> Inventory:
         """Load built YAML through the ordinary loader (via a file, so problems have lines);
         with `keep`, the file becomes the last good inventory once it has loaded."""
-        target = self.source.last_good
+        source = source or self.source
+        target = source.last_good
         folder = target.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=".netbox-", suffix=".yaml", dir=folder)
-        except OSError:
+        except OSError as exc:
+            if keep:
+                log.warning(
+                    "inventory source: cannot keep the last good inventory in %s (%s): a restart "
+                    "while NetBox is down will watch no pair", folder, exc.strerror or exc,
+                )  # fmt: skip
             folder = Path(tempfile.gettempdir())  # no state folder: load it, keep nothing
             fd, name = tempfile.mkstemp(prefix=".netmon-netbox-", suffix=".yaml", dir=folder)
             keep = False
@@ -296,7 +302,7 @@ class LiveSource:
         finally:
             with contextlib.suppress(OSError):
                 written.unlink()
-        return replace(inventory, source=self.source.file)
+        return replace(inventory, source=source.file)
 
     def last_good(self) -> Inventory | None:
         """The last good inventory on disk, or None (none yet, or it no longer loads)."""
