@@ -109,6 +109,8 @@ class FakeNetbox(ThreadingHTTPServer):
             "dcim/interfaces": self.data.interfaces,
             "ipam/fhrp-group-assignments": self.data.assignments,
             "ipam/fhrp-groups": self.data.groups,
+            "virtualization/virtual-machines": self.data.virtual_machines,
+            "virtualization/interfaces": self.data.vm_interfaces,
         }
         rows = list(table[endpoint])
         for key, wanted in params.items():
@@ -117,10 +119,13 @@ class FakeNetbox(ThreadingHTTPServer):
             want = set(wanted)
             if endpoint == "ipam/fhrp-group-assignments":
                 pick = {
-                    "device_id": lambda r: r["interface"]["device"]["id"],
+                    "device_id": lambda r: r["interface"].get("device", {}).get("id"),
+                    "virtual_machine_id": lambda r: (
+                        r["interface"].get("virtual_machine", {}).get("id")
+                    ),
                     "group_id": lambda r: r["group"]["id"],
                 }[key]
-            elif endpoint == "dcim/devices":
+            elif endpoint in ("dcim/devices", "virtualization/virtual-machines"):
                 pick = {"site": lambda r: r["site"]["slug"]}[key]
             else:
                 pick = {"id": lambda r: r["id"]}[key]

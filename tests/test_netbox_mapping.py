@@ -2,9 +2,11 @@
 
 tests/fixtures/netbox/*.json are list answers (`count`, `next`, `results`) shaped as NetBox 4.6's
 serializers write them (ipam/api/serializers_/fhrpgroups.py, dcim/api/serializers_/devices.py,
-dcim/api/serializers_/device_components.py): 7 devices, 13 FHRP groups. `FakeNetbox` serves
-them to pynetbox itself, with the filters NetBox's filtersets apply, so `fetch` is tested through
-the real client; the real-NetBox tests are a later step of issue 19.
+dcim/api/serializers_/device_components.py; virtual machines and their interfaces as NetBox
+4.7's virtualization/api/serializers_/virtualmachines.py writes them): 7 devices, 2 virtual
+machines, 13 FHRP groups. `FakeNetbox` serves them to pynetbox itself, with the filters NetBox's
+filtersets apply, so `fetch` is tested through the real client; a real NetBox is in
+tests/test_netbox_real.py.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import copy
 import io
 import json
 import socket
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,8 @@ ENDPOINTS = {
     "dcim/interfaces": "interfaces",
     "ipam/fhrp-group-assignments": "fhrp-group-assignments",
     "ipam/fhrp-groups": "fhrp-groups",
+    "virtualization/virtual-machines": "virtual-machines",
+    "virtualization/interfaces": "vm-interfaces",
 }
 
 
@@ -63,6 +68,8 @@ def recorded() -> NetboxData:
         tuple(results("interfaces")),
         tuple(results("fhrp-group-assignments")),
         tuple(results("fhrp-groups")),
+        tuple(results("virtual-machines")),
+        tuple(results("vm-interfaces")),
     )
 
 
@@ -148,6 +155,15 @@ EXPECTED = {
     ),
     "gw-a-11": ("vrrp", {"vrid": 11}, ["r1", "r2"], "r1", "10.11.0.1", ["Vlan20", "Vlan20"]),
     "vrrp2-120-r1-r4": ("vrrp", {"vrid": 120}, ["r1", "r4"], "r1", "10.120.0.1", ["Vlan120"] * 2),
+    # keepalived on two virtual machines (VM interfaces; platform Debian Linux)
+    "vrrp2-130-vm1-vm2": (
+        "keepalived",
+        {"vrid": 130},
+        ["vm1", "vm2"],
+        "vm1",
+        "10.130.0.1",
+        ["eth0"] * 2,
+    ),
 }
 
 REFUSED = {
@@ -158,7 +174,6 @@ REFUSED = {
     8: "assigned on 3 devices",
     9: "two assignments on the same device r4 (Vlan40, Vlan41)",
     10: "no virtual IP",
-    13: "virtual machine",
 }
 
 
@@ -302,7 +317,8 @@ def test_primary_ip4_wins_over_primary_ip() -> None:
 
 def test_only_devices_of_pairs_are_written() -> None:
     doc = doc_of(built().text)
-    assert set(doc["devices"]) == {"r1", "r2", "r4", "lx1", "lx2"}
+    assert set(doc["devices"]) == {"r1", "r2", "r4", "lx1", "lx2", "vm1", "vm2"}
+    assert doc["devices"]["vm1"]["address"] == "10.0.3.1"  # a virtual machine's primary IP
 
 
 def test_names_collide_the_oldest_group_keeps_its_name() -> None:
@@ -311,9 +327,7 @@ def test_names_collide_the_oldest_group_keeps_its_name() -> None:
     assert pairs["gw-a-11"]["labels"] == {"netbox_fhrp_group": "11"}
     # the same, whatever order NetBox answers in
     data = recorded()
-    reversed_data = NetboxData(
-        data.devices, data.interfaces, data.assignments[::-1], data.groups[::-1]
-    )
+    reversed_data = replace(data, assignments=data.assignments[::-1], groups=data.groups[::-1])
     assert pairs_of(built(reversed_data).text) == pairs_of(built().text)
 
 
@@ -332,7 +346,7 @@ def test_names_are_valid_netmon_names() -> None:
     data = one_group()
     group = dict(data.groups[0], name="Core GW / VLAN 10 (prod)")
     devices = tuple(dict(d, name=d["name"].upper() + " #1") for d in data.devices)
-    names = nbmod.device_names(devices)
+    names = nbmod.device_names(NetboxData(devices).hosts())
     assert sorted(names.values()) == ["r1-1", "r2-1"]
     (pair,) = map_groups(NetboxData(devices, data.interfaces, data.assignments, (group,)))[0]
     assert pair.name == "core-gw-vlan-10-prod"
@@ -344,7 +358,17 @@ def test_device_names_that_meet_after_slugging_take_their_id() -> None:
         {"id": 2, "name": "core-a"},
         {"id": 3, "name": None},
     ]
-    assert nbmod.device_names(devices) == {1: "core-a-1", 2: "core-a-2"}
+    assert nbmod.device_names(NetboxData(tuple(devices)).hosts()) == {
+        ("device", 1): "core-a-1",
+        ("device", 2): "core-a-2",
+    }
+    # a device and a virtual machine may share a name (and an id: two tables)
+    vms = ({"id": 1, "name": "Core A"}, {"id": 4, "name": "edge"})
+    assert nbmod.device_names(NetboxData(tuple(devices[:1]), virtual_machines=vms).hosts()) == {
+        ("device", 1): "core-a-1",
+        ("vm", 1): "core-a-vm1",
+        ("vm", 4): "edge",
+    }
 
 
 def test_text_from_netbox_cannot_break_out_of_a_comment() -> None:
@@ -549,15 +573,20 @@ class FakeNetbox:
     def keep(endpoint: str, key: str, row: dict[str, Any], wanted: set[str]) -> bool:
         if key in ("limit", "offset"):
             return True
-        if endpoint == "dcim/devices":
+        if endpoint in ("dcim/devices", "virtualization/virtual-machines"):
             values = {
                 "site": [row["site"]["slug"]],
                 "role": [row["role"]["slug"]],
                 "tag": [t["slug"] for t in row["tags"]],
             }[key]
         elif endpoint == "ipam/fhrp-group-assignments":
+            # NetBox's filter_device and filter_virtual_machine each match their own interface
+            # type only: device 1 and virtual machine 1 are different hosts.
+            on_vm = row["interface_type"] == "virtualization.vminterface"
+            host = row["interface"].get("virtual_machine" if on_vm else "device", {}).get("id")
             values = {
-                "device_id": [row["interface"].get("device", {}).get("id")],
+                "device_id": [] if on_vm else [host],
+                "virtual_machine_id": [host] if on_vm else [],
                 "group_id": [row["group"]["id"]],
             }[key]
         else:
@@ -574,9 +603,9 @@ def test_fetch_reads_what_build_needs() -> None:
     data = fake_fetch(fake)
     out = build(data, None, url=URL, filters=Filters(), when=WHEN)
     assert set(pairs_of(out.text)) == set(EXPECTED)
-    # VM-only groups are not reached from devices: the live NetBox has no device to find them by
+    # the virtual machines' group is reached from the virtual machines
     refused = {int(r.group.rsplit("NetBox id ", 1)[1].rstrip(")")) for r in out.refused}
-    assert refused == set(REFUSED) - {13}
+    assert refused == set(REFUSED)
     # the token goes in the Authorization header, never in a URL or a parameter
     for url, headers, params in fake.calls:
         assert headers["authorization"] == f"Token {TOKEN}"
@@ -702,11 +731,12 @@ def test_cli_exit_0_when_every_group_is_a_pair(
     assert result.stdout == ""
     text = out.read_text()
     assert "(role=server)" in text.splitlines()[0]
-    assert list(pairs_of(text)) == ["servers-gw"]
+    # lx1/lx2 are devices, vm1/vm2 virtual machines: role `server` selects both kinds of host
+    assert list(pairs_of(text)) == ["servers-gw", "vrrp2-130-vm1-vm2"]
     assert TOKEN not in text
     path = tmp_path / "resolved.yaml"
     path.write_text(with_if_index(text))
-    assert [p.name for p in load_inventory(path).pairs] == ["servers-gw"]
+    assert [p.name for p in load_inventory(path).pairs] == ["servers-gw", "vrrp2-130-vm1-vm2"]
 
 
 def test_cli_nothing_to_pair_is_1(cli_netbox: FakeNetbox) -> None:
@@ -754,3 +784,16 @@ def test_cli_refused_token_is_2(cli_netbox: FakeNetbox, monkeypatch: pytest.Monk
 def test_cli_url_must_be_http(cli_netbox: FakeNetbox) -> None:
     result = run("--url", "netbox.test", "--token-env", "NETBOX_TOKEN")
     assert result.exit_code == 2 and "--url must be http:// or https://" in result.stderr
+
+
+def test_a_virtual_machine_is_named_as_one_in_reasons() -> None:
+    data = recorded()
+    vms = tuple(dict(v, primary_ip4=None, primary_ip=None) if v["name"] == "vm2" else v
+                for v in data.virtual_machines)  # fmt: skip
+    refused = {r.group: r.reason for r in built(replace(data, virtual_machines=vms)).refused}
+    assert refused["VRRPv2 group 130 (NetBox id 13)"] == (
+        "virtual machine vm2 has no primary IP (primary_ip4) to poll"
+    )
+    only_vm1 = tuple(v for v in data.virtual_machines if v["name"] == "vm1")
+    refused = {r.group: r.reason for r in built(replace(data, virtual_machines=only_vm1)).refused}
+    assert refused["VRRPv2 group 130 (NetBox id 13)"] == "assigned on vm2, outside the filters"

@@ -21,6 +21,11 @@ What comes from NetBox, and where it was read (NetBox 4.6 source):
 - `/api/dcim/devices/` (dcim/api/serializers_/devices.py): `id`, `name` (may be null),
   `primary_ip4` / `primary_ip` (nested IP: `address`), `platform`, `role` (nested: `name`,
   `slug`), `tags` (nested: `name`, `slug`), `site`.
+- `/api/virtualization/virtual-machines/` (virtualization/api/serializers_/virtualmachines.py,
+  NetBox 4.7): the same fields as a device's for what is read here; the same site, role and tag
+  filters (VirtualMachineFilterSet). `/api/virtualization/interfaces/` (VMInterfaceSerializer):
+  `id`, `name`, `virtual_machine` (nested: `id`, `name`). Assignments of VM interfaces are found
+  with `?virtual_machine_id=` (FHRPGroupAssignmentFilterSet.filter_virtual_machine).
 
 Credentials never come from NetBox: SNMP and SSH settings are the base inventory's (`--base`),
 chosen per device by NetBox platform, role or tag (`netbox.match` in the base file).
@@ -63,6 +68,10 @@ PROTOCOL_NAMES = {
     "other": "Other",
 }
 DEVICE_INTERFACE = "dcim.interface"  # FHRPGroupAssignment.interface_type of a device interface
+VM_INTERFACE = "virtualization.vminterface"  # ... and of a virtual machine's interface
+# A host of NetBox's: a device or a virtual machine, each numbered in its own table.
+HostKey = tuple[str, int]
+HOST_OF = {DEVICE_INTERFACE: ("device", "device"), VM_INTERFACE: ("vm", "virtual_machine")}
 # Base-file sections copied to the output as they are; `netbox` is this module's own.
 BASE_SECTIONS = ("version", "collectors", "state", "drills", "traps", "defaults", "groups")
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_.:-]+")
@@ -79,11 +88,21 @@ class NetboxData:
     interfaces: tuple[dict[str, Any], ...] = ()
     assignments: tuple[dict[str, Any], ...] = ()
     groups: tuple[dict[str, Any], ...] = ()
+    virtual_machines: tuple[dict[str, Any], ...] = ()
+    vm_interfaces: tuple[dict[str, Any], ...] = ()
+
+    def hosts(self) -> dict[HostKey, dict[str, Any]]:
+        """Devices and virtual machines by (table, NetBox id): both can be pair members."""
+        out: dict[HostKey, dict[str, Any]] = {}
+        for table, rows in (("device", self.devices), ("vm", self.virtual_machines)):
+            out |= {(table, r["id"]): r for r in rows if isinstance(r.get("id"), int)}
+        return out
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Which devices to read (NetBox's device filters: site, tag and role, by slug)."""
+    """Which devices and virtual machines to read (NetBox's filters of both: site, tag and
+    role, by slug)."""
 
     site: str | None = None
     tag: str | None = None
@@ -301,7 +320,7 @@ def slug(text: str) -> str:
 @dataclass
 class _Member:
     device: str  # the netmon device name
-    device_id: int
+    device_id: HostKey
     interface: str
     priority: int
 
@@ -319,14 +338,18 @@ class _Pair:
     name: str = ""
 
 
-def device_names(devices: Iterable[Mapping[str, Any]]) -> dict[int, str]:
-    """NetBox device id -> netmon device name: the NetBox name made a valid netmon name (as a
-    member's name is the device's); where two names meet that way, `-<id>` tells them apart."""
-    named = [(d["id"], slug(_text(d.get("name")))) for d in devices if d.get("name")]
+def device_names(hosts: Mapping[HostKey, Mapping[str, Any]]) -> dict[HostKey, str]:
+    """NetBox host -> netmon device name: the NetBox name made a valid netmon name (as a
+    member's name is the device's); where two names meet that way, `-<id>` tells devices apart
+    and `-vm<id>` virtual machines."""
+    named = [(key, slug(_text(h.get("name")))) for key, h in hosts.items() if h.get("name")]
     seen: dict[str, int] = {}
     for _, name in named:
         seen[name] = seen.get(name, 0) + 1
-    return {pk: (name if seen[name] == 1 else f"{name}-{pk}") for pk, name in named}
+    return {
+        key: (name if seen[name] == 1 else f"{name}-{'vm' if key[0] == 'vm' else ''}{key[1]}")
+        for key, name in named
+    }
 
 
 def _unique(pairs: list[_Pair]) -> None:
@@ -359,9 +382,9 @@ def _params(kind: str, group_id: int, version: int) -> dict[str, Any]:
 def _map_group(
     group: Mapping[str, Any],
     assignments: Sequence[Mapping[str, Any]],
-    interfaces: Mapping[int, Mapping[str, Any]],
-    devices: Mapping[int, Mapping[str, Any]],
-    names: Mapping[int, str],
+    interfaces: Mapping[tuple[str, int], Mapping[str, Any]],
+    devices: Mapping[HostKey, Mapping[str, Any]],
+    names: Mapping[HostKey, str],
 ) -> _Pair | Refused:
     what = describe_group(group)
     protocol = _text(_choice(group.get("protocol")))
@@ -374,29 +397,32 @@ def _map_group(
         return Refused(what, "the group has no numeric group_id")
     if not assignments:
         return Refused(what, "assigned to no interface")
-    vms = [a for a in assignments if a.get("interface_type") != DEVICE_INTERFACE]
-    if vms:
-        return Refused(
-            what, "assigned on a virtual machine's interface: netmon reads devices only, for now"
-        )
+    other = [a for a in assignments if a.get("interface_type") not in HOST_OF]
+    if other:
+        kinds = ", ".join(sorted({repr(_text(a.get("interface_type"))) for a in other}))
+        return Refused(what, f"assigned on an interface of a kind netmon does not know ({kinds})")
     if len(assignments) == 1:
         return Refused(what, "one assignment: a pair needs the group on two devices")
     members: list[_Member] = []
     outside: list[str] = []
     problems: list[str] = []
-    by_device: dict[int, list[str]] = {}
+    by_device: dict[HostKey, list[str]] = {}
     for a in assignments:
+        iface_type = _text(a.get("interface_type"))
+        table, field_name = HOST_OF[iface_type]
+        what_host = "virtual machine" if table == "vm" else "device"
         iface_id = a.get("interface_id")
-        iface = (interfaces.get(iface_id) if isinstance(iface_id, int) else None) or _obj(
-            a.get("interface")
-        )
-        nested = _obj(iface.get("device"))
-        device_id = nested.get("id")
-        if not isinstance(device_id, int):
-            problems.append(f"interface id {iface_id} was not found with its device")
+        iface = (
+            interfaces.get((iface_type, iface_id)) if isinstance(iface_id, int) else None
+        ) or _obj(a.get("interface"))
+        nested = _obj(iface.get(field_name))
+        pk = nested.get("id")
+        if not isinstance(pk, int):
+            problems.append(f"interface id {iface_id} was not found with its {what_host}")
             continue
+        device_id: HostKey = (table, pk)
         iface_name = one_line(_text(iface.get("name")))
-        shown = one_line(_text(nested.get("name"))) or f"device id {device_id}"
+        shown = one_line(_text(nested.get("name"))) or f"{what_host} id {pk}"
         by_device.setdefault(device_id, []).append(iface_name or "?")
         device = devices.get(device_id)
         if device is None:
@@ -404,10 +430,10 @@ def _map_group(
             continue
         name = names.get(device_id)
         if name is None:
-            problems.append(f"device id {device_id} has no name in NetBox")
+            problems.append(f"{what_host} id {pk} has no name in NetBox")
             continue
         if management_address(device) is None:
-            problems.append(f"device {shown} has no primary IP (primary_ip4) to poll")
+            problems.append(f"{what_host} {shown} has no primary IP (primary_ip4) to poll")
         if not iface_name:
             problems.append(f"the interface on {shown} has no name")
         priority = a.get("priority")
@@ -417,7 +443,7 @@ def _map_group(
     twice = {d: i for d, i in by_device.items() if len(i) > 1}
     if twice:
         device_id, ifaces = next(iter(twice.items()))
-        shown = names.get(device_id) or f"device id {device_id}"
+        shown = names.get(device_id) or f"id {device_id[1]}"
         return Refused(
             what,
             f"two assignments on the same device {shown} ({', '.join(ifaces)}): "
@@ -466,11 +492,16 @@ def _map_group(
     )
 
 
-def map_groups(data: NetboxData) -> tuple[list[_Pair], list[Refused], dict[int, str]]:
+def map_groups(data: NetboxData) -> tuple[list[_Pair], list[Refused], dict[HostKey, str]]:
     """Every FHRP group NetBox gave: a pair, or refused with a reason. Groups in NetBox id order."""
-    devices = {d["id"]: d for d in data.devices if isinstance(d.get("id"), int)}
-    names = device_names(devices.values())
-    interfaces = {i["id"]: i for i in data.interfaces if isinstance(i.get("id"), int)}
+    devices = data.hosts()
+    names = device_names(devices)
+    interfaces = {
+        (kind, i["id"]): i
+        for kind, rows in ((DEVICE_INTERFACE, data.interfaces), (VM_INTERFACE, data.vm_interfaces))
+        for i in rows
+        if isinstance(i.get("id"), int)
+    }
     by_group: dict[Any, list[dict[str, Any]]] = {}
     groups: dict[Any, Mapping[str, Any]] = {g.get("id"): g for g in data.groups}
     for a in data.assignments:
@@ -557,7 +588,7 @@ def build(
     group as a comment at the end."""
     base = base or Base()
     pairs, refused, names = map_groups(data)
-    devices_by_name = {names[d["id"]]: d for d in data.devices if d.get("id") in names}
+    devices_by_name = {names[key]: host for key, host in data.hosts().items() if key in names}
     lines = [
         _comment(
             f"From NetBox {safe_url(url)} ({filters.describe()}) by `netmon inventory "
@@ -630,7 +661,8 @@ def fetch(
     timeout: float = 10.0,
     session: Any = None,
 ) -> NetboxData:
-    """Read the devices the filters select, the FHRP assignments on their interfaces, every
+    """Read the devices and virtual machines the filters select, the FHRP assignments on their
+    interfaces, every
     assignment of those groups (a third member elsewhere must be seen, to be refused), the
     groups and the interfaces. Raises NetboxError with a message free of the token."""
     scheme = urlsplit(url).scheme
@@ -643,10 +675,15 @@ def fetch(
         params = filters.params()
         found = nb.dcim.devices.filter(**params) if params else nb.dcim.devices.all()
         devices = [_plain(d) for d in found]
-        ids = [d["id"] for d in devices]
+        vm_api = nb.virtualization.virtual_machines
+        vms = [_plain(v) for v in (vm_api.filter(**params) if params else vm_api.all())]
         mine: list[dict[str, Any]] = []
-        for chunk in _chunks(ids):
+        for chunk in _chunks(d["id"] for d in devices):
             mine += [_plain(a) for a in nb.ipam.fhrp_group_assignments.filter(device_id=chunk)]
+        for chunk in _chunks(v["id"] for v in vms):
+            mine += [
+                _plain(a) for a in nb.ipam.fhrp_group_assignments.filter(virtual_machine_id=chunk)
+            ]
         group_pks = [_obj(a.get("group")).get("id") for a in mine]
         pks = [pk for pk in group_pks if isinstance(pk, int)]
         assignments: list[dict[str, Any]] = []
@@ -657,15 +694,20 @@ def fetch(
                 _plain(a) for a in nb.ipam.fhrp_group_assignments.filter(group_id=chunk)
             ]
             groups += [_plain(g) for g in nb.ipam.fhrp_groups.filter(id=chunk)]
-        iface_ids = [
-            a["interface_id"]
-            for a in assignments
-            if a.get("interface_type") == DEVICE_INTERFACE
-            and isinstance(a.get("interface_id"), int)
-        ]
+
+        def interface_ids(kind: str) -> list[int]:
+            return [
+                a["interface_id"]
+                for a in assignments
+                if a.get("interface_type") == kind and isinstance(a.get("interface_id"), int)
+            ]
+
         interfaces: list[dict[str, Any]] = []
-        for chunk in _chunks(iface_ids):
+        for chunk in _chunks(interface_ids(DEVICE_INTERFACE)):
             interfaces += [_plain(i) for i in nb.dcim.interfaces.filter(id=chunk)]
+        vm_interfaces: list[dict[str, Any]] = []
+        for chunk in _chunks(interface_ids(VM_INTERFACE)):
+            vm_interfaces += [_plain(i) for i in nb.virtualization.interfaces.filter(id=chunk)]
     except pynetbox.RequestError as exc:
         status = getattr(exc.req, "status_code", "?")
         reason = _scrub(str(getattr(exc.req, "reason", "") or ""), token)
@@ -688,7 +730,10 @@ def fetch(
         raise NetboxError(
             f"NetBox at {shown} answered something unexpected ({type(exc).__name__})"
         ) from None
-    return NetboxData(tuple(devices), tuple(interfaces), tuple(assignments), tuple(groups))
+    return NetboxData(
+        tuple(devices), tuple(interfaces), tuple(assignments), tuple(groups),
+        tuple(vms), tuple(vm_interfaces),
+    )  # fmt: skip
 
 
 def _scrub(text: str, token: Secret) -> str:
