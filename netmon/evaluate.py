@@ -6,11 +6,13 @@ a fixed clock and no sleeping.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import replace
 
 from netmon.linkhealth import link_problems, probe_problem, with_rates
 from netmon.model import (
+    IntentStatus,
     LinkThresholds,
     MemberObservation,
     Mode,
@@ -304,7 +306,87 @@ def evaluate(
         dual_active_since=dual_since,
         flapping=flapping,
         vip_probes=vip_probes,
+        intent=intent(spec, obs),
     )
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as compared: the prefix length ("/24") ignored; None when not an address."""
+    try:
+        return ipaddress.ip_address(text.split("/", 1)[0].strip())
+    except ValueError:
+        return None
+
+
+def intent(spec: PairSpec, observations: Sequence[MemberObservation]) -> IntentStatus:
+    """Whether the members' live state matches the inventory's intent: the group it names is
+    on each device, its virtual IP is among each device's virtual addresses for the group, and
+    its preferred member has the strictly highest configured priority.
+
+    Only what was read is judged: a member unreachable, stale, or without a value gives no
+    verdict for that check (`in_sync` None when no check found drift and one could not be
+    made). Kinds that read nothing of this leave `group` unset: no verdict at all. Never a
+    pair state: drift from the inventory is a ticket."""
+    drift: list[str] = []
+    unknown: list[str] = []
+    checked = 0
+    priorities: dict[str, int | None] = {}
+    intent_kind = any(o.view.group is not None for o in observations)
+    if not intent_kind:
+        return IntentStatus(None)
+    wanted = _ip(spec.virtual_ip) if spec.virtual_ip is not None else None
+    for o in observations:
+        view = o.view
+        priorities[o.member] = None
+        if not o.fresh or view.role is Role.UNREACHABLE or view.group is None:
+            unknown.append(o.member)
+            continue
+        if view.missing and not o.vanished:
+            drift.append(
+                f"{o.member}: {view.group}, which the inventory names, is not on the device"
+            )
+            continue
+        if view.missing or view.role is Role.UNKNOWN:
+            unknown.append(o.member)
+            continue
+        checked += 1  # the group is there
+        priorities[o.member] = view.priority
+        if spec.virtual_ip is None:
+            continue
+        if view.virtual_ips is None:
+            unknown.append(f"the virtual addresses of {o.member}")
+            continue
+        have = {_ip(v) for v in view.virtual_ips}
+        checked += 1
+        if wanted is None or wanted not in have:
+            shown = ", ".join(view.virtual_ips) or "none"
+            drift.append(
+                f"the inventory gives virtual IP {spec.virtual_ip} but {o.member} has {shown}"
+            )
+    preferred = spec.preferred
+    if preferred is not None and preferred in priorities:
+        mine = priorities[preferred]
+        others = {m: p for m, p in priorities.items() if m != preferred}
+        higher = [m for m, p in others.items() if mine is not None and p is not None and p >= mine]
+        if higher:
+            values = ", ".join(f"{m} {p}" for m, p in priorities.items() if p is not None)
+            if len(higher) > 1:
+                what = f"{' and '.join(higher)} have priorities as high or higher"
+            elif others[higher[0]] == mine:
+                what = f"{higher[0]} has the same priority"
+            else:
+                what = f"{higher[0]} has the higher priority"
+            drift.append(f"the inventory prefers {preferred} but {what} ({values})")
+        elif mine is None or any(p is None for p in others.values()):
+            missing = [m for m, p in priorities.items() if p is None]
+            unknown.append(f"the priority of {' and '.join(missing)}")
+        else:
+            checked += 1
+    if drift:
+        return IntentStatus(False, tuple(drift))
+    if unknown or not checked:
+        return IntentStatus(None, tuple(f"not read: {u}" for u in unknown))
+    return IntentStatus(True)
 
 
 def transition(previous: PairStatus | None, current: PairStatus) -> Transition | None:

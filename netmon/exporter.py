@@ -125,8 +125,18 @@ def _pair_metrics(snap: Snapshot) -> Iterable[Metric]:
         check = snap.configs[name]
         if check.in_sync is not None:
             in_sync.add_metric([name], 1.0 if check.in_sync else 0.0)
+    intent = GaugeMetricFamily(
+        "netmon_pair_intent_in_sync",
+        "1 when the members' live state matches the inventory's intent (virtual IP, preferred "
+        "member by configured priority, group); no series when not known",
+        labels=["pair"],
+    )
+    for name in sorted(snap.pairs):
+        verdict = snap.pairs[name].intent.in_sync
+        if verdict is not None:
+            intent.add_metric([name], 1.0 if verdict else 0.0)
     yield from (state, active, info, role, member_info, failovers, last_failover, preferred)
-    yield from (flapping, in_sync)
+    yield from (flapping, in_sync, intent)
     yield from _probe_metrics(snap)
 
 

@@ -381,6 +381,12 @@ class MemberView:
     # The expected row or value was absent (noSuchObject/noSuchInstance/not returned). Unknown
     # on its own; a row that was there and vanished (a stopped VRRP process) is judged `fault`.
     missing: bool = False
+    # What the device says of the inventory's intent (intent drift), set by kinds that read it:
+    # the group as the inventory names it ("ifIndex 2 VRID 51"), the configured priority (not
+    # one lowered by tracking) and the virtual addresses of the group. None: not read.
+    group: str | None = None
+    priority: int | None = None
+    virtual_ips: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -398,6 +404,16 @@ class MemberObservation:
     last_read: Role | None = None
     # This member's `fault` is its own row having vanished after it was read (see evaluate).
     vanished: bool = False
+
+
+@dataclass(frozen=True)
+class IntentStatus:
+    """Whether the members' live state matches what the inventory states of the pair: its
+    virtual IP, its preferred member (the strictly highest configured priority) and its group.
+    `in_sync` None: not known (a value not read). A ticket, never a page: no pair state."""
+
+    in_sync: bool | None
+    reasons: tuple[str, ...] = ()  # drift (or, when not known, what was not read)
 
 
 @dataclass(frozen=True)
@@ -422,6 +438,7 @@ class PairStatus:
     dual_active_since: float | None = None
     flapping: bool = False
     vip_probes: tuple[ProbeResult, ...] = ()
+    intent: IntentStatus = IntentStatus(None)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ Readings are keyed by (device, collector): a member's role comes from its kind's
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from netmon.kinds import KINDS
 from netmon.links import SYS_UPTIME, link_probes, read_link
@@ -15,13 +16,26 @@ from netmon.model import (
     MemberObservation,
     MemberSpec,
     MemberView,
+    Oid,
     PairSpec,
     Probe,
     ProbeResult,
     Role,
+    Value,
 )
 
 ReadingKey = tuple[str, str]  # (device, collector)
+# Table columns walked per device for the intent (a kind's `intent_columns`), by device name:
+# absent when not walked (not known).
+Tables = Mapping[str, Mapping[Oid, Value]]
+
+
+def intent_columns(pair: PairSpec) -> tuple[Oid, ...]:
+    """The columns a pair's kind walks for the virtual addresses, when the inventory gives one."""
+    if pair.virtual_ip is None:
+        return ()
+    columns: tuple[Oid, ...] = getattr(KINDS.get(pair.kind), "intent_columns", ())
+    return columns
 
 
 def member_probes(pair: PairSpec, member: MemberSpec) -> tuple[Probe, ...]:
@@ -46,6 +60,7 @@ def observe_member(
     member: MemberSpec,
     readings: Mapping[ReadingKey, DeviceReading],
     probes: Mapping[str, tuple[ProbeResult, ...]] | None = None,
+    tables: Tables | None = None,
 ) -> MemberObservation:
     probes = probes or {}
     kind = KINDS.get(pair.kind)
@@ -58,6 +73,10 @@ def observe_member(
         return MemberObservation(member.name, member.device, view, at=reading.at)
     values = {p.key: reading.values.get(p.ident) for p in kind.probes(member.params)}
     view = kind.interpret(member.params, {k: v for k, v in values.items() if v is not None})
+    rows = tables.get(member.device) if tables else None
+    reader = getattr(kind, "virtual_ips", None)
+    if rows is not None and callable(reader) and not view.missing:
+        view = replace(view, virtual_ips=reader(member.params, rows))
     links_reading = readings.get((member.device, "snmp"))
     link_values = links_reading.values if links_reading and links_reading.ok else {}
     links = tuple(read_link(link, link_values) for link in member.links)
@@ -77,6 +96,8 @@ def observe(
     pair: PairSpec,
     readings: Mapping[ReadingKey, DeviceReading],
     probes: Mapping[str, tuple[ProbeResult, ...]] | None = None,
+    tables: Tables | None = None,
 ) -> list[MemberObservation]:
-    """`probes`: probe results by device name (the member's address was probed)."""
-    return [observe_member(pair, m, readings, probes) for m in pair.members]
+    """`probes`: probe results by device name (the member's address was probed); `tables`: the
+    intent columns walked, by device name."""
+    return [observe_member(pair, m, readings, probes, tables) for m in pair.members]

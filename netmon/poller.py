@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from netmon.collectors.probe import Prober
@@ -39,7 +39,7 @@ from netmon.model import (
     Value,
     ssh_probe,
 )
-from netmon.observe import observe, pair_probes
+from netmon.observe import Tables, intent_columns, observe, pair_probes
 from netmon.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,9 @@ Readings = dict[tuple[str, str], DeviceReading]
 # The walk of the table a unit name is looked up in (ifName/ifDescr of one device): the whole
 # walk gives up after this long (what was read is kept; each request has the device's timeout).
 NAME_WALK_DEADLINE = 30.0
+# The tables walked whole for the intent (the groups' virtual addresses): walked again in the
+# background once this old. Intent drift is a ticket: minutes are soon enough.
+INTENT_TABLE_MAX_AGE = 300.0
 
 
 @dataclass
@@ -101,6 +104,9 @@ class Poller:
         self.names = NameCache(self._walk_names, clock)
         self._named: dict[str, tuple[PairSpec, tuple[MemberSpec, ...], PairSpec, PairSpec]] = {}
         self._lookups: dict[str, tuple[PairSpec, dict[str, Lookup]]] = {}
+        # Tables read whole for the intent (a kind's `intent_columns`), per device: the same
+        # mechanism, kept `INTENT_TABLE_MAX_AGE` (netmon.kinds.names.NameCache.rows).
+        self.tables = NameCache(self._walk_names, clock)
 
     async def read_device(
         self, name: str, probes: Sequence[Probe], collector: str = "snmp"
@@ -280,38 +286,57 @@ class Poller:
                 self.names.saw_answer(obs.device, lookup)
         return stale
 
+    async def _read_tables(self, pair: PairSpec) -> dict[str, Mapping[Oid, Value]]:
+        """The intent columns of the pair's kind, per member device (a failed walk: absent)."""
+        columns = intent_columns(pair)
+        devices = list(dict.fromkeys(m.device for m in pair.members))
+        got = await asyncio.gather(
+            *(self.tables.rows(d, columns, self._where(d), INTENT_TABLE_MAX_AGE) for d in devices)
+        )
+        return {d: rows for d, rows in zip(devices, got, strict=True) if rows is not None}
+
     def _observe(
         self,
         pair: PairSpec,
         named: _Named | None,
         readings: Readings,
         by_device: dict[str, tuple[ProbeResult, ...]],
+        tables: Tables | None = None,
     ) -> list[MemberObservation]:
         if named is None:
-            return observe(pair, readings, by_device)
+            return observe(pair, readings, by_device, tables)
         now = self.clock()
         return [
             MemberObservation(o.member, o.device, named.views[o.member], at=now)
             if o.member in named.views
             else o
-            for o in observe(named.spec, readings, by_device)
+            for o in observe(named.spec, readings, by_device, tables)
         ]
 
     async def poll_once(self, pair: PairSpec, *, wait_for_probes: bool = False) -> PairStatus:
         probing = self._start_probes(pair) if self.prober and pair.probes.enabled else None
         named = await self._resolve_names(pair)
-        readings = await self._read_pair(named.reads if named else pair)
+        # Started beside the reads (never before them: a device's reads of several pairs share
+        # one request only when they start in the same event-loop turn).
+        tabling = asyncio.ensure_future(self._read_tables(pair)) if intent_columns(pair) else None
+        try:
+            readings = await self._read_pair(named.reads if named else pair)
+        except BaseException:
+            if tabling is not None:
+                tabling.cancel()
+            raise
+        tables = await tabling if tabling is not None else {}
         if wait_for_probes and probing is not None:  # one-shot checks have no earlier round
             await asyncio.wait({probing})
         by_device, vip = self._probe_results.get(pair.name, ({}, ()))
-        observations = self._observe(pair, named, readings, by_device)
+        observations = self._observe(pair, named, readings, by_device, tables)
         if named is not None and self._names_stale(named, readings, observations):
             # A restart or a vanished row: walk again now, and read again if an index moved,
             # rather than judge this poll on a row that is no longer the member's.
             again = await self._resolve_names(pair)
             if again is not None and again.spec is not named.spec:
                 named, readings = again, await self._read_pair(again.reads)
-                observations = self._observe(pair, named, readings, by_device)
+                observations = self._observe(pair, named, readings, by_device, tables)
         self.store.record_readings(list(readings.values()))
         now = self.clock()
         status = evaluate(pair, observations, self.store.previous(pair.name), now, vip)

@@ -75,6 +75,8 @@ def member_json(obs: MemberObservation) -> dict[str, Any]:
         "raw": obs.view.raw,
         "peer_active": obs.view.peer_active,
         "identity": obs.view.identity,
+        "priority": obs.view.priority,
+        "virtual_ips": list(obs.view.virtual_ips) if obs.view.virtual_ips is not None else None,
         "at": obs.at or None,
         "probes": [probe_json(p) for p in obs.probes],
         "links": [
@@ -112,6 +114,7 @@ def pair_json(status: PairStatus) -> dict[str, Any]:
         "evaluated_at": status.evaluated_at,
         "members": [member_json(m) for m in status.members],
         "virtual_ip_probes": [probe_json(p) for p in status.vip_probes],
+        "intent": {"in_sync": status.intent.in_sync, "reasons": list(status.intent.reasons)},
     }
 
 

@@ -180,6 +180,13 @@ def test_all_pairs_healthy_on_preferred(baseline: Daemon) -> None:
             == 1.0
         )
     assert sample(baseline.listen, "netmon_interface_up", device="r1", interface="eth0") == 1.0
+    # Intent (issue 19): the lab inventory's VIPs, preferred r1 (150 against 100) and groups are
+    # what keepalived reports over VRRP-MIB, VRRPv3-MIB and KEEPALIVED-MIB.
+    pairs = api_pairs(baseline.listen)
+    for pair in SNMP_PAIRS:
+        assert sample(baseline.listen, "netmon_pair_intent_in_sync", pair=pair) == 1.0, pairs[pair][
+            "intent"
+        ]
 
 
 def test_master_sigterm_detected_by_polling(lab: Lab, baseline: Daemon) -> None:
@@ -310,6 +317,10 @@ def test_priority_lever_fails_over_without_an_outage_and_back(lab: Lab, baseline
         r1 = next(m for m in api_pairs(listen)["lab-ka"]["members"] if m["member"] == "r1")
         assert (r1["role"], r1["ready"]) == ("standby", True)
         assert r1["raw"].endswith("priority 50/150"), r1["raw"]  # effective/base, as r1 reports
+        # Tracking lowered r1's effective priority on purpose: the configured one still makes
+        # it the preferred member, so this is no drift from the inventory.
+        for pair in SNMP_PAIRS:
+            assert sample(listen, "netmon_pair_intent_in_sync", pair=pair) == 1.0, pair
         for pair in PAIRS:
             assert sample(listen, "netmon_pair_failovers_total", pair=pair) == before[pair] + 1
     finally:

@@ -43,6 +43,14 @@ def identity(pair: dict[str, Any]) -> str:
     return "; ".join(f"{member}: {text}" for member, text in seen.items())
 
 
+def intent_text(intent: dict[str, Any]) -> str:
+    """The INTENT cell: the drift found, "in sync", or "-" when not known."""
+    verdict = intent.get("in_sync")
+    if verdict is False:
+        return "; ".join(intent.get("reasons") or ()) or "differs"
+    return "in sync" if verdict else "-"
+
+
 def cell(text: str, style: str = "") -> Text:
     """A table cell from text that may come from a device (descriptions, hostnames, reasons):
     never markup, and a control character is shown escaped (`\\x1b`), never sent to the
@@ -58,6 +66,11 @@ def pairs_table(pairs: list[dict[str, Any]]) -> Table:
     columns = ["PAIR", "KIND", "STATE", "ACTIVE", "MEMBERS", "WHY"]
     if any(identities):
         columns.insert(5, "IDENTITY")
+    # Drift from the inventory's intent (a ticket, not the pair's state): shown when any pair
+    # differs, like the config drift the daemon reports.
+    drifted = any((p.get("intent") or {}).get("in_sync") is False for p in pairs)
+    if drifted:
+        columns.append("INTENT")
     for column in columns:
         table.add_column(column, overflow="fold")
     for p, ident in zip(pairs, identities, strict=True):
@@ -78,6 +91,11 @@ def pairs_table(pairs: list[dict[str, Any]]) -> Table:
         ]
         if any(identities):
             cells.insert(5, cell(ident or "-"))
+        if drifted:
+            intent = p.get("intent") or {}
+            cells.append(
+                cell(intent_text(intent), "yellow" if intent.get("in_sync") is False else "")
+            )
         table.add_row(*cells)
     return table
 

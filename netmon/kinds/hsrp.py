@@ -11,6 +11,7 @@ from pydantic import Field
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.kinds.evidence import heard_active, reported_ipv4
+from netmon.kinds.intent import priority_of
 from netmon.kinds.names import (
     InterfaceLookup,
     interface_label,
@@ -20,6 +21,11 @@ from netmon.kinds.names import (
 from netmon.model import MemberView, Missing, Probe, Role, Value
 
 GRP_ENTRY = (1, 3, 6, 1, 4, 1, 9, 9, 106, 1, 2, 1, 1)
+# cHsrpGrpPriority (0..255): the configured priority (intent drift); cHsrpGrpVirtualIpAddr: the
+# group's primary virtual address (configured or learnt; 0.0.0.0 while none is known). The
+# secondary addresses live in CISCO-HSRP-EXT-MIB (indexed by address) and are not read.
+PRIORITY = (*GRP_ENTRY, 3)
+VIRTUAL_IP = (*GRP_ENTRY, 11)
 ACTIVE_ROUTER = (*GRP_ENTRY, 13)
 STANDBY_ROUTER = (*GRP_ENTRY, 14)
 STANDBY_STATE = (*GRP_ENTRY, 15)
@@ -68,16 +74,25 @@ class HsrpKind:
             Probe("cHsrpGrpStandbyState", (*STANDBY_STATE, *index)),
             Probe("cHsrpGrpStandbyRouter", (*STANDBY_ROUTER, *index)),
             Probe("cHsrpGrpActiveRouter", (*ACTIVE_ROUTER, *index)),
+            Probe("cHsrpGrpPriority", (*PRIORITY, *index)),
+            Probe("cHsrpGrpVirtualIpAddr", (*VIRTUAL_IP, *index)),
         )
 
     def interpret(self, params: HsrpParams, values: Mapping[str, Value]) -> MemberView:
         state = values.get("cHsrpGrpStandbyState")
-        view = view_from_table("cHsrpGrpStandbyState", state, ROLES)
+        group = f"{interface_label(params.if_index, params.interface)} group {params.group}"
+        view = replace(view_from_table("cHsrpGrpStandbyState", state, ROLES), group=group)
         if state is None or isinstance(state, Missing):
             return view  # no row: the device reported nothing about this group
+        vip = reported_ipv4(values.get("cHsrpGrpVirtualIpAddr"))
+        view = replace(
+            view,
+            priority=priority_of(values.get("cHsrpGrpPriority")),
+            virtual_ips=(vip,) if vip else None,  # 0.0.0.0 or absent: not known
+        )
         active_router = reported_ipv4(values.get("cHsrpGrpActiveRouter"))
         standby_router = reported_ipv4(values.get("cHsrpGrpStandbyRouter"))
-        identity = f"{interface_label(params.if_index, params.interface)} group {params.group}"
+        identity = group
         if active_router or standby_router:
             identity += f"; active {active_router or 'none'}, standby {standby_router or 'none'}"
         view = replace(view, identity=identity)

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.kinds.evidence import HEARS_A_VRRP_MASTER, bounded
+from netmon.kinds.intent import inet_values, priority_of
 from netmon.kinds.names import column_rows, listed, text_of
 from netmon.model import MemberView, Missing, Oid, Probe, Role, Value
 
@@ -27,6 +28,10 @@ WANTED_STATE = (*VRRP_INSTANCE, 6)  # master while a sync group holds the instan
 BASE_PRIORITY = (*VRRP_INSTANCE, 7)  # read-write: a drill lever
 EFFECTIVE_PRIORITY = (*VRRP_INSTANCE, 8)  # shows a track_file/track_script drop
 PRIMARY_INTERFACE = (*VRRP_INSTANCE, 10)  # vrrpInstancePrimaryInterface: `interface` in the conf
+# vrrpAddressTable (vrrp 6), INDEX { vrrpInstanceIndex, vrrpAddressIndex }: the instance's
+# virtual addresses; vrrpAddressValue is an InetAddress (4 or 16 octets). Listed whether set on
+# the interface or not (a backup holds them unset): what is configured. Walked as a table.
+VRRP_ADDRESS_VALUE = (1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 6, 1, 3)
 
 BACKUP = 1
 
@@ -88,6 +93,8 @@ class KeepalivedKind:
     transport = "snmp"
     params_type = KeepalivedParams
     roles = ROLES
+    # Walked as a table for the virtual addresses (intent drift): see virtual_ips.
+    intent_columns: tuple[Oid, ...] = (VRRP_ADDRESS_VALUE,)
 
     def check(self, params: KeepalivedParams) -> list[ParamProblem]:
         if (params.instance is None) == (params.vrid is None):
@@ -124,12 +131,28 @@ class KeepalivedKind:
             Probe("vrrpInstanceWantedState", (*WANTED_STATE, n)),
         )
 
+    def virtual_ips(
+        self, params: KeepalivedParams, rows: Mapping[Oid, Value]
+    ) -> tuple[str, ...] | None:
+        """The instance's virtual addresses in vrrpAddressTable; None when the column has no
+        row at all."""
+        if params.instance is None:
+            return None
+        return inet_values(rows, VRRP_ADDRESS_VALUE, params.instance)
+
     def interpret(self, params: KeepalivedParams, values: Mapping[str, Value]) -> MemberView:
         state = values.get("vrrpInstanceState")
-        view = view_from_table("vrrpInstanceState", state, ROLES)
+        if params.vrid is not None:
+            group = f"VRID {params.vrid}" + (f" on {params.interface}" if params.interface else "")
+        else:
+            group = f"instance {params.instance}"
+        view = replace(view_from_table("vrrpInstanceState", state, ROLES), group=group)
         if state is None or isinstance(state, Missing):
             return view  # no row: the device reported nothing about this instance
         base = values.get("vrrpInstanceBasePriority")
+        # The configured priority, not the effective one a track_file or script lowers on
+        # purpose: a tracked drop is the failover working, not drift from the inventory.
+        view = replace(view, priority=priority_of(base))
         effective = values.get("vrrpInstanceEffectivePriority")
         if isinstance(base, int) and isinstance(effective, int) and view.raw is not None:
             view = replace(view, raw=f"{view.raw}, priority {effective}/{base}")

@@ -185,6 +185,38 @@ class NameCache:
             table, walked = await self._table(device, lookup.columns, where)
         return self._result(table, lookup, device, walked)
 
+    async def rows(
+        self, device: str, columns: tuple[Oid, ...], where: object = None, max_age: float = 300.0
+    ) -> Mapping[Oid, Value] | None:
+        """The rows of `columns` on `device` as last walked (a table read whole, e.g. the
+        virtual addresses of every group: intent drift). Walked at the first call (awaited);
+        once `max_age` old, walked again in the background while the last rows are used. None
+        when the walk failed or kept rows back (tried again `retry_after` later): not known,
+        never a partial table."""
+        key = (device, columns)
+        table = self._current(device, columns, where)
+        if table is None:
+            try:
+                table, _ = await self._table(device, columns, where)
+            except Exception:  # noqa: BLE001 - a walk that fails leaves the intent not known
+                table = self._tables[key] = _Table({}, ("not walked",), self._clock(), where)
+        age = max_age if not table.problems else min(max_age, self.retry_after)
+        if self._clock() - table.at >= age and key not in self._walking:
+            task = asyncio.get_running_loop().create_task(self._walk_table(device, columns, where))
+            self._walking[key] = task
+
+            def done(finished: asyncio.Task[_Table]) -> None:
+                self._walking.pop(key, None)
+                if finished.cancelled():
+                    return
+                if finished.exception() is None:
+                    self._tables[key] = finished.result()
+                else:
+                    self._tables[key] = _Table({}, ("not walked",), self._clock(), where)
+
+            task.add_done_callback(done)
+        return None if table.problems else table.rows
+
     def forget(self, device: str, columns: tuple[Oid, ...] | None = None) -> None:
         for key in [k for k in self._tables if k[0] == device and columns in (None, k[1])]:
             del self._tables[key]

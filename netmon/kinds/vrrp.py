@@ -14,13 +14,14 @@ from pydantic import Field
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.kinds.evidence import heard_active, reported_ipv4
+from netmon.kinds.intent import addresses_in, priority_of
 from netmon.kinds.names import (
     InterfaceLookup,
     interface_label,
     interface_lookup,
     interface_problems,
 )
-from netmon.model import MemberView, Missing, Probe, Role, Value
+from netmon.model import MemberView, Missing, Oid, Probe, Role, Value
 
 VRRP_OPER_ENTRY = (1, 3, 6, 1, 2, 1, 68, 1, 3, 1)
 VRRP_OPER_STATE = (*VRRP_OPER_ENTRY, 3)
@@ -28,6 +29,14 @@ VRRP_OPER_STATE = (*VRRP_OPER_ENTRY, 3)
 # reports 0.0.0.0 on a master that never was a backup, and never clears it after a failover.
 VRRP_OPER_MASTER_IP = (*VRRP_OPER_ENTRY, 7)
 VRRP_OPER_PRIMARY_IP = (*VRRP_OPER_ENTRY, 8)  # this router's own address on the interface
+# vrrpOperPriority (0..255): the priority the router uses in elections (intent drift). VRRP-MIB
+# has no tracked/effective priority of its own; keepalived reports its configured one here.
+VRRP_OPER_PRIORITY = (*VRRP_OPER_ENTRY, 5)
+# vrrpAssoIpAddrRowStatus, INDEX { ifIndex, vrrpOperVrId, vrrpAssoIpAddr }: one row per virtual
+# address of the router; the address is the last four arcs of the index (the column itself
+# says only active(1)). Walked whole, as a table (the poller, netmon.kinds.names.NameCache).
+VRRP_ASSO_IP_ROW_STATUS = (1, 3, 6, 1, 2, 1, 68, 1, 4, 1, 2)
+ROW_ACTIVE = 1
 
 ROLES: RoleTable = {
     1: RoleRow(Role.FAULT, "initialize"),
@@ -52,6 +61,8 @@ class VrrpKind:
     transport = "snmp"
     params_type = VrrpParams
     roles = ROLES
+    # Walked as a table for the virtual addresses (intent drift): see virtual_ips.
+    intent_columns: tuple[Oid, ...] = (VRRP_ASSO_IP_ROW_STATUS,)
 
     def check(self, params: VrrpParams) -> list[ParamProblem]:
         return in_range("vrid", params.vrid, 1, 255, "VRID") + interface_problems(
@@ -71,17 +82,29 @@ class VrrpKind:
                 ("vrrpOperState", VRRP_OPER_STATE),
                 ("vrrpOperMasterIpAddr", VRRP_OPER_MASTER_IP),
                 ("vrrpOperPrimaryIpAddr", VRRP_OPER_PRIMARY_IP),
+                ("vrrpOperPriority", VRRP_OPER_PRIORITY),
             )
+        )
+
+    def virtual_ips(self, params: VrrpParams, rows: Mapping[Oid, Value]) -> tuple[str, ...] | None:
+        """The group's virtual addresses in vrrpAssoIpAddrTable (rows active(1)); None when the
+        column has no row at all (an agent without the table says nothing)."""
+        if params.if_index is None:
+            return None
+        return addresses_in(
+            rows, VRRP_ASSO_IP_ROW_STATUS, (params.if_index, params.vrid), ROW_ACTIVE, None
         )
 
     def interpret(self, params: VrrpParams, values: Mapping[str, Value]) -> MemberView:
         state = values.get("vrrpOperState")
-        view = view_from_table("vrrpOperState", state, ROLES)
+        group = f"{interface_label(params.if_index, params.interface)} VRID {params.vrid}"
+        view = replace(view_from_table("vrrpOperState", state, ROLES), group=group)
         if state is None or isinstance(state, Missing):
             return view  # no row: the device reported nothing about this router
+        view = replace(view, priority=priority_of(values.get("vrrpOperPriority")))
         master = reported_ipv4(values.get("vrrpOperMasterIpAddr"))
         own = reported_ipv4(values.get("vrrpOperPrimaryIpAddr"))
-        identity = f"{interface_label(params.if_index, params.interface)} VRID {params.vrid}"
+        identity = group
         if own:
             identity += f"; own address {own}"
         if master and view.role is Role.STANDBY:

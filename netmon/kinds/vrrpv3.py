@@ -11,13 +11,14 @@ from pydantic import Field
 
 from netmon.kinds.base import ParamProblem, RoleRow, RoleTable, in_range, view_from_table
 from netmon.kinds.evidence import heard_active, reported_inet
+from netmon.kinds.intent import addresses_in, priority_of
 from netmon.kinds.names import (
     InterfaceLookup,
     interface_label,
     interface_lookup,
     interface_problems,
 )
-from netmon.model import MemberView, Missing, Probe, Role, Value
+from netmon.model import MemberView, Missing, Oid, Probe, Role, Value
 
 VRRPV3_OPERATIONS_ENTRY = (1, 3, 6, 1, 2, 1, 207, 1, 1, 1, 1)
 # InetAddress (OCTET STRING, 4 or 16 bytes): on a backup the source of the last advertisement
@@ -25,6 +26,13 @@ VRRPV3_OPERATIONS_ENTRY = (1, 3, 6, 1, 2, 1, 207, 1, 1, 1, 1)
 VRRPV3_OPERATIONS_MASTER_IP = (*VRRPV3_OPERATIONS_ENTRY, 3)
 VRRPV3_OPERATIONS_PRIMARY_IP = (*VRRPV3_OPERATIONS_ENTRY, 4)  # this router's own address
 VRRPV3_OPERATIONS_STATUS = (*VRRPV3_OPERATIONS_ENTRY, 6)
+# vrrpv3OperationsPriority (0..255): the priority used in elections (intent drift).
+VRRPV3_OPERATIONS_PRIORITY = (*VRRPV3_OPERATIONS_ENTRY, 7)
+# vrrpv3AssociatedIpAddrRowStatus, INDEX { ifIndex, vrrpv3OperationsVrId,
+# vrrpv3OperationsInetAddrType, vrrpv3AssociatedIpAddrAddress }: the address is an InetAddress
+# in the index (a length arc, then its 4 or 16 octets). Walked whole, as a table.
+VRRPV3_ASSOCIATED_IP_ROW_STATUS = (1, 3, 6, 1, 2, 1, 207, 1, 1, 2, 1, 2)
+ROW_ACTIVE = 1
 
 # keepalived reports its FAULT state as initialize (1).
 ROLES: RoleTable = {
@@ -54,6 +62,8 @@ class Vrrpv3Kind:
     transport = "snmp"
     params_type = Vrrpv3Params
     roles = ROLES
+    # Walked as a table for the virtual addresses (intent drift): see virtual_ips.
+    intent_columns: tuple[Oid, ...] = (VRRPV3_ASSOCIATED_IP_ROW_STATUS,)
 
     def check(self, params: Vrrpv3Params) -> list[ParamProblem]:
         problems = in_range("vrid", params.vrid, 1, 255, "VRID")
@@ -73,19 +83,34 @@ class Vrrpv3Kind:
             Probe("vrrpv3OperationsStatus", (*VRRPV3_OPERATIONS_STATUS, *index)),
             Probe("vrrpv3OperationsMasterIpAddr", (*VRRPV3_OPERATIONS_MASTER_IP, *index)),
             Probe("vrrpv3OperationsPrimaryIpAddr", (*VRRPV3_OPERATIONS_PRIMARY_IP, *index)),
+            Probe("vrrpv3OperationsPriority", (*VRRPV3_OPERATIONS_PRIORITY, *index)),
+        )
+
+    def virtual_ips(
+        self, params: Vrrpv3Params, rows: Mapping[Oid, Value]
+    ) -> tuple[str, ...] | None:
+        """The group's virtual addresses in vrrpv3AssociatedIpAddrTable (rows active(1)); None
+        when the column has no row at all."""
+        if params.if_index is None or params.inet_version not in INET_VERSION:
+            return None
+        prefix = (params.if_index, params.vrid, INET_VERSION[params.inet_version])
+        return addresses_in(
+            rows, VRRPV3_ASSOCIATED_IP_ROW_STATUS, prefix, ROW_ACTIVE, params.inet_version
         )
 
     def interpret(self, params: Vrrpv3Params, values: Mapping[str, Value]) -> MemberView:
         status = values.get("vrrpv3OperationsStatus")
-        view = view_from_table("vrrpv3OperationsStatus", status, ROLES)
-        if status is None or isinstance(status, Missing):
-            return view  # no row: the device reported nothing about this router
         version = params.inet_version
-        master = reported_inet(values.get("vrrpv3OperationsMasterIpAddr"), version)
-        own = reported_inet(values.get("vrrpv3OperationsPrimaryIpAddr"), version)
-        identity = (
+        group = (
             f"{interface_label(params.if_index, params.interface)} VRID {params.vrid} IPv{version}"
         )
+        view = replace(view_from_table("vrrpv3OperationsStatus", status, ROLES), group=group)
+        if status is None or isinstance(status, Missing):
+            return view  # no row: the device reported nothing about this router
+        view = replace(view, priority=priority_of(values.get("vrrpv3OperationsPriority")))
+        master = reported_inet(values.get("vrrpv3OperationsMasterIpAddr"), version)
+        own = reported_inet(values.get("vrrpv3OperationsPrimaryIpAddr"), version)
+        identity = group
         if own:
             identity += f"; own address {own}"
         if master and master != own:
