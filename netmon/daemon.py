@@ -14,11 +14,14 @@ import logging
 import os
 import random
 import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
@@ -59,6 +62,7 @@ from netmon.store import StateStore
 from netmon.webconfig import load_web_config
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONFIG_JOB = ":config"  # job id suffix of a pair's drift check
 SOURCE_JOB = ":source"  # job id of the live inventory source's refresh (no pair has this name)
@@ -86,6 +90,35 @@ def poll_offsets(pairs: Sequence[PairSpec]) -> dict[str, float]:
         for pair in groups[key]:
             offsets[pair.name] = min(window, pair.interval) * i / len(groups)
     return offsets
+
+
+async def in_thread(work: Callable[[], T]) -> T:
+    """`work()` in a daemon thread of its own. Not asyncio.to_thread: the loop's default
+    executor is waited for, without limit, when asyncio.run ends, so a NetBox read still
+    hanging would keep a stopped daemon's process alive."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return  # cancelled: the daemon stopped waiting
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(value)  # type: ignore[arg-type]
+
+    def run() -> None:
+        value: T | None = None
+        error: BaseException | None = None
+        try:
+            value = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=run, name="netmon-source", daemon=True).start()
+    return await done
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -132,6 +165,7 @@ class Daemon:
             loaded = load_inventory_file(inventory_path)
         self.inventory: Inventory = for_shard(loaded, shard)
         self._refreshing: asyncio.Task[None] | None = None
+        self._again = False  # a SIGHUP came while a requested refresh ran
         # The shared state: --state-dsn (from the environment) over the inventory's `state:`;
         # neither: SQLite files beside the journal, as a single process has always used.
         dsn = Secret("--state-dsn", state_dsn) if state_dsn else self.inventory.state_dsn
@@ -209,19 +243,7 @@ class Daemon:
         wanted |= {f"{p.name}{CONFIG_JOB}" for p in inventory.pairs if p.config is not None}
         if self.live is not None:
             wanted.add(SOURCE_JOB)
-            self.scheduler.add_job(
-                self._refresh_source,
-                "interval",
-                seconds=self.live.source.interval,
-                id=SOURCE_JOB,
-                name="refresh the inventory source",
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=max(int(self.live.source.interval), 1),
-                # Not the running schedule's phase: an unchanged interval keeps its next run.
-                replace_existing=True,
-                **self._source_next_run(),
-            )
+            self._schedule_source()
         for job in self.scheduler.get_jobs():
             if job.id not in wanted:
                 job.remove()
@@ -259,24 +281,43 @@ class Daemon:
                     replace_existing=True,
                 )
 
-    def _source_next_run(self) -> dict[str, datetime]:
+    def _schedule_source(self) -> None:
+        """The source's refresh job: added once, replaced only when its interval changes (a
+        SIGHUP must not move it, nor any poll)."""
         assert self.scheduler is not None
         assert self.live is not None
         job = self.scheduler.get_job(SOURCE_JOB)
         interval = self.live.source.interval
         if job is not None and job.trigger.interval.total_seconds() == interval:
-            return {"next_run_time": job.next_run_time}
+            return
         # Never refreshed yet (NetBox was down at start): try again sooner than a full interval.
         first = interval if self.live.status.up else min(interval, SOURCE_RETRY)
-        return {"next_run_time": datetime.now(UTC) + timedelta(seconds=first)}
+        self.scheduler.add_job(
+            self._refresh_source,
+            "interval",
+            seconds=interval,
+            id=SOURCE_JOB,
+            name="refresh the inventory source",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(int(interval), 1),
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first),
+            replace_existing=True,
+        )
 
-    async def _refresh_source(self) -> None:
-        """One refresh from the source; a failure keeps the running inventory (and says so)."""
-        assert self.live is not None
+    async def _refresh_source(self, *, requested: bool = False) -> None:
+        """One refresh from the source; a failure keeps the running inventory (and says so).
+        `requested`: by SIGHUP, which applies what NetBox says even if it looks the same (a
+        rotated secret file compares equal) and accepts a shrink."""
+        live = self.live
+        assert live is not None
         try:
-            inventory = await asyncio.to_thread(self.live.refresh)
-        except SourceError as exc:
-            retry = min(self.live.source.interval, SOURCE_RETRY)
+            inventory = await in_thread(lambda: live.refresh(accept_shrink=requested))
+        except Exception as exc:  # SourceError, or anything: never a dead job
+            if not isinstance(exc, SourceError):
+                log.exception("inventory source: the refresh failed")
+                live.status = replace(live.status, up=False, last_error=type(exc).__name__)
+            retry = min(live.source.interval, SOURCE_RETRY)
             log.error(  # noqa: TRY400 - an outage of NetBox needs no traceback
                 "inventory source: %s; keeping the running inventory (%d pairs); next try in %g s",
                 exc, len(self.inventory.pairs), retry,
@@ -289,14 +330,28 @@ class Daemon:
             return
         inventory = for_shard(inventory, self.shard)
         if inventory == self.inventory:
-            log.debug("inventory source: unchanged (%d pairs)", len(inventory.pairs))
+            if requested:
+                # Equal as compared (a Secret compares by where it comes from): a secret file
+                # may still have been rotated. Take the new objects, move no poll.
+                self._apply(inventory, live.source.describe(), reschedule=False)
+            else:
+                log.debug("inventory source: unchanged (%d pairs)", len(inventory.pairs))
             return
-        self._apply(inventory, f"{self.live.source.describe()}")
+        self._apply(inventory, live.source.describe())
+
+    async def _requested_refreshes(self) -> None:
+        while True:
+            self._again = False
+            await self._refresh_source(requested=True)
+            if not self._again:
+                return
 
     def _refresh_soon(self) -> None:
         if self._refreshing is not None and not self._refreshing.done():
-            return  # one refresh at a time; the running one reads NetBox as it is now
-        task = asyncio.get_running_loop().create_task(self._refresh_source())
+            # The running refresh may have read the settings before this SIGHUP's: one more.
+            self._again = True
+            return
+        task = asyncio.get_running_loop().create_task(self._requested_refreshes())
         self._refreshing = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -345,13 +400,13 @@ class Daemon:
         if self.live is not None:
             log.info("reload: refreshing from %s", self.live.source.describe())
             if self.scheduler is not None:
-                self._schedule(self.inventory)  # a changed interval takes effect now
+                self._schedule_source()  # a changed interval takes effect now; no poll moves
             self._refresh_soon()
             return True
         self._apply(inventory, str(self.inventory_path))
         return True
 
-    def _apply(self, inventory: Inventory, where: str) -> None:
+    def _apply(self, inventory: Inventory, where: str, *, reschedule: bool = True) -> None:
         if inventory.state_dsn != self.inventory.state_dsn and self.state.dsn is not None:
             # Moving the journal under running drills would hide them from recovery.
             log.warning("reload: the state database setting changed; it takes effect at restart")
@@ -359,7 +414,8 @@ class Daemon:
         self.poller.inventory = inventory
         self.snmp.forget_credentials()
         self.store.set_inventory(inventory)
-        self._schedule(inventory)
+        if reschedule:
+            self._schedule(inventory)
         self._start_traps()
         log.info(
             "reloaded %s: %d devices, %d pairs", where, len(inventory.devices), len(inventory.pairs)

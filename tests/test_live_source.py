@@ -10,6 +10,7 @@ are about the pair list, not the pairs' states.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -30,7 +31,7 @@ from typer.testing import CliRunner
 from netmon.cli import app
 from netmon.errors import ConfigError
 from netmon.inventory import load_inventory
-from netmon.inventory.live import LAST_GOOD_NAME, LiveSource, SourceError, read_source
+from netmon.inventory.live import LAST_GOOD_PREFIX, LiveSource, SourceError, read_source
 from netmon.inventory.netbox import NetboxData, NetboxError
 
 from .conftest import free_tcp_port, stop_process
@@ -170,9 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, json.dumps(answer).encode())
 
 
-@pytest.fixture
-def netbox() -> Iterator[FakeNetbox]:
-    server = FakeNetbox(netbox_data(TWO_PAIRS))
+@contextlib.contextmanager
+def serving(server: FakeNetbox) -> Iterator[FakeNetbox]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -183,13 +183,20 @@ def netbox() -> Iterator[FakeNetbox]:
         server.server_close()
 
 
+@pytest.fixture
+def netbox() -> Iterator[FakeNetbox]:
+    with serving(FakeNetbox(netbox_data(TWO_PAIRS))) as server:
+        yield server
+
+
 def source_file(folder: Path, url: str, *, interval: float = 300, extra: str = "") -> Path:
     path = folder / "netmon.yaml"
     path.write_text(
         f"""\
 version: 1
 source:
-  netbox: {{url: "{url}", token: {{env: NB_TOKEN}}, site: dc1, interval: {interval}, timeout: 2}}
+  netbox: {{url: "{url}", token: {{env: NB_TOKEN}}, site: dc1, interval: {interval},
+           timeout: 2, deadline: 10}}
 drills: {{journal: {folder / "state" / "drills.sqlite"}}}
 defaults:
   pair: {{interval: 5}}
@@ -214,7 +221,8 @@ def test_a_source_file_loads_the_pairs_netbox_describes(netbox: FakeNetbox, tmp_
     assert sorted(p.kind for p in inventory.pairs) == ["hsrp", "vrrpv3"]
     assert {m.device for p in inventory.pairs for m in p.members} == {"r1", "r2"}
     assert inventory.devices["r1"].address == "127.0.0.11"
-    assert (tmp_path / "state" / LAST_GOOD_NAME).exists()  # the last good, for a restart
+    (kept,) = (tmp_path / "state").glob(f"{LAST_GOOD_PREFIX}*.json")  # for a restart
+    assert TOKEN not in kept.read_text() and kept.stat().st_mode & 0o077 == 0
 
 
 @pytest.mark.usefixtures("secrets_env")
@@ -302,7 +310,7 @@ def test_one_shot_commands_use_the_last_good_then_fail_clearly(
     with pytest.raises(ConfigError) as caught:
         load_inventory(path)
     message = str(caught.value)
-    assert "503" in message and LAST_GOOD_NAME in message and TOKEN not in message
+    assert "503" in message and "no last good answer" in message and TOKEN not in message
     netbox.mode = "ok"
     load_inventory(path)
     netbox.mode = "error"
@@ -418,5 +426,6 @@ def test_the_example_source_file_reads(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, f"example-{name.lower()}-value")
     source = read_source(Path(__file__).parent.parent / "inventory" / "netbox-live.example.yaml")
     assert (source.interval, source.timeout, source.filters.site) == (300, 10, "dc1")
-    assert source.last_good == Path("/var/lib/netmon") / LAST_GOOD_NAME
+    assert source.last_good.parent == Path("/var/lib/netmon")
+    assert source.last_good.name.startswith(LAST_GOOD_PREFIX)
     assert [rule.group for rule in source.base.rules] == ["servers", None]

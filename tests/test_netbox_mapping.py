@@ -358,14 +358,15 @@ def test_device_names_that_meet_after_slugging_take_their_id() -> None:
         {"id": 2, "name": "core-a"},
         {"id": 3, "name": None},
     ]
-    assert nbmod.device_names(NetboxData(tuple(devices)).hosts()) == {
-        ("device", 1): "core-a-1",
+    # the oldest keeps the name: a host added later never renames one already watched
+    assert nbmod.device_names(NetboxData(tuple(devices[::-1])).hosts()) == {
+        ("device", 1): "core-a",
         ("device", 2): "core-a-2",
     }
-    # a device and a virtual machine may share a name (and an id: two tables)
-    vms = ({"id": 1, "name": "Core A"}, {"id": 4, "name": "edge"})
+    # a device and a virtual machine may share a name (and an id: two tables); devices first
+    vms = ({"id": 1, "name": "Core A"}, {"id": 4, "name": "edge"}, {"id": 5, "name": 7})
     assert nbmod.device_names(NetboxData(tuple(devices[:1]), virtual_machines=vms).hosts()) == {
-        ("device", 1): "core-a-1",
+        ("device", 1): "core-a",
         ("vm", 1): "core-a-vm1",
         ("vm", 4): "edge",
     }
@@ -695,7 +696,7 @@ def test_safe_url() -> None:
 @pytest.fixture
 def cli_netbox(monkeypatch: pytest.MonkeyPatch) -> FakeNetbox:
     fake = FakeNetbox()
-    monkeypatch.setattr(nbmod, "_TimeoutSession", lambda timeout: fake)
+    monkeypatch.setattr(nbmod, "_GuardedSession", lambda url, timeout, deadline: fake)
     monkeypatch.setenv("NETBOX_TOKEN", TOKEN)
     return fake
 
@@ -783,7 +784,7 @@ def test_cli_refused_token_is_2(cli_netbox: FakeNetbox, monkeypatch: pytest.Monk
 
 def test_cli_url_must_be_http(cli_netbox: FakeNetbox) -> None:
     result = run("--url", "netbox.test", "--token-env", "NETBOX_TOKEN")
-    assert result.exit_code == 2 and "--url must be http:// or https://" in result.stderr
+    assert result.exit_code == 2 and "url must be http:// or https://" in result.stderr
 
 
 def test_a_virtual_machine_is_named_as_one_in_reasons() -> None:

@@ -578,12 +578,18 @@ def load_inventory(path: str | Path) -> Inventory:
     return _Loader(doc, file.resolve().parent).run()
 
 
-def settings_problems(doc: Document, folder: Path, skip: Sequence[str]) -> list[ConfigProblem]:
+def settings_problems(
+    doc: Document, folder: Path, skip: Sequence[str], devices: Mapping[str, Any] | None = None
+) -> list[ConfigProblem]:
     """The problems of a document's settings alone, with the document's own lines: a source
-    file's defaults, groups, state, drills and traps, checked before any pair depends on them."""
+    file's defaults, groups, state, drills and traps, checked before any pair depends on them.
+    `devices`: stand-ins loaded with those settings, so that what only a device uses (the
+    defaults' SNMP version, a group's secret) is checked too."""
     view = copy.copy(doc)
     data = doc.data if isinstance(doc.data, dict) else {}
     view.data = {k: v for k, v in data.items() if k not in (*skip, "devices", "pairs")}
+    if devices:
+        view.data["devices"] = dict(devices)
     try:
         _Loader(view, folder).run()
     except ConfigError as exc:

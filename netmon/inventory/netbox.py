@@ -36,6 +36,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -340,16 +341,24 @@ class _Pair:
 
 def device_names(hosts: Mapping[HostKey, Mapping[str, Any]]) -> dict[HostKey, str]:
     """NetBox host -> netmon device name: the NetBox name made a valid netmon name (as a
-    member's name is the device's); where two names meet that way, `-<id>` tells devices apart
-    and `-vm<id>` virtual machines."""
-    named = [(key, slug(_text(h.get("name")))) for key, h in hosts.items() if h.get("name")]
-    seen: dict[str, int] = {}
-    for _, name in named:
-        seen[name] = seen.get(name, 0) + 1
-    return {
-        key: (name if seen[name] == 1 else f"{name}-{'vm' if key[0] == 'vm' else ''}{key[1]}")
-        for key, name in named
-    }
+    member's name is the device's). Where two names meet that way, the oldest host (devices
+    before virtual machines, then the lowest NetBox id) keeps it and each later one takes
+    `-<id>` (a virtual machine `-vm<id>`): a host added to NetBox never renames one watched."""
+    named = sorted(
+        ((key, slug(h["name"])) for key, h in hosts.items() if isinstance(h.get("name"), str)
+         and h["name"].strip()),
+        key=lambda item: (item[0][0] != "device", item[0][1]),
+    )  # fmt: skip
+    out: dict[HostKey, str] = {}
+    taken: set[str] = set()
+    for key, plain in named:
+        name = plain if plain not in taken else f"{plain}-{'vm' if key[0] == 'vm' else ''}{key[1]}"
+        n = 2
+        while name in taken:
+            name, n = f"{plain}-{key[1]}-{n}", n + 1
+        taken.add(name)
+        out[key] = name
+    return out
 
 
 def _unique(pairs: list[_Pair]) -> None:
@@ -564,7 +573,10 @@ def _comment(text: str, indent: str = "") -> str:
 
 def safe_url(url: str) -> str:
     """The URL as messages and the header show it: no user:password@, no query or fragment."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": nothing of it is safe to show
+        return "<a URL that does not parse>"
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
@@ -640,6 +652,9 @@ def build(
 # -- fetching ---------------------------------------------------------------------------------
 
 _CHUNK = 50  # ids per request: ?id=1&id=2... stays well under URL length limits
+DEADLINE = 120.0  # seconds for one whole reading of NetBox (the default)
+MAX_BYTES = 64 * 2**20  # one answer: a page of 1,000 devices is about 5 MB
+MAX_REQUESTS = 5_000  # one reading: 100,000 devices at pynetbox's 50 a page is 2,000
 
 
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
@@ -659,18 +674,17 @@ def fetch(
     filters: Filters,
     *,
     timeout: float = 10.0,
+    deadline: float = DEADLINE,
     session: Any = None,
 ) -> NetboxData:
     """Read the devices and virtual machines the filters select, the FHRP assignments on their
-    interfaces, every
-    assignment of those groups (a third member elsewhere must be seen, to be refused), the
-    groups and the interfaces. Raises NetboxError with a message free of the token."""
-    scheme = urlsplit(url).scheme
-    if scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise NetboxError(f"--url must be http:// or https://HOST/..., got {safe_url(url)!r}")
+    interfaces, every assignment of those groups (a third member elsewhere must be seen, to be
+    refused), the groups and the interfaces. Raises NetboxError with a message free of the
+    token; `timeout` bounds each wait for a byte, `deadline` the whole reading."""
+    check_url(url)
     shown = safe_url(url)
     nb = pynetbox.api(url.rstrip("/"), token=token.reveal())
-    nb.http_session = session if session is not None else _TimeoutSession(timeout)
+    nb.http_session = session if session is not None else _GuardedSession(url, timeout, deadline)
     try:
         params = filters.params()
         found = nb.dcim.devices.filter(**params) if params else nb.dcim.devices.all()
@@ -708,6 +722,8 @@ def fetch(
         vm_interfaces: list[dict[str, Any]] = []
         for chunk in _chunks(interface_ids(VM_INTERFACE)):
             vm_interfaces += [_plain(i) for i in nb.virtualization.interfaces.filter(id=chunk)]
+    except _Refused as exc:
+        raise NetboxError(f"NetBox at {shown}: {exc}") from None
     except pynetbox.RequestError as exc:
         status = getattr(exc.req, "status_code", "?")
         reason = _scrub(str(getattr(exc.req, "reason", "") or ""), token)
@@ -725,7 +741,9 @@ def fetch(
         raise NetboxError(f"NetBox at {shown}: TLS failed (certificate or protocol)") from None
     except requests.ConnectionError:
         raise NetboxError(f"cannot connect to NetBox at {shown}") from None
-    except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (
+        requests.RequestException, ValueError, KeyError, TypeError, AttributeError, RecursionError,
+    ) as exc:  # fmt: skip
         # garbage where NetBox's JSON should be; the type only: the text may carry the URL
         raise NetboxError(
             f"NetBox at {shown} answered something unexpected ({type(exc).__name__})"
@@ -741,13 +759,92 @@ def _scrub(text: str, token: Secret) -> str:
     return one_line(text.replace(value, "<secret>") if value else text)
 
 
-class _TimeoutSession(requests.Session):
-    """requests waits forever by default, and pynetbox passes no timeout."""
+class _Refused(requests.RequestException):
+    """The session refused to go on; the message says why (no URL query, no token)."""
 
-    def __init__(self, timeout: float) -> None:
+
+class _GuardedSession(requests.Session):
+    """What pynetbox's requests may do, bounded.
+
+    - Only to the NetBox it was given: pynetbox adds the token to every request itself and
+      follows each answer's `next` link as written, so a `next` naming another host, port or
+      scheme would carry the token there (requests strips it on redirects only). Refused.
+    - Within `timeout` per wait for a byte (requests waits forever by default) and `deadline`
+      for the whole reading: an answer that drips a byte at a time, or pages without end, ends.
+    - At most MAX_BYTES per answer and MAX_REQUESTS per reading.
+    - No proxy or certificate settings from the environment (as the pager: the daemon's
+      environment is not where NetBox's address is configured); no redirect followed.
+    A byte that arrives now and then keeps a read alive: the caller bounds the whole reading
+    in time (netmon.inventory.live), this session stops it at its next request."""
+
+    def __init__(self, url: str, timeout: float, deadline: float) -> None:
         super().__init__()
+        self.trust_env = False
+        self.origin = _origin(url)
         self.timeout = timeout
+        self.ends = time.monotonic() + deadline
+        self.deadline = deadline
+        self.requests = 0
 
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", self.timeout)
-        return super().request(*args, **kwargs)
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        text = url.decode() if isinstance(url, bytes) else url
+        if _origin(text) != self.origin:
+            raise _Refused(
+                f"a next page at {safe_url(text)!r} is not this NetBox: not followed "
+                "(the token goes to this NetBox only)"
+            )
+        self.requests += 1
+        if self.requests > MAX_REQUESTS:
+            raise _Refused(f"more than {MAX_REQUESTS} requests for one reading: stopped")
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise _Refused(f"the reading took longer than {self.deadline:g} s: stopped")
+        kwargs["timeout"] = min(self.timeout, left)
+        kwargs["stream"] = True
+        kwargs["allow_redirects"] = False
+        verb = method.decode() if isinstance(method, bytes) else method
+        response = super().request(verb, text, *args, **kwargs)
+        if response.is_redirect:
+            response.close()
+            where = safe_url(response.headers.get("Location") or "")
+            raise _Refused(
+                f"answered HTTP {response.status_code}, a redirect to {where!r}: not followed "
+                "(the token goes to the configured URL only; configure the final URL)"
+            )
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(65536):
+                body += chunk
+                if len(body) > MAX_BYTES:
+                    raise _Refused(f"an answer larger than {MAX_BYTES // 2**20} MiB: stopped")
+                if time.monotonic() > self.ends:
+                    raise _Refused(f"the reading took longer than {self.deadline:g} s: stopped")
+        finally:
+            response.close()
+        response._content = bytes(body)  # where requests keeps a body it has read
+        return response
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return ("", "", None)
+    return (parts.scheme, (parts.hostname or "").lower(), port)
+
+
+def check_url(url: str) -> None:
+    """A NetBox URL netmon can use: http(s), a host, a port in range. NetboxError if not."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise NetboxError(f"the url does not parse ({safe_url(url)})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise NetboxError(f"the url must be http:// or https://HOST/..., got {safe_url(url)!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise NetboxError(f"the url's port must be 1..65535 ({safe_url(url)})")
