@@ -313,7 +313,8 @@ def evaluate(
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """An address as compared: the prefix length ("/24") ignored; None when not an address."""
     try:
-        return ipaddress.ip_address(text.split("/", 1)[0].strip())
+        # "fe80::1%eth0": the zone is the inventory's way to name a link, agents report no zone
+        return ipaddress.ip_address(text.split("/", 1)[0].split("%", 1)[0].strip())
     except ValueError:
         return None
 
@@ -341,7 +342,9 @@ def intent(spec: PairSpec, observations: Sequence[MemberObservation]) -> IntentS
         if not o.fresh or view.role is Role.UNREACHABLE or view.group is None:
             unknown.append(o.member)
             continue
-        if view.missing and not o.vanished:
+        if view.missing and not o.vanished and view.raw != "noSuchObject":
+            # noSuchInstance: the agent serves the table, without this row. noSuchObject says
+            # the agent (or this user's view) has no such table: not known, not drift.
             drift.append(
                 f"{o.member}: {view.group}, which the inventory names, is not on the device"
             )
@@ -353,12 +356,15 @@ def intent(spec: PairSpec, observations: Sequence[MemberObservation]) -> IntentS
         priorities[o.member] = view.priority
         if spec.virtual_ip is None:
             continue
+        if wanted is None:
+            unknown.append(f"the inventory's virtual_ip {spec.virtual_ip!r} is not an address")
+            continue
         if view.virtual_ips is None:
             unknown.append(f"the virtual addresses of {o.member}")
             continue
         have = {_ip(v) for v in view.virtual_ips}
         checked += 1
-        if wanted is None or wanted not in have:
+        if wanted not in have:
             shown = ", ".join(view.virtual_ips) or "none"
             drift.append(
                 f"the inventory gives virtual IP {spec.virtual_ip} but {o.member} has {shown}"

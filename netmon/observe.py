@@ -31,8 +31,9 @@ Tables = Mapping[str, Mapping[Oid, Value]]
 
 
 def intent_columns(pair: PairSpec) -> tuple[Oid, ...]:
-    """The columns a pair's kind walks for the virtual addresses, when the inventory gives one."""
-    if pair.virtual_ip is None:
+    """The columns a pair's kind walks for the intent, when the inventory states one (a virtual
+    IP, or a preferred member whose priority is compared)."""
+    if pair.virtual_ip is None and pair.preferred is None:
         return ()
     columns: tuple[Oid, ...] = getattr(KINDS.get(pair.kind), "intent_columns", ())
     return columns
@@ -77,6 +78,9 @@ def observe_member(
     reader = getattr(kind, "virtual_ips", None)
     if rows is not None and callable(reader) and not view.missing:
         view = replace(view, virtual_ips=reader(member.params, rows))
+    from_table = getattr(kind, "table_priority", None)
+    if rows is not None and callable(from_table) and not view.missing and view.priority is None:
+        view = replace(view, priority=from_table(member.params, rows))
     links_reading = readings.get((member.device, "snmp"))
     link_values = links_reading.values if links_reading and links_reading.ok else {}
     links = tuple(read_link(link, link_values) for link in member.links)

@@ -286,12 +286,27 @@ class Poller:
                 self.names.saw_answer(obs.device, lookup)
         return stale
 
-    async def _read_tables(self, pair: PairSpec) -> dict[str, Mapping[Oid, Value]]:
-        """The intent columns of the pair's kind, per member device (a failed walk: absent)."""
+    def _tables_stale(self, pair: PairSpec, readings: Readings) -> bool:
+        """A member's device restarted (sysUpTime went back) since its intent tables were
+        walked: an agent may number interfaces and instances anew; the tables are forgotten."""
+        stale = False
+        for device in {m.device for m in pair.members}:
+            reading = readings.get((device, "snmp"))
+            uptime = reading.values.get(SYS_UPTIME) if reading is not None and reading.ok else None
+            if isinstance(uptime, int) and self.tables.saw_uptime(device, uptime):
+                stale = True
+        return stale
+
+    async def _read_tables(self, pair: PairSpec, *, wait: bool) -> dict[str, Mapping[Oid, Value]]:
+        """The intent columns of the pair's kind, per member device (a failed walk: absent).
+        `wait`: for the first walk (one-shot checks); the daemon's polls never wait for it."""
         columns = intent_columns(pair)
         devices = list(dict.fromkeys(m.device for m in pair.members))
         got = await asyncio.gather(
-            *(self.tables.rows(d, columns, self._where(d), INTENT_TABLE_MAX_AGE) for d in devices)
+            *(
+                self.tables.rows(d, columns, self._where(d), INTENT_TABLE_MAX_AGE, wait=wait)
+                for d in devices
+            )
         )
         return {d: rows for d, rows in zip(devices, got, strict=True) if rows is not None}
 
@@ -318,7 +333,11 @@ class Poller:
         named = await self._resolve_names(pair)
         # Started beside the reads (never before them: a device's reads of several pairs share
         # one request only when they start in the same event-loop turn).
-        tabling = asyncio.ensure_future(self._read_tables(pair)) if intent_columns(pair) else None
+        tabling = (
+            asyncio.ensure_future(self._read_tables(pair, wait=wait_for_probes))
+            if intent_columns(pair)
+            else None
+        )
         try:
             readings = await self._read_pair(named.reads if named else pair)
         except BaseException:
@@ -326,6 +345,8 @@ class Poller:
                 tabling.cancel()
             raise
         tables = await tabling if tabling is not None else {}
+        if tables and self._tables_stale(pair, readings):
+            tables = {}  # walked before a restart was seen: not known this poll, walked anew
         if wait_for_probes and probing is not None:  # one-shot checks have no earlier round
             await asyncio.wait({probing})
         by_device, vip = self._probe_results.get(pair.name, ({}, ()))
@@ -333,6 +354,9 @@ class Poller:
         if named is not None and self._names_stale(named, readings, observations):
             # A restart or a vanished row: walk again now, and read again if an index moved,
             # rather than judge this poll on a row that is no longer the member's.
+            for device in {m.device for m in pair.members}:
+                self.tables.forget(device)  # numbered anew, perhaps: walked again next poll
+            tables = {}
             again = await self._resolve_names(pair)
             if again is not None and again.spec is not named.spec:
                 named, readings = again, await self._read_pair(again.reads)

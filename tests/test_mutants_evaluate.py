@@ -732,6 +732,5 @@ def test_vrrp_walks_each_column_from_its_start() -> None:
             ("vrrpOperState", 3),
             ("vrrpOperMasterIpAddr", 7),
             ("vrrpOperPrimaryIpAddr", 8),
-            ("vrrpOperPriority", 5),  # intent drift: the configured priority
         )
     ]

@@ -186,7 +186,13 @@ class NameCache:
         return self._result(table, lookup, device, walked)
 
     async def rows(
-        self, device: str, columns: tuple[Oid, ...], where: object = None, max_age: float = 300.0
+        self,
+        device: str,
+        columns: tuple[Oid, ...],
+        where: object = None,
+        max_age: float = 300.0,
+        *,
+        wait: bool = True,
     ) -> Mapping[Oid, Value] | None:
         """The rows of `columns` on `device` as last walked (a table read whole, e.g. the
         virtual addresses of every group: intent drift). Walked at the first call (awaited);
@@ -195,27 +201,39 @@ class NameCache:
         never a partial table."""
         key = (device, columns)
         table = self._current(device, columns, where)
+        if table is None and not wait:
+            # Not walked yet: walk in the background; not known until it lands. A poll (a
+            # page's data) never waits for what only a ticket needs.
+            self._walk_behind(key, device, columns, where)
+            return None
         if table is None:
             try:
                 table, _ = await self._table(device, columns, where)
             except Exception:  # noqa: BLE001 - a walk that fails leaves the intent not known
                 table = self._tables[key] = _Table({}, ("not walked",), self._clock(), where)
         age = max_age if not table.problems else min(max_age, self.retry_after)
-        if self._clock() - table.at >= age and key not in self._walking:
-            task = asyncio.get_running_loop().create_task(self._walk_table(device, columns, where))
-            self._walking[key] = task
-
-            def done(finished: asyncio.Task[_Table]) -> None:
-                self._walking.pop(key, None)
-                if finished.cancelled():
-                    return
-                if finished.exception() is None:
-                    self._tables[key] = finished.result()
-                else:
-                    self._tables[key] = _Table({}, ("not walked",), self._clock(), where)
-
-            task.add_done_callback(done)
+        if self._clock() - table.at >= age:
+            self._walk_behind(key, device, columns, where)
         return None if table.problems else table.rows
+
+    def _walk_behind(
+        self, key: tuple[str, tuple[Oid, ...]], device: str, columns: tuple[Oid, ...], where: object
+    ) -> None:
+        if key in self._walking:
+            return
+        task = asyncio.get_running_loop().create_task(self._walk_table(device, columns, where))
+        self._walking[key] = task
+
+        def done(finished: asyncio.Task[_Table]) -> None:
+            self._walking.pop(key, None)
+            if finished.cancelled():
+                return
+            if finished.exception() is None:
+                self._tables[key] = finished.result()
+            else:
+                self._tables[key] = _Table({}, ("not walked",), self._clock(), where)
+
+        task.add_done_callback(done)
 
     def forget(self, device: str, columns: tuple[Oid, ...] | None = None) -> None:
         for key in [k for k in self._tables if k[0] == device and columns in (None, k[1])]:

@@ -61,8 +61,10 @@ class VrrpKind:
     transport = "snmp"
     params_type = VrrpParams
     roles = ROLES
-    # Walked as a table for the virtual addresses (intent drift): see virtual_ips.
-    intent_columns: tuple[Oid, ...] = (VRRP_ASSO_IP_ROW_STATUS,)
+    # Walked as tables for the intent (drift), every few minutes, never in the poll's own walk:
+    # a fourth column there cost a busy router (35 groups) the state of 4 of them within the
+    # walk's budget. See virtual_ips and table_priority.
+    intent_columns: tuple[Oid, ...] = (VRRP_ASSO_IP_ROW_STATUS, VRRP_OPER_PRIORITY)
 
     def check(self, params: VrrpParams) -> list[ParamProblem]:
         return in_range("vrid", params.vrid, 1, 255, "VRID") + interface_problems(
@@ -82,7 +84,6 @@ class VrrpKind:
                 ("vrrpOperState", VRRP_OPER_STATE),
                 ("vrrpOperMasterIpAddr", VRRP_OPER_MASTER_IP),
                 ("vrrpOperPrimaryIpAddr", VRRP_OPER_PRIMARY_IP),
-                ("vrrpOperPriority", VRRP_OPER_PRIORITY),
             )
         )
 
@@ -95,13 +96,18 @@ class VrrpKind:
             rows, VRRP_ASSO_IP_ROW_STATUS, (params.if_index, params.vrid), ROW_ACTIVE, None
         )
 
+    def table_priority(self, params: VrrpParams, rows: Mapping[Oid, Value]) -> int | None:
+        """vrrpOperPriority of the member's row, from the intent table; None if not there."""
+        if params.if_index is None:
+            return None
+        return priority_of(rows.get((*VRRP_OPER_PRIORITY, params.if_index, params.vrid)))
+
     def interpret(self, params: VrrpParams, values: Mapping[str, Value]) -> MemberView:
         state = values.get("vrrpOperState")
         group = f"{interface_label(params.if_index, params.interface)} VRID {params.vrid}"
         view = replace(view_from_table("vrrpOperState", state, ROLES), group=group)
         if state is None or isinstance(state, Missing):
             return view  # no row: the device reported nothing about this router
-        view = replace(view, priority=priority_of(values.get("vrrpOperPriority")))
         master = reported_ipv4(values.get("vrrpOperMasterIpAddr"))
         own = reported_ipv4(values.get("vrrpOperPrimaryIpAddr"))
         identity = group
