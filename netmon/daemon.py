@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
@@ -52,6 +52,7 @@ from netmon.exporter import MetricsServer, snapshot_source
 from netmon.history import history_path, open_history
 from netmon.inventory.live import LiveSource, SourceError, is_source_file, read_source
 from netmon.inventory.loader import load_inventory_file
+from netmon.inventory.netbox import safe_url
 from netmon.model import Inventory, PairSpec, Secret
 from netmon.pager import TOKEN_ENV, Pager, PagerTls
 from netmon.poller import Poller
@@ -442,6 +443,7 @@ class Daemon:
             drills=lambda: self._drills(journal),
             web=self.web,
             extra=self._own_metrics,
+            source=self._source_json if self.live is not None else None,
         )
         self.address = self.server.server_address[:2]
         self.server.start()
@@ -573,6 +575,24 @@ class Daemon:
             yield from self.pager.metrics()
         if self.live is not None:
             yield from self._source_metrics(self.live)
+
+    def _source_json(self) -> dict[str, Any]:
+        """/api/v1/source: where the pairs come from and how the last refresh went, with every
+        group NetBox describes that netmon cannot watch (the metric only counts them)."""
+        assert self.live is not None
+        status, source = self.live.status, self.live.source
+        return {
+            "source": "netbox",
+            "url": safe_url(source.url),
+            "filters": source.filters.params(),
+            "interval_seconds": source.interval,
+            "up": status.up,
+            "using": status.using,
+            "last_success": status.last_success,
+            "last_error": status.last_error,
+            "pairs": status.pairs,
+            "refused": [{"group": r.group, "reason": r.reason} for r in status.refused],
+        }
 
     def _source_metrics(self, live: LiveSource) -> Iterable[Metric]:
         status = live.status

@@ -361,8 +361,10 @@ class MetricsServer(WebServer):
         drills: DrillSource | None = None,
         web: WebConfig | None = None,
         extra: ExtraSource | None = None,
+        source: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.source = source  # the live inventory source's status, when there is one
         self.registry = make_registry(snapshot, drills, extra)
         super().__init__(address, self.page, web)
 
@@ -375,6 +377,8 @@ class MetricsServer(WebServer):
             return _json(pairs_json(self.snapshot()))
         if path == "/api/v1/status":
             return _json(status_json(self.snapshot()))
+        if path == "/api/v1/source" and self.source is not None:
+            return _json(self.source())
         if path in ("/", "/-/healthy"):
             return Reply(200, body=b"netmon: /metrics /api/v1/pairs /api/v1/status\n")
         return Reply(404, body=b"not found\n")

@@ -406,8 +406,11 @@ def test_the_daemon_keeps_its_pairs_through_a_netbox_outage_and_garbage(
             assert pairs_shown(listen) == names  # never emptied
             netbox.mode = "ok"
             wait_for(lambda: source_up(listen) == 1.0, 20, "source up by its schedule (5 s)")
-        for page in ("/metrics", "/api/v1/pairs"):
+        for page in ("/metrics", "/api/v1/pairs", "/api/v1/source"):
             assert TOKEN not in get(f"http://{listen}{page}")
+        source = json.loads(get(f"http://{listen}/api/v1/source"))
+        assert (source["up"], source["using"], source["pairs"]) == (True, "netbox", 2)
+        assert source["filters"] == {"site": "dc1"} and source["refused"] == []
         netbox.data = netbox_data(ONE_PAIR)
         proc.send_signal(signal.SIGHUP)
         wait_for(lambda: len(pairs_shown(listen)) == 1, 20, "the removed group's pair gone")
