@@ -328,7 +328,18 @@ class Daemon:
                 self.scheduler.modify_job(
                     SOURCE_JOB, next_run_time=datetime.now(UTC) + timedelta(seconds=retry)
                 )
-            return
+            if not requested:
+                return
+            # A SIGHUP while NetBox is down: the source file's new settings (a rotated secret,
+            # a match rule) still apply, to NetBox's last answer kept on disk.
+            try:
+                kept = await in_thread(live.last_good)
+            except Exception:
+                log.exception("inventory source: the kept answer could not be rebuilt")
+                return
+            if kept is None:
+                return
+            inventory = kept
         inventory = for_shard(inventory, self.shard)
         if inventory == self.inventory:
             if requested:

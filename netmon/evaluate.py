@@ -342,7 +342,8 @@ def intent(spec: PairSpec, observations: Sequence[MemberObservation]) -> IntentS
         if not o.fresh or view.role is Role.UNREACHABLE or view.group is None:
             unknown.append(o.member)
             continue
-        if view.missing and not o.vanished and view.raw != "noSuchObject":
+        served = view.tables_served is not False  # an agent with no row of the MIB at all
+        if view.missing and not o.vanished and view.raw != "noSuchObject" and served:
             # noSuchInstance: the agent serves the table, without this row. noSuchObject says
             # the agent (or this user's view) has no such table: not known, not drift.
             drift.append(

@@ -387,6 +387,9 @@ class MemberView:
     group: str | None = None
     priority: int | None = None
     virtual_ips: tuple[str, ...] | None = None
+    # For a member whose row is missing: whether the device's intent tables had rows at all
+    # (False: the agent serves none of the MIB, so "the group is not there" is not known).
+    tables_served: bool | None = None
 
 
 @dataclass(frozen=True)

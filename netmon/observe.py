@@ -31,9 +31,9 @@ Tables = Mapping[str, Mapping[Oid, Value]]
 
 
 def intent_columns(pair: PairSpec) -> tuple[Oid, ...]:
-    """The columns a pair's kind walks for the intent, when the inventory states one (a virtual
-    IP, or a preferred member whose priority is compared)."""
-    if pair.virtual_ip is None and pair.preferred is None:
+    """The columns a pair's kind walks for the intent, when the inventory gives a virtual IP
+    (a pair with none reads no table; VRRP-MIB's priority, a column of them, is then not known)."""
+    if pair.virtual_ip is None:
         return ()
     columns: tuple[Oid, ...] = getattr(KINDS.get(pair.kind), "intent_columns", ())
     return columns
@@ -75,6 +75,8 @@ def observe_member(
     values = {p.key: reading.values.get(p.ident) for p in kind.probes(member.params)}
     view = kind.interpret(member.params, {k: v for k, v in values.items() if v is not None})
     rows = tables.get(member.device) if tables else None
+    if rows is not None and view.missing:
+        view = replace(view, tables_served=bool(rows))
     reader = getattr(kind, "virtual_ips", None)
     if rows is not None and callable(reader) and not view.missing:
         view = replace(view, virtual_ips=reader(member.params, rows))

@@ -198,3 +198,24 @@ def test_vrrp_state_of_every_group_is_still_read_on_a_busy_router() -> None:
     assert states.count(Missing.NOT_RETURNED) == 0, (
         f"{states.count(Missing.NOT_RETURNED)} groups unread"
     )
+
+
+def test_a_row_missing_from_an_agent_without_the_mib_is_not_a_missing_group() -> None:
+    """A walk that leaves the column says noSuchInstance whether the agent serves VRRP-MIB or
+    not (a Linux snmpd without it): the intent tables tell the two apart."""
+    from netmon.observe import observe
+
+    params = VrrpParams(2, 51)
+    pair = PairSpec("p", "vrrp", (MemberSpec("a", "r1", params),), virtual_ip="10.0.0.1")
+    from netmon.kinds import KINDS
+
+    absent: dict[Oid | str, Value] = {
+        p.ident: Missing.NO_SUCH_INSTANCE for p in KINDS.get("vrrp").probes(params)
+    }
+    reading = DeviceReading("r1", "snmp", NOW, True, absent)
+    no_mib = observe(pair, {("r1", "snmp"): reading}, None, {"r1": {}})
+    assert intent(pair, no_mib).in_sync is None
+    other_group: dict[Oid, Value] = {(*VRRP_OPER_PRIORITY, 2, 52): 100}  # 51 is absent
+    served = observe(pair, {("r1", "snmp"): reading}, None, {"r1": other_group})
+    got = intent(pair, served)
+    assert got.in_sync is False and "not on the device" in got.reasons[0], got

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -258,6 +259,7 @@ def test_netbox_emptied_keeps_the_pairs_a_restart_accepts_it(
     with pytest.raises(SourceError, match="no pair to watch where 2 were watched"):
         live.refresh()
     assert live.current is not None and len(live.current.pairs) == 2
+    assert live.refresh(accept_shrink=True).pairs == ()  # SIGHUP: NetBox as it is now
     again = LiveSource(read_source(path))
     assert again.start().pairs == ()  # on purpose, at a start: NetBox says there is none
     assert again.status.up
@@ -303,7 +305,7 @@ def test_a_start_while_netbox_is_down_uses_the_last_good_else_no_pair(
 
 @pytest.mark.usefixtures("secrets_env")
 def test_one_shot_commands_use_the_last_good_then_fail_clearly(
-    netbox: FakeNetbox, tmp_path: Path
+    netbox: FakeNetbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = source_file(tmp_path, netbox.url)
     netbox.mode = "error"
@@ -314,7 +316,9 @@ def test_one_shot_commands_use_the_last_good_then_fail_clearly(
     netbox.mode = "ok"
     load_inventory(path)
     netbox.mode = "error"
-    assert len(load_inventory(path).pairs) == 2
+    with caplog.at_level(logging.ERROR):  # what one-shot commands show
+        assert len(load_inventory(path).pairs) == 2
+    assert "using the last good answer" in caplog.text
 
 
 def test_source_file_problems_name_their_line(tmp_path: Path) -> None:
@@ -432,3 +436,22 @@ def test_the_example_source_file_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     assert source.last_good.parent == Path("/var/lib/netmon")
     assert source.last_good.name.startswith(LAST_GOOD_PREFIX)
     assert [rule.group for rule in source.base.rules] == ["servers", None]
+
+
+@pytest.mark.usefixtures("secrets_env")
+def test_a_private_ca_for_netbox_is_given_in_the_source_file(tmp_path: Path) -> None:
+    path = source_file(tmp_path, "https://netbox.invalid/")
+    text = path.read_text().replace("deadline: 10}", "deadline: 10, ca_file: ca.pem}")
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"source\.netbox\.ca_file: no such file"):
+        read_source(path)
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    seen: dict[str, object] = {}
+
+    def fetcher(*args: object, **kwargs: object) -> NetboxData:
+        seen.update(kwargs)
+        return netbox_data(TWO_PAIRS)
+
+    live = LiveSource(read_source(path), fetcher=fetcher)
+    assert len(live.refresh().pairs) == 2
+    assert seen["ca_file"] == str(tmp_path / "ca.pem")  # relative to the source file

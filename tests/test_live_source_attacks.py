@@ -624,3 +624,18 @@ def test_adding_a_vm_with_a_devices_name_does_not_rename_the_device() -> None:
     )
     # the watched device keeps its name (its pairs' members must not change under the daemon)
     assert after[("device", 1)] == before[("device", 1)] == "fw1"
+
+
+@pytest.mark.usefixtures("secrets_env")
+def test_a_sighup_while_netbox_is_down_applies_new_settings_to_the_kept_answer(
+    netbox: FakeNetbox, tmp_path: Path
+) -> None:
+    path = source_file(tmp_path, netbox.url)
+    daemon = _daemon(path)
+    assert {p.interval for p in daemon.inventory.pairs} == {5.0}
+    netbox.mode = "error"
+    path.write_text(path.read_text().replace("pair: {interval: 5}", "pair: {interval: 7}"))
+    daemon.live.source = read_source(path)  # what reload() does, then a requested refresh
+    asyncio.run(daemon._refresh_source(requested=True))
+    assert {p.interval for p in daemon.inventory.pairs} == {7.0}
+    assert not daemon.live.status.up and daemon.live.status.using == "last good"

@@ -696,7 +696,7 @@ def test_safe_url() -> None:
 @pytest.fixture
 def cli_netbox(monkeypatch: pytest.MonkeyPatch) -> FakeNetbox:
     fake = FakeNetbox()
-    monkeypatch.setattr(nbmod, "_GuardedSession", lambda url, timeout, deadline: fake)
+    monkeypatch.setattr(nbmod, "_GuardedSession", lambda url, timeout, deadline, ca=None: fake)
     monkeypatch.setenv("NETBOX_TOKEN", TOKEN)
     return fake
 

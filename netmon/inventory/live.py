@@ -16,8 +16,8 @@ A refresh that fails keeps the last good inventory and says why: NetBox unreacha
 the token, an answer that is not NetBox's, an inventory that does not load, and an answer that
 would take away most of the watched pairs (none at all, or more than half of at least
 SHRINK_MIN): a NetBox emptied by mistake, a proxy's empty page or a filter that no longer
-matches must not quietly end the watching. A refresh asked for by SIGHUP accepts a shrink: the
-operator asked for NetBox as it is now.
+matches must not quietly end the watching. A refresh asked for by SIGHUP accepts a shrink, and
+an empty answer: the operator asked for NetBox as it is now.
 
 What is kept on disk is NetBox's *answer* (devices, interfaces, groups; no FHRP key), named after
 the URL and filters it came from, so a restart while NetBox is down rebuilds the pairs with the
@@ -82,6 +82,7 @@ class NetboxSourceConfig(Strict):
     interval: float = Field(300.0, ge=5, le=86_400, strict=False)
     timeout: float = Field(10.0, ge=0.5, le=300, strict=False)  # seconds per wait for a byte
     deadline: float = Field(DEADLINE, ge=5, le=3_600, strict=False)  # seconds for a whole reading
+    ca_file: str | None = None  # PEM CA bundle for NetBox's certificate (else the public ones)
 
 
 class SourceConfig(Strict):
@@ -100,6 +101,7 @@ class NetboxSource:
     timeout: float
     deadline: float
     base: Base
+    ca_file: str | None
     last_good: Path  # NetBox's last answer that loaded, for restarts while NetBox is down
 
     def describe(self) -> str:
@@ -162,6 +164,11 @@ def _settings_problems(doc: Any, folder: Path, base: Base) -> list[ConfigProblem
     return out
 
 
+def _ca_file(given: str, folder: Path) -> str:
+    path = Path(given).expanduser()
+    return str(path if path.is_absolute() else folder / path)
+
+
 def read_source(path: Path) -> NetboxSource:
     """Read a source file; every problem is a ConfigError with file:line, as the loader's."""
     doc = load_document(path)
@@ -197,6 +204,13 @@ def read_source(path: Path) -> NetboxSource:
             check_url(config.netbox.url)
         except NetboxError as exc:
             problems.append(doc.problem((SOURCE_KEY, "netbox", "url"), str(exc)))
+        ca = config.netbox.ca_file
+        if ca is not None and not Path(_ca_file(ca, folder)).is_file():
+            problems.append(
+                doc.problem(
+                    (SOURCE_KEY, "netbox", "ca_file"), f"no such file: {_ca_file(ca, folder)}"
+                )
+            )
     base: Base | None = None
     try:
         base = load_base(path)
@@ -228,6 +242,7 @@ def read_source(path: Path) -> NetboxSource:
         timeout=nb.timeout,
         deadline=nb.deadline,
         base=base,
+        ca_file=_ca_file(nb.ca_file, folder) if nb.ca_file else None,
         last_good=last_good_path(state, nb.url, filters),
     )
 
@@ -313,7 +328,7 @@ class LiveSource:
         inventory, refused = self._built(source, data, where)
         watched = len(self.current.pairs) if self.current is not None else 0
         now = len(inventory.pairs)
-        if watched and not now:
+        if not accept_shrink and watched and not now:
             raise SourceError(
                 f"{where} gave no pair to watch where {watched} were watched: keeping them "
                 "(SIGHUP or a restart accepts an empty inventory)"
@@ -340,7 +355,7 @@ class LiveSource:
             try:
                 box["data"] = self._fetch(
                     source.url, source.token, source.filters,
-                    timeout=source.timeout, deadline=source.deadline,
+                    timeout=source.timeout, deadline=source.deadline, ca_file=source.ca_file,
                 )  # fmt: skip
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting refresh
                 box["error"] = exc
@@ -469,7 +484,9 @@ def load_from_source(path: Path) -> Inventory:
     except SourceError as exc:
         kept = live.last_good()
         if kept is not None:
-            log.warning("inventory source: %s; using the last good answer", exc)
+            # ERROR, not WARNING: one-shot commands log errors only, and a check judged on an
+            # old answer of NetBox's must say so.
+            log.error("inventory source: %s; using the last good answer", exc)  # noqa: TRY400
             return kept
         raise ConfigError(
             [

@@ -676,6 +676,7 @@ def fetch(
     timeout: float = 10.0,
     deadline: float = DEADLINE,
     session: Any = None,
+    ca_file: str | None = None,
 ) -> NetboxData:
     """Read the devices and virtual machines the filters select, the FHRP assignments on their
     interfaces, every assignment of those groups (a third member elsewhere must be seen, to be
@@ -684,7 +685,9 @@ def fetch(
     check_url(url)
     shown = safe_url(url)
     nb = pynetbox.api(url.rstrip("/"), token=token.reveal())
-    nb.http_session = session if session is not None else _GuardedSession(url, timeout, deadline)
+    nb.http_session = (
+        session if session is not None else _GuardedSession(url, timeout, deadline, ca_file)
+    )
     try:
         params = filters.params()
         found = nb.dcim.devices.filter(**params) if params else nb.dcim.devices.all()
@@ -777,9 +780,14 @@ class _GuardedSession(requests.Session):
     A byte that arrives now and then keeps a read alive: the caller bounds the whole reading
     in time (netmon.inventory.live), this session stops it at its next request."""
 
-    def __init__(self, url: str, timeout: float, deadline: float) -> None:
+    def __init__(
+        self, url: str, timeout: float, deadline: float, ca_file: str | None = None
+    ) -> None:
         super().__init__()
         self.trust_env = False
+        # The CA that signed NetBox's certificate, when not a public one: the environment's
+        # REQUESTS_CA_BUNDLE is not read (trust_env), so it is said here or not at all.
+        self.verify = ca_file if ca_file is not None else True
         self.origin = _origin(url)
         self.timeout = timeout
         self.ends = time.monotonic() + deadline
