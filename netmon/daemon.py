@@ -50,8 +50,8 @@ from netmon.drills.runner import DrillRunner
 from netmon.errors import CollectorError, ConfigError
 from netmon.exporter import MetricsServer, snapshot_source
 from netmon.history import history_path, open_history
-from netmon.inventory.live import LiveSource, SourceError, is_source_file, read_source
-from netmon.inventory.loader import load_inventory_file
+from netmon.inventory.live import LiveSource, SourceError, read_source
+from netmon.inventory.loader import load_inventory_file, load_unless_source
 from netmon.inventory.netbox import safe_url
 from netmon.model import Inventory, PairSpec, Secret
 from netmon.pager import TOKEN_ENV, Pager, PagerTls
@@ -159,11 +159,10 @@ class Daemon:
         # ConfigError: the CLI exits 2. A shard watches only its own pairs. A source file's
         # pairs come from NetBox now, else its last good inventory, else none until it answers.
         self.live: LiveSource | None = None
-        if is_source_file(inventory_path):
+        loaded = load_unless_source(inventory_path)
+        if loaded is None:
             self.live = LiveSource(read_source(inventory_path))
             loaded = self.live.start()
-        else:
-            loaded = load_inventory_file(inventory_path)
         self.inventory: Inventory = for_shard(loaded, shard)
         self._refreshing: asyncio.Task[None] | None = None
         self._again = False  # a SIGHUP came while a requested refresh ran

@@ -49,7 +49,7 @@ import pytest
 
 from .conftest import IN_CI, free_tcp_port, require, stop_process
 from .helpers import DELAYS
-from .pg import PG_BIN, PG_USER, SUPERUSER_PASSWORD, Postgres
+from .pg import PG_BIN, PG_USER, Postgres, init_cluster
 
 NETBOX_VERSION = "4.7.3"  # the newest on PyPI when written (4.7.0 was the first wheel there)
 CACHE = Path(os.environ.get("NETMON_TEST_CACHE", "/var/cache/netmon-tests"))
@@ -407,25 +407,8 @@ def _configure(netbox: NetBox, server: Postgres, db_password: str) -> None:
 
 
 def _postgres(root: Path) -> Postgres:
-    """Debian's PostgreSQL 15 as `postgres`, in `root`, on a loopback port (as tests/pg.py)."""
-    from .pg import _run
-
-    owner = pwd.getpwnam(PG_USER)
-    server = Postgres(root, free_tcp_port(), secrets.token_urlsafe(18))
-    server.sockets.mkdir()
-    for path in (root, server.sockets):
-        os.chown(path, owner.pw_uid, owner.pw_gid)
-    pwfile = root / "pw"
-    pwfile.write_text(SUPERUSER_PASSWORD + "\n")
-    os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-    _run(
-        str(PG_BIN / "initdb"), "-D", str(server.data), "-U", PG_USER, "-E", "UTF8",
-        "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
-        "--no-sync", "--locale=C.UTF-8",
-        cwd=root,
-    )  # fmt: skip
-    server.start()
-    return server
+    """Debian's PostgreSQL 15 as `postgres`, in `root`, on a loopback port (tests/pg.py)."""
+    return init_cluster(root, pwd.getpwnam(PG_USER))
 
 
 @pytest.fixture(scope="session")

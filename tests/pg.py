@@ -127,6 +127,26 @@ class Postgres:
         return self.dsn_of(name)
 
 
+def init_cluster(root: Path, owner: pwd.struct_passwd) -> Postgres:
+    """A new cluster in `root` (the postgres user's), on a loopback port of this session's own,
+    started. The caller stops it and removes `root`."""
+    server = Postgres(root, free_tcp_port(), secrets.token_urlsafe(18))
+    server.sockets.mkdir()
+    for path in (root, server.sockets):
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    pwfile = root / "pw"
+    pwfile.write_text(SUPERUSER_PASSWORD + "\n")
+    os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+    _run(
+        str(PG_BIN / "initdb"), "-D", str(server.data), "-U", PG_USER, "-E", "UTF8",
+        "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
+        "--no-sync", "--locale=C.UTF-8",
+        cwd=root,
+    )  # fmt: skip
+    server.start()
+    return server
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """Debian's PostgreSQL 15 on a loopback port, as the `postgres` user; torn down at the end."""
@@ -143,26 +163,14 @@ def postgres() -> Iterator[Postgres]:
     require(shutil.which("runuser") is not None, "runuser is not installed")
     assert owner is not None
     root = Path(tempfile.mkdtemp(prefix="netmon-pg-"))
-    server = Postgres(root, free_tcp_port(), secrets.token_urlsafe(18))
+    server: Postgres | None = None
     try:
-        server.sockets.mkdir()
-        for path in (root, server.sockets):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-        pwfile = root / "pw"
-        pwfile.write_text(SUPERUSER_PASSWORD + "\n")
-        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-        _run(
-            str(PG_BIN / "initdb"), "-D", str(server.data), "-U", PG_USER, "-E", "UTF8",
-            "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}",
-            "--no-sync", "--locale=C.UTF-8",
-            cwd=root,
-        )  # fmt: skip
-        server.start()
+        server = init_cluster(root, owner)
         server.admin(f"CREATE ROLE netmon LOGIN PASSWORD '{server.password}'")
         server.admin("CREATE DATABASE netmon OWNER netmon")
         yield server
     finally:
-        if server.running():
+        if server is not None and server.running():
             subprocess.run(
                 ["runuser", "-u", PG_USER, "--", str(PG_BIN / "pg_ctl"), "stop",
                  "-D", str(server.data), "-m", "fast", "-w"],

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -380,11 +380,9 @@ def pairs_shown(listen: str) -> set[str]:
     return {dict(k[1])["pair"] for k in metrics(listen) if k[0] == "netmon_pair_state"}
 
 
-@pytest.mark.daemon
-def test_the_daemon_keeps_its_pairs_through_a_netbox_outage_and_garbage(
-    netbox: FakeNetbox, tmp_path: Path
-) -> None:
-    path = source_file(tmp_path, netbox.url, interval=5)
+def run_daemon(tmp_path: Path, path: Path) -> tuple[subprocess.Popen[bytes], str, TextIO]:
+    """`netmon run` on the source file, its output in tmp_path/daemon.log: (process, listen,
+    the open log)."""
     listen = f"127.0.0.1:{free_tcp_port()}"
     env = {
         **os.environ, "NB_TOKEN": TOKEN, "NB_COMMUNITY": "lab-community-x9",
@@ -395,6 +393,14 @@ def test_the_daemon_keeps_its_pairs_through_a_netbox_outage_and_garbage(
         [sys.executable, "-m", "netmon", "run", "--inventory", str(path), "--listen", listen],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    return proc, listen, log
+
+
+@pytest.mark.daemon
+def test_the_daemon_keeps_its_pairs_through_a_netbox_outage_and_garbage(
+    netbox: FakeNetbox, tmp_path: Path
+) -> None:
+    proc, listen, log = run_daemon(tmp_path, source_file(tmp_path, netbox.url, interval=5))
     try:
         wait_for(lambda: source_up(listen) == 1.0, 30, "the daemon up, its source read")
         wait_for(lambda: len(pairs_shown(listen)) == 2, 30, "both pairs polled once")

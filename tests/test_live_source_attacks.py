@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +31,7 @@ from .test_live_source import (
     TWO_PAIRS,
     FakeNetbox,
     netbox_data,
+    run_daemon,
     serving,
     source_file,
     source_up,
@@ -337,25 +336,11 @@ def test_a_refresh_ends_within_a_bound_of_its_timeout(
     assert isinstance(done[0], SourceError)
 
 
-def _run_daemon(tmp_path: Path, path: Path) -> tuple[subprocess.Popen[bytes], str, Any]:
-    listen = f"127.0.0.1:{free_tcp_port()}"
-    env = {
-        **os.environ, "NB_TOKEN": TOKEN, "NB_COMMUNITY": "lab-community-x9",
-        "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1",
-    }  # fmt: skip
-    log = (tmp_path / "daemon.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "netmon", "run", "--inventory", str(path), "--listen", listen],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    return proc, listen, log
-
-
 @pytest.mark.daemon
 def test_sigterm_while_a_refresh_hangs_stops_the_daemon_within_seconds(
     rigged: Rigged, tmp_path: Path
 ) -> None:
-    proc, listen, log = _run_daemon(tmp_path, source_file(tmp_path, rigged.url))
+    proc, listen, log = run_daemon(tmp_path, source_file(tmp_path, rigged.url))
     try:
         wait_for(lambda: source_up(listen) == 1.0, 30, "the daemon up, its source read")
         rigged.hook = _drip(rigged)

@@ -112,16 +112,6 @@ class SourceError(Exception):
     """A refresh failed; the message names the source and why, never a credential."""
 
 
-def is_source_file(path: Path) -> bool:
-    """Whether `path` is a source file (has `source:`); a file that does not parse is not, and
-    the ordinary loader reports its problems."""
-    try:
-        data = load_document(path).data
-    except ConfigError:
-        return False
-    return isinstance(data, dict) and SOURCE_KEY in data
-
-
 def last_good_path(folder: Path, url: str, filters: Filters) -> Path:
     """Where the answer of this NetBox, with these filters, is kept: one file per selection."""
     key = json.dumps([safe_url(url).rstrip("/"), filters.params()], sort_keys=True)

@@ -569,12 +569,21 @@ def load_inventory(path: str | Path) -> Inventory:
     """Load and validate an inventory; raises ConfigError with every problem found. A source
     file (`source:`, netmon.inventory.live) takes its pairs from NetBox now, else from the last
     good inventory kept on disk."""
+    inventory = load_unless_source(path)
+    if inventory is None:
+        from netmon.inventory.live import load_from_source  # noqa: PLC0415 - live imports us
+
+        return load_from_source(Path(path))
+    return inventory
+
+
+def load_unless_source(path: str | Path) -> Inventory | None:
+    """A written inventory, loaded; None for a source file (`source:`), which names where its
+    pairs come from (netmon.inventory.live). The file is parsed once either way."""
     file = Path(path)
     doc = load_document(file)
     if isinstance(doc.data, dict) and "source" in doc.data:
-        from netmon.inventory.live import load_from_source  # noqa: PLC0415 - live imports us
-
-        return load_from_source(file)
+        return None
     return _Loader(doc, file.resolve().parent).run()
 
 

@@ -41,13 +41,11 @@ def addresses_in(
     length); 4 or 6: an InetAddress (a length arc, then 4 or 16 arcs; or the arcs alone, as
     keepalived 2.2.7 serves VRRPv3-MIB's index). None when the column has
     no row at all: the agent reported nothing, which says nothing about the group."""
+    in_column = column_rows(rows, column)
+    if in_column is None:
+        return None
     found: list[str] = []
-    any_row = False
-    for oid, value in rows.items():
-        if oid[: len(column)] != column or len(oid) == len(column):
-            continue
-        any_row = True
-        rest = oid[len(column) :]
+    for rest, value in in_column:
         if rest[: len(prefix)] != prefix or value != active:
             continue
         arcs = rest[len(prefix) :]
@@ -62,8 +60,6 @@ def addresses_in(
         address = _address(arcs)
         if address is not None:
             found.append(address)
-    if not any_row:
-        return None
     return tuple(sorted(set(found), key=_sort_key))
 
 
@@ -71,20 +67,28 @@ def inet_values(rows: Mapping[Oid, Value], column: Oid, first: int) -> tuple[str
     """The InetAddress values (OCTET STRINGs of 4 or 16 bytes) of `column`'s rows whose index
     starts with `first` (keepalived's vrrpAddressValue by instance), sorted; None when the
     column has no row at all."""
+    in_column = column_rows(rows, column)
+    if in_column is None:
+        return None
     found: list[str] = []
-    any_row = False
-    for oid, value in rows.items():
-        if oid[: len(column)] != column or len(oid) == len(column):
-            continue
-        any_row = True
-        if oid[len(column)] != first or not isinstance(value, str):
+    for index, value in in_column:
+        if index[0] != first or not isinstance(value, str):
             continue
         raw = wire_bytes(value)
         if raw is not None and len(raw) in (4, 16):
             found.append(str(ipaddress.ip_address(raw)))
-    if not any_row:
-        return None
     return tuple(sorted(set(found), key=_sort_key))
+
+
+def column_rows(rows: Mapping[Oid, Value], column: Oid) -> list[tuple[Oid, Value]] | None:
+    """(index, value) of every row of `column` in `rows`; None when the column has no row at
+    all: the agent reported nothing, which says nothing about a group."""
+    found = [
+        (oid[len(column) :], value)
+        for oid, value in rows.items()
+        if oid[: len(column)] == column and len(oid) > len(column)
+    ]
+    return found or None
 
 
 def _sort_key(address: str) -> tuple[int, int]:
