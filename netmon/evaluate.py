@@ -96,6 +96,38 @@ def vanished(
     return replace(obs, last_read=prior)
 
 
+def silent_master(obs: MemberObservation, before: MemberObservation | None) -> MemberObservation:
+    """A VRRP backup whose count of received advertisements stopped growing is not ready.
+
+    A backup stays backup only while its master's advertisements arrive (FRR counts them in
+    adverRx). A count that did not grow between two readings further apart than the backup's
+    Master_Down_Interval means it heard none for longer than it waits before claiming master:
+    it is about to take over, or hears its master no more where it should. Either way it is no
+    ready standby, and no evidence that a master is alive. A count that went back is a restarted
+    daemon (counters start again): no judgement. The same reading judged again keeps what was
+    judged of it."""
+    view = obs.view
+    if (
+        before is None
+        or not obs.fresh
+        or not before.fresh
+        or view.role is not Role.STANDBY
+        or view.adverts_heard is None
+        or view.adverts_within is None
+        or before.view.adverts_heard is None
+        or obs.at <= before.at
+    ):
+        return obs
+    waited = obs.at - before.at
+    if waited <= view.adverts_within or view.adverts_heard != before.view.adverts_heard:
+        return obs
+    reason = (
+        f"hears no advertisement: adverRx stayed {view.adverts_heard} for {waited:.0f}s"
+        f" (master down interval {view.adverts_within:g}s)"
+    )
+    return replace(obs, view=replace(view, ready=False, reason=reason, peer_active=None))
+
+
 def _member_problems(
     obs: MemberObservation, *, active_expected: bool, thresholds: LinkThresholds = DEFAULTS
 ) -> list[str]:
@@ -178,12 +210,17 @@ def evaluate(
     before = {o.member: o for o in previous.members} if previous else {}
     devices = [m.device for m in spec.members]
     obs = tuple(
-        vanished(
-            stale(
-                with_rates(o, before.get(o.member), spec.thresholds) if o.fresh else o, spec, now
+        silent_master(
+            vanished(
+                stale(
+                    with_rates(o, before.get(o.member), spec.thresholds) if o.fresh else o,
+                    spec,
+                    now,
+                ),
+                before.get(o.member),
+                own_agent=devices.count(o.device) == 1,
             ),
             before.get(o.member),
-            own_agent=devices.count(o.device) == 1,
         )
         for o in observations
     )

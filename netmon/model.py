@@ -390,6 +390,11 @@ class MemberView:
     # For a member whose row is missing: whether the device's intent tables had rows at all
     # (False: the agent serves none of the MIB, so "the group is not there" is not known).
     tables_served: bool | None = None
+    # A VRRP backup that counts the advertisements it received (FRR's adverRx), and how long
+    # it waits without one before it claims master (its Master_Down_Interval, in seconds):
+    # evaluate judges a backup whose count stopped growing for longer than that not ready.
+    adverts_heard: int | None = None
+    adverts_within: float | None = None
 
 
 @dataclass(frozen=True)

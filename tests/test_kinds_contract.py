@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import json
 import re
 import string
 from collections.abc import Callable, Mapping
@@ -159,11 +160,11 @@ MIB_NAME = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:-[A-Z0-9]+)*-MIB\b")
 MIB_REVISION = re.compile(r"\bRFC \d{4}\b|\b(?:\d{2})?\d{10}Z\b")
 PUBLISHERS = (
     "Cisco", "Juniper", "Arista", "Fortinet", "Palo Alto Networks", "ClusterLabs", "iproute2",
-    "RFC ",
+    "RFC ", "systemd", "FRRouting",
 )  # fmt: skip
 # A public recording: a repository file at a commit, a URL, or netmon's own lab.
 RECORDING = re.compile(
-    r"\b[\w.-]+/[\w.-]+ \S+ @ [0-9a-f]{40}\b|https://\S+|netmon's lab \(tests/test_lab\.py\)"
+    r"\b[\w.-]+/[\w.-]+ \S+ @ [0-9a-f]{40}\b|https://\S+|netmon's lab \(tests/test_(?:frr_)?lab\.py\)"
 )
 EXPECTATIONS = {"role", "ready", "reason", "identity", "peer_active", "missing", "params"}
 
@@ -437,6 +438,41 @@ def _runs_here(node: str, output: Value | None) -> bool:
     return False
 
 
+def _json_scalars(node: Any) -> list[str]:
+    """Every scalar of a JSON document as text (strings as is, the rest as JSON writes them)."""
+    import json
+
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _json_scalars(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _json_scalars(v)]
+    return [node if isinstance(node, str) else json.dumps(node)]
+
+
+def _command_may_be_active(params: Any, output: Value | None) -> bool:
+    """Whether a command's output holds a value the inventory maps to active: the whole output
+    (exact), a match of the pattern's group (regex), any scalar of the JSON (json: wherever the
+    path points, a superset)."""
+    import json
+
+    if not isinstance(output, str):
+        return False
+    active = {raw for raw, role in params.values.items() if role == "active"}
+    if params.match == "exact":
+        return output.strip() in active
+    if params.match == "regex":
+        found = re.search(params.pattern, output, re.MULTILINE)
+        if found is None:
+            return False
+        group = found.groupdict().get("value", found.group(1) if found.re.groups else None)
+        return group is not None and group.strip() in active
+    try:
+        document = json.loads(output)
+    except (ValueError, RecursionError):
+        return False
+    return bool(active & set(_json_scalars(document)))
+
+
 def may_be_active(kind_name: str, params: Any, values: Mapping[str, Value]) -> bool:
     """Whether the answers hold what may make the member active (see above)."""
     table = active_raws(kind_name)
@@ -490,6 +526,12 @@ def may_be_active(kind_name: str, params: Any, values: Mapping[str, Value]) -> b
         return _holds_vip(params.vip, values.get("addr"))
     if kind_name == "pacemaker":
         return _runs_here(params.node, values.get("crm_mon"))
+    if kind_name == "command":
+        return _command_may_be_active(params, values.get("value"))
+    if kind_name == "frr-vrrp":
+        # Superset: "Master" anywhere in the JSON (the kind reads only the family's status).
+        output = values.get("vrrp")
+        return isinstance(output, str) and '"Master"' in output
     raise AssertionError(f"{kind_name}: say what may make a member active (may_be_active)")
 
 
@@ -670,6 +712,15 @@ def _draw_vip(kind_name: str, params: Any, data: st.DataObject) -> dict[str, Val
     return {"addr": addr, check: service}
 
 
+def _draw_frr(data: st.DataObject) -> str:
+    """A recorded vtysh answer whose every "Master" is another status (or none at all)."""
+    other = st.sampled_from(
+        ["Backup", "Initialize", "master", "MASTER", "Master ", "Mastr", "Active", "", "1"]
+    ) | st.text(string.ascii_letters, max_size=8).filter(lambda w: w != "Master")
+    text = _recorded_output("frr-vrrp", "vrrp", data)
+    return re.sub('"Master"', lambda _: json.dumps(data.draw(other)), text)
+
+
 def _draw_pacemaker(params: Any, data: st.DataObject) -> dict[str, Value]:
     xml = _recorded_output("pacemaker", "crm_mon", data)
     junk = st.sampled_from(["false", "FALSE", "no", "1", "yes", "", "tru", "true1"]) | st.text(
@@ -732,6 +783,19 @@ def draw_not_active(kind_name: str, data: st.DataObject) -> tuple[Any, dict[str,
                 kind_name, {**raw, "values": {**params.values, str(value): "standby"}}
             )
         values = {"value": value}
+    elif kind_name == "command":
+        output = data.draw(
+            st.sampled_from(
+                sorted({_recorded_output(kind_name, "value", data), "active\n", "Master", "[]"})
+            )
+            | ODD_TEXT
+        )
+        values = {"value": output}
+        if may_be_active(kind_name, params, values):
+            demoted = {k: ("standby" if r == "active" else r) for k, r in params.values.items()}
+            params = params_for(kind_name, {**raw, "values": demoted})
+    elif kind_name == "frr-vrrp":
+        values = {"vrrp": _draw_frr(data)}
     elif kind_name in CLI_KINDS:
         values = _draw_cli(kind_name, data)
     elif kind_name in VIP_KINDS:

@@ -1,7 +1,7 @@
 """Tests that kill mutants of netmon's servers code that the other tests let live (docs/mutation.md).
 
 The server kinds: `pacemaker` (crm_mon XML over SSH), `keepalived-ssh` and `linux-vip` (`ip -o
-addr show` plus a check command over SSH) and `custom` (an operator's OID and value table). Each
+link show; ip -o addr show` plus a check command over SSH) and `custom` (an operator's OID and value table). Each
 table row is a device answer and the exact member view an operator reads from it: the role, the
 reason, the raw text, readiness, the peer evidence and the identity.
 
@@ -407,15 +407,28 @@ def test_pacemaker_params(resource: str, node_name: str, problems: list[tuple[st
 
 # --- keepalived-ssh and linux-vip ------------------------------------------------------------
 
-ADDR_VIP = (
+# `ip -o link show; ip -o addr show`: the link lines first, then the addresses (iproute2 6.1).
+LINK_LO = (
+    "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group"
+    " default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
+)
+LINK_ETH0 = (
+    "2: eth0@if5: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT"
+    " group default qlen 1000\\    link/ether b6:b8:96:17:0d:fc brd ff:ff:ff:ff:ff:ff\n"
+)
+LINK_ETH1 = LINK_ETH0.replace("2: eth0@if5", "3: eth1@if7")
+LINKS = LINK_LO + LINK_ETH0 + LINK_ETH1
+ADDR_VIP = LINKS + (
     "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
     "2: eth0    inet 10.99.0.11/24 scope global eth0\\       valid_lft forever preferred_lft forever\n"
     "2: eth0    inet 10.99.0.51/24 scope global secondary eth0\\       valid_lft forever"
     " preferred_lft forever\n"
 )
-ADDR_NO_VIP = "2: eth0    inet 10.99.0.12/24 scope global eth0\\       valid_lft forever preferred_lft forever\n"
+ADDR_NO_VIP = LINKS + (
+    "2: eth0    inet 10.99.0.12/24 scope global eth0\\       valid_lft forever preferred_lft forever\n"
+)
 # The VIP on another interface than the one the operator named.
-ADDR_VIP_ON_ETH1 = (
+ADDR_VIP_ON_ETH1 = LINKS + (
     "2: eth0    inet 10.99.0.12/24 scope global eth0\\       valid_lft forever preferred_lft forever\n"
     "3: eth1    inet 10.99.0.51/24 scope global eth1\\       valid_lft forever preferred_lft forever\n"
 )
@@ -423,6 +436,38 @@ ADDR_VIP_ON_ETH1 = (
 ADDR_AFTER_NOISE = (
     "bash: warning: setlocale: LC_ALL: cannot change locale (en_US.UTF-8)\n" + ADDR_VIP
 )
+# The addresses alone (the command before link lines were read): not the command's output.
+ADDR_ONLY = ADDR_VIP[len(LINKS) :]
+# FRR's backup: the VIP stays on its macvlan, which vrrpd sets protodown (the kernel drops its
+# carrier: NO-CARRIER, state DOWN). Recorded (tests/fixtures/kinds/linux-vip/frr_*).
+LINK_MACVLAN_UP = (
+    "4: vrrp4-2-51@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode"
+    " DEFAULT group default qlen 1000\\    link/ether 00:00:5e:00:01:33 brd ff:ff:ff:ff:ff:ff\n"
+)
+LINK_MACVLAN_PROTODOWN = (
+    "4: vrrp4-2-51@eth0: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state DOWN"
+    " mode DEFAULT group default qlen 1000\\    link/ether 00:00:5e:00:01:33 brd"
+    " ff:ff:ff:ff:ff:ff protodown on protodown_reason <7>\n"
+)
+ADDR_ON_MACVLAN = (
+    "2: eth0    inet 10.99.0.12/24 scope global eth0\\       valid_lft forever preferred_lft forever\n"
+    "4: vrrp4-2-51    inet 10.99.0.51/24 scope global vrrp4-2-51\\       valid_lft forever"
+    " preferred_lft forever\n"
+)
+
+
+def link(state: str, flags: str, extra: str = "") -> str:
+    """eth1's link line with the given operstate, flags and trailing attributes."""
+    return (
+        f"3: eth1@if7: <{flags}> mtu 1500 qdisc noqueue state {state} mode DEFAULT group default"
+        f" qlen 1000\\    link/ether b6:b8:96:17:0d:fd brd ff:ff:ff:ff:ff:ff{extra}\n"
+    )
+
+
+def vip_on_eth1(eth1: str) -> str:
+    return LINK_LO + LINK_ETH0 + eth1 + ADDR_VIP_ON_ETH1[len(LINKS) :]
+
+
 NOT_LINUX = "% Invalid input detected at '^' marker.\n"
 
 OK, FAILED = MARK_OK + "\n", MARK_FAIL + "\n"
@@ -499,6 +544,154 @@ VIP_CASES: list[
     ),
     ("addr_absent", None, None, OK, Role.UNKNOWN, "ip -o addr: unrecognised output", None, True),
     ("check_no_marker", None, ADDR_VIP, NOT_LINUX, Role.UNKNOWN, "{s}: no result", None, True),
+    (
+        "addr_lines_only",
+        None,
+        ADDR_ONLY,
+        OK,
+        Role.UNKNOWN,
+        "ip -o addr: unrecognised output",
+        None,
+        True,
+    ),
+    (
+        "macvlan_up",
+        None,
+        LINK_LO + LINK_ETH0 + LINK_MACVLAN_UP + ADDR_ON_MACVLAN,
+        OK,
+        Role.ACTIVE,
+        None,
+        f"holds {VIP}; {{s}} ok",
+        True,
+    ),
+    (
+        "macvlan_protodown",
+        None,
+        LINK_LO + LINK_ETH0 + LINK_MACVLAN_PROTODOWN + ADDR_ON_MACVLAN,
+        OK,
+        Role.STANDBY,
+        None,
+        f"does not hold {VIP} ({VIP} on vrrp4-2-51, protodown); {{s}} ok",
+        True,
+    ),
+    (
+        "macvlan_protodown_check_failed",
+        None,
+        LINK_LO + LINK_ETH0 + LINK_MACVLAN_PROTODOWN + ADDR_ON_MACVLAN,
+        FAILED,
+        Role.FAULT,
+        "{s} failed",
+        f"does not hold {VIP} ({VIP} on vrrp4-2-51, protodown); {{s}} failed",
+        True,
+    ),
+    # protodown with carrier still on (never seen: the kernel drops it) still is not held.
+    (
+        "protodown_flag_alone",
+        None,
+        vip_on_eth1(link("UP", "BROADCAST,UP,LOWER_UP", " protodown on")),
+        OK,
+        Role.STANDBY,
+        None,
+        f"does not hold {VIP} ({VIP} on eth1, protodown); {{s}} ok",
+        True,
+    ),
+    (
+        "admin_down",
+        None,
+        vip_on_eth1(link("DOWN", "BROADCAST,MULTICAST")),
+        OK,
+        Role.STANDBY,
+        None,
+        f"does not hold {VIP} ({VIP} on eth1, administratively down); {{s}} ok",
+        True,
+    ),
+    (
+        "no_carrier",
+        None,
+        vip_on_eth1(link("DOWN", "NO-CARRIER,BROADCAST,MULTICAST,UP")),
+        OK,
+        Role.STANDBY,
+        None,
+        f"does not hold {VIP} ({VIP} on eth1, no carrier (state DOWN)); {{s}} ok",
+        True,
+    ),
+    (
+        "dormant",
+        None,
+        vip_on_eth1(link("DORMANT", "BROADCAST,MULTICAST,UP,LOWER_UP")),
+        OK,
+        Role.STANDBY,
+        None,
+        f"does not hold {VIP} ({VIP} on eth1, state DORMANT); {{s}} ok",
+        True,
+    ),
+    (
+        "lower_layer_down",
+        None,
+        vip_on_eth1(link("LOWERLAYERDOWN", "BROADCAST,MULTICAST,UP,LOWER_UP")),
+        OK,
+        Role.STANDBY,
+        None,
+        f"does not hold {VIP} ({VIP} on eth1, state LOWERLAYERDOWN); {{s}} ok",
+        True,
+    ),
+    # Loopback and dummy interfaces report operstate UNKNOWN, carrier on: up.
+    (
+        "state_unknown_is_up",
+        None,
+        vip_on_eth1(link("UNKNOWN", "BROADCAST,NOARP,UP,LOWER_UP")),
+        OK,
+        Role.ACTIVE,
+        None,
+        f"holds {VIP}; {{s}} ok",
+        True,
+    ),
+    (
+        "no_link_line",
+        None,
+        LINK_LO + LINK_ETH0 + ADDR_VIP_ON_ETH1[len(LINKS) :],
+        OK,
+        Role.UNKNOWN,
+        f"{VIP} on eth1: no link line in `ip -o link`",
+        None,
+        True,
+    ),
+    # The same index under another name (renamed between the two commands): not eth1's line.
+    (
+        "link_line_of_another_name",
+        None,
+        vip_on_eth1(link("UP", "UP,LOWER_UP").replace("eth1@if7", "eth9")),
+        OK,
+        Role.UNKNOWN,
+        f"{VIP} on eth1: no link line in `ip -o link`",
+        None,
+        True,
+    ),
+    (
+        "conflicting_link_lines",
+        None,
+        vip_on_eth1(link("UP", "UP,LOWER_UP") + link("DOWN", "NO-CARRIER,UP")),
+        OK,
+        Role.UNKNOWN,
+        f"{VIP} on eth1: conflicting link lines in `ip -o link`",
+        None,
+        True,
+    ),
+    # One interface up is enough (keepalived's VIP on eth0, a leftover on a down macvlan).
+    (
+        "up_on_one_of_two",
+        None,
+        LINK_LO
+        + LINK_ETH0
+        + LINK_MACVLAN_PROTODOWN
+        + ADDR_ON_MACVLAN
+        + "2: eth0    inet 10.99.0.51/32 scope global eth0\n",
+        OK,
+        Role.ACTIVE,
+        None,
+        f"holds {VIP}; {{s}} ok",
+        True,
+    ),
     ("check_absent", None, ADDR_VIP, None, Role.UNKNOWN, "{s}: no result", None, True),
 ]
 
@@ -545,17 +738,26 @@ def test_vip_canonical_ipv6(vip: str) -> None:
     """An IPv6 VIP is matched as an address: `ip` prints it compressed in lower case, whatever
     form the inventory wrote (before the fix, 2001:DB8::10 never matched: the active server read
     as standby)."""
-    addr = "2: ens3    inet6 2001:db8::10/64 scope global nodad \\       valid_lft forever\n"
+    addr = (
+        "2: ens3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP mode DEFAULT\n"
+        "2: ens3    inet6 2001:db8::10/64 scope global nodad \\       valid_lft forever\n"
+    )
     got = LinuxVipKind().interpret(LinuxVipParams(vip=vip), {"addr": addr, "health": OK})
     assert (got.role, got.ready) == (Role.ACTIVE, True)
 
 
 @pytest.mark.parametrize(
     ("interface", "command"),
-    [(None, "ip -o addr show"), ("eth1", "ip -o addr show dev eth1"), ("", "ip -o addr show")],
+    [
+        (None, "ip -o link show; ip -o addr show"),
+        ("eth1", "ip -o link show dev eth1; ip -o addr show dev eth1"),
+        ("", "ip -o link show; ip -o addr show"),
+        ("eth1; reboot", "ip -o link show dev 'eth1; reboot'; ip -o addr show dev 'eth1; reboot'"),
+    ],
 )
 def test_vip_kinds_commands(interface: str | None, command: str) -> None:
-    """The commands run on the server: the address list (of the named interface only)."""
+    """The one command run on the server for the VIP: link lines, then addresses (of the named
+    interface only)."""
     ka = KeepalivedSshKind().probes(
         KeepalivedSshParams(vip=VIP, interface=interface, service_check="pidof keepalived")
     )

@@ -7,8 +7,10 @@ from netmon.kinds.chassis import AristaRedundancyKind, EntityStandbyKind
 from netmon.kinds.cisco_asa import CiscoAsaKind
 from netmon.kinds.cisco_rf import CiscoRfKind
 from netmon.kinds.cli import vendor_kinds
+from netmon.kinds.command import CommandKind
 from netmon.kinds.custom import CustomKind
 from netmon.kinds.fortigate import FortigateHaKind
+from netmon.kinds.frr import FrrVrrpKind
 from netmon.kinds.hsrp import HsrpKind
 from netmon.kinds.iflink import IfLinkKind
 from netmon.kinds.junos_re import JunosReKind
@@ -31,8 +33,10 @@ _ALL: list[PairKind] = [
     EntityStandbyKind(),
     AristaRedundancyKind(),
     CustomKind(),
+    CommandKind(),
     IfLinkKind(),
     KeepalivedSshKind(),
+    FrrVrrpKind(),
     LinuxVipKind(),
     PacemakerKind(),
     PaloAltoHaKind(),
