@@ -7,7 +7,7 @@ LISTEN ?= 127.0.0.1:9580
 # sshd and iproute2 (ip, bridge); Alertmanager (drill silences); prometheus-snmp-exporter, the
 # peer the benchmark's ratios are measured against (the bench test fails without it); PostgreSQL,
 # and Redis with libpq-dev for the real NetBox the tests install from PyPI (tests/netbox_server.py).
-DEBS   := snmpd snmp keepalived openssh-server openssh-client iproute2 openssl prometheus-alertmanager prometheus prometheus-snmp-exporter postgresql redis-server libpq-dev
+DEBS   := snmpd snmp keepalived frr openssh-server openssh-client iproute2 openssl prometheus-alertmanager prometheus prometheus-snmp-exporter postgresql redis-server libpq-dev
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck unit deps deps-system dashboards bench bench-full bench-deps soak fuzz mutate clean

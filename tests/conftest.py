@@ -23,7 +23,7 @@ import pytest
 from .helpers import PORTS
 
 if TYPE_CHECKING:
-    from netmon.lab import Lab
+    from netmon.lab import FrrLab, Lab
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
@@ -182,6 +182,41 @@ def lab() -> Iterator[Lab]:
                 "lab up (namespaces, snmpd, keepalived, sshd, VRRP converged)",
                 time.monotonic() - started,
             )
+        )
+        yield lab
+    finally:
+        lab.down()
+        if not existed:
+            shutil.rmtree(lab.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def frr_lab() -> Iterator[FrrLab]:
+    """The FRR lab (root: vrrpd and zebra in two namespaces, beside the keepalived lab), built
+    once per session for tests/test_frr_lab.py, whose tests restore what they change."""
+    from netmon.lab import FrrLab
+    from netmon.lab.frr import FRR_SBIN
+
+    from .helpers import DELAYS
+
+    require(os.geteuid() == 0, "the FRR lab needs root")
+    for daemon in ("zebra", "vrrpd"):
+        require(
+            (FRR_SBIN / daemon).exists(),
+            f"FRR's {daemon} is not installed (make test installs frr)",
+        )
+    for tool in ("vtysh", "sshd", "ip", "bridge"):
+        require(
+            shutil.which(tool) is not None or Path(f"/usr/sbin/{tool}").exists(),
+            f"{tool} is not installed (make test installs it)",
+        )
+    lab = FrrLab()
+    existed = lab.root.exists()
+    try:
+        started = time.monotonic()
+        lab.up()
+        DELAYS.append(
+            ("FRR lab up (namespaces, zebra, vrrpd, sshd, f1 Master)", time.monotonic() - started)
         )
         yield lab
     finally:

@@ -146,9 +146,12 @@ class FrrVrrpKind:
             if isinstance(addresses, list)
             else ()
         )
+        primary = family.get("primaryAddress")
+        # A backup's primaryAddress is "" (and "::" for an IPv6 part that never started).
+        shown_primary = f"; primary {primary}" if isinstance(primary, str) and primary else ""
         identity = bounded(
             f"{group.get('interface', params.interface)} VRID {params.vrid} IPv{params.family}"
-            f" on {macvlan or 'no macvlan'}; primary {family.get('primaryAddress', '?')}"
+            f" on {macvlan or 'no macvlan'}{shown_primary}"
             + (f"; virtual {', '.join(virtual)}" if virtual else ""),
             MAX_IDENTITY,
         )
