@@ -224,6 +224,7 @@ def test_drill_over_ssh_commands_agrees_with_an_independent_vip_watch(
         ("FRR drill lab-frr: switchover measured by netmon", report["switchover_seconds"])
     )
     DELAYS.append(("FRR drill lab-frr: switchover by an independent VIP watch", independent))
+    DELAYS.append(("FRR drill lab-frr: VIP outage", report["vip_outage_seconds"] or 0.0))
     # netmon never sees the takeover before it happened; it sees it one read round late at
     # most: both members read over SSH (vtysh: 0.3-0.5 s a round here) plus the 0.15 s step
     # between rounds. The watch reads `ip` in two namespaces every 20 ms.
