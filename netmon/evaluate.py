@@ -96,33 +96,47 @@ def vanished(
     return replace(obs, last_read=prior)
 
 
+# A count of received advertisements that stood still for this many master-down intervals makes
+# a backup not ready. Two, not one: a reading's time is taken when its poll starts, before the
+# SSH session is had, so two readings stamped one interval apart may have run vtysh closer.
+SILENT_INTERVALS = 2.0
+
+
 def silent_master(obs: MemberObservation, before: MemberObservation | None) -> MemberObservation:
     """A VRRP backup whose count of received advertisements stopped growing is not ready.
 
     A backup stays backup only while its master's advertisements arrive (FRR counts them in
-    adverRx). A count that did not grow between two readings further apart than the backup's
+    adverRx). A count that stood still across readings for longer than twice the backup's
     Master_Down_Interval means it heard none for longer than it waits before claiming master:
     it is about to take over, or hears its master no more where it should. Either way it is no
-    ready standby, and no evidence that a master is alive. A count that went back is a restarted
-    daemon (counters start again): no judgement. The same reading judged again keeps what was
-    judged of it."""
+    ready standby, and no evidence that a master is alive.
+
+    How long the count stood still is carried from reading to reading (`adverts_since`), so
+    polls closer together than the interval judge it too, and a quick re-read does not undo
+    the judgement. The run starts again at a new count (a count that went back is a restarted
+    vrrpd: counters start again), and at any reading that is not a fresh standby with a count
+    (unreachable, stale, active): no judgement on a gap. The same reading judged again keeps
+    what was judged of it."""
     view = obs.view
-    if (
-        before is None
-        or not obs.fresh
-        or not before.fresh
-        or view.role is not Role.STANDBY
-        or view.adverts_heard is None
-        or view.adverts_within is None
-        or before.view.adverts_heard is None
-        or obs.at <= before.at
-    ):
+    if not obs.fresh or view.role is not Role.STANDBY or view.adverts_heard is None:
+        return obs if obs.adverts_since is None else replace(obs, adverts_since=None)
+    if before is not None and obs.at <= before.at:
         return obs
-    waited = obs.at - before.at
-    if waited <= view.adverts_within or view.adverts_heard != before.view.adverts_heard:
+    same_run = (
+        before is not None
+        and before.fresh
+        and before.view.role is Role.STANDBY
+        and before.view.adverts_heard == view.adverts_heard
+        and before.adverts_since is not None
+    )
+    since = before.adverts_since if same_run and before is not None else obs.at
+    assert since is not None
+    obs = replace(obs, adverts_since=since)
+    still = obs.at - since
+    if view.adverts_within is None or still <= SILENT_INTERVALS * view.adverts_within:
         return obs
     reason = (
-        f"hears no advertisement: adverRx stayed {view.adverts_heard} for {waited:.0f}s"
+        f"hears no advertisement: adverRx stayed {view.adverts_heard} for {still:.0f}s"
         f" (master down interval {view.adverts_within:g}s)"
     )
     return replace(obs, view=replace(view, ready=False, reason=reason, peer_active=None))

@@ -412,6 +412,10 @@ class MemberObservation:
     last_read: Role | None = None
     # This member's `fault` is its own row having vanished after it was read (see evaluate).
     vanished: bool = False
+    # Since when this member's count of received VRRP advertisements (`view.adverts_heard`)
+    # has been the one it reads now: the reading time of the first of the readings in a row
+    # with that count (see evaluate.silent_master).
+    adverts_since: float | None = None
 
 
 @dataclass(frozen=True)

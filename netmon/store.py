@@ -237,7 +237,7 @@ def _forget_reads(status: PairStatus, old: PairSpec, new: PairSpec) -> PairStatu
     before = {m.name: m for m in old.members}
     changed = {m.name for m in new.members if before.get(m.name) != m}
     members = tuple(
-        replace(o, last_read=None, vanished=False) if o.member in changed else o
+        replace(o, last_read=None, vanished=False, adverts_since=None) if o.member in changed else o
         for o in status.members
     )
     return replace(status, members=members)

@@ -24,10 +24,11 @@ table: `unknown` with a bounded reason, never `active`. Output beyond MAX_OUTPUT
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import regex
 
 from netmon.kinds.base import ParamProblem
 from netmon.kinds.custom import ROLE_NAMES
@@ -38,9 +39,10 @@ MATCHES = ("exact", "regex", "json")
 MAX_OUTPUT = 1 << 20  # characters of output parsed (1 MiB); more is `unknown`
 MAX_PATH = 32  # segments of a JSON path
 SHOWN = 40  # characters of device text in a reason
-# A simple guard against catastrophic backtracking (Python's re has no timeout): a quantified
-# group that itself ends in a quantifier, as in (a+)+, (a*)*, (\w+\s?)*, (x{1,9}){2,}.
-NESTED_QUANTIFIER = re.compile(r"[+*}]\)[+*{]")
+# A pattern is run by the `regex` module with a time limit: no guard on the pattern's text
+# catches every expression that backtracks for minutes ((\w+\s?)*, (a|aa)+, ...), and a search
+# runs on the event loop, where one stuck search would stall every pair's poll.
+MATCH_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,8 @@ def json_path(path: str) -> tuple[str, ...] | None:
 
 def _regex_problems(pattern: str) -> list[ParamProblem]:
     try:
-        compiled = re.compile(pattern, re.MULTILINE)
-    except re.error as exc:
+        compiled = regex.compile(pattern, regex.MULTILINE)
+    except (regex.error, RecursionError) as exc:
         return [("pattern", f"not a regular expression: {exc}")]
     if "value" not in compiled.groupindex and compiled.groups != 1:
         return [
@@ -75,9 +77,6 @@ def _regex_problems(pattern: str) -> list[ParamProblem]:
                 f"needs one capture group or a group named `value`, has {compiled.groups} groups",
             )
         ]
-    if NESTED_QUANTIFIER.search(pattern):
-        return [("pattern", "a repeated group ending in a quantifier (like (a+)+) can backtrack "
-                            "for ever: write it without the nested repetition")]  # fmt: skip
     return []
 
 
@@ -100,7 +99,8 @@ def _walk(document: Any, segments: tuple[str, ...]) -> tuple[Any, str | None]:
                 return None, f"no {where} in the JSON"
             node = node[segment]
         elif isinstance(node, list):
-            if not segment.isdigit() or int(segment) >= len(node):
+            # ASCII digits only: "²".isdigit() is true and int("²") raises.
+            if not (segment.isascii() and segment.isdigit()) or int(segment) >= len(node):
                 return None, f"no {where} in the JSON (a list of {len(node)})"
             node = node[int(segment)]
         else:
@@ -174,10 +174,16 @@ class CommandKind:
             return output.strip()
         if params.match == "regex":
             try:
-                compiled = re.compile(params.pattern or "", re.MULTILINE)
-                found = compiled.search(output)
-            except (re.error, RecursionError):
+                compiled = regex.compile(params.pattern or "", regex.MULTILINE)
+                found = compiled.search(output, timeout=MATCH_SECONDS)
+            except (regex.error, RecursionError):
                 return MemberView(Role.UNKNOWN, reason="pattern: not a usable regular expression")
+            except TimeoutError:
+                return MemberView(
+                    Role.UNKNOWN,
+                    reason=f"pattern: no answer within {MATCH_SECONDS:g}s on this output"
+                    " (a pattern that backtracks: write it without nested repetition)",
+                )
             if found is None:
                 return _no_match("output does not match the pattern", output)
             group = found.group("value") if "value" in compiled.groupindex else found.group(1)

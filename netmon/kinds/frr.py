@@ -56,13 +56,28 @@ def show_command(params: FrrVrrpParams) -> str:
     return f"{params.vtysh} -c {shlex.quote(show)} 2>&1"
 
 
+MAX_STARTS = 64  # lines tried as the JSON's first: a notice may come first, and may hold "["
+
+
 def _json_in(output: str) -> Any:
-    """The JSON array in vtysh's output, after any notice it printed first; raises ValueError."""
-    start = output.find("[")
-    if start < 0:
-        raise ValueError("no JSON")
-    value, _ = json.JSONDecoder().raw_decode(output[start:])
-    return value
+    """The JSON array in vtysh's output: the first line starting with "[" that begins a JSON
+    value, after any notice printed first (FRR's log lines hold "[EC 100663299]", sudo its
+    "[sudo]"); raises ValueError when no line does."""
+    decoder = json.JSONDecoder()
+    at = 0
+    for _ in range(MAX_STARTS):
+        start = output.find("[", at)
+        if start < 0:
+            break
+        at = start + 1
+        if output[output.rfind("\n", 0, start) + 1 : start].strip():
+            continue  # not the first character of its line: a notice's bracket
+        try:
+            value, _ = decoder.raw_decode(output[start:])
+        except ValueError:
+            continue
+        return value
+    raise ValueError("no JSON")
 
 
 def _int(value: object) -> int | None:
