@@ -48,6 +48,7 @@ from netmon.drills.journal import (
 )
 from netmon.drills.runner import DrillRunner
 from netmon.errors import CollectorError, ConfigError
+from netmon.evaluate import needs_recheck
 from netmon.exporter import MetricsServer, snapshot_source
 from netmon.history import history_path, open_history
 from netmon.inventory.live import LiveSource, SourceError, read_source
@@ -186,6 +187,8 @@ class Daemon:
         self.address: tuple[str, int] | None = None
         self.traps: TrapReceiver | None = None
         self._trap_pending: set[str] = set()
+        # Pairs whose dual-active window a background poll will settle (see _scheduled_poll).
+        self._settling: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         # When each pair's current poll was due (from the scheduler), to measure how late it ran.
         self._due: dict[str, float] = {}
@@ -233,7 +236,7 @@ class Daemon:
         # Traps come in bursts (one per instance and MIB): let the burst land, then poll once.
         await asyncio.sleep(0.05)
         self._trap_pending.discard(pair)
-        await self.poller.poll_pair(pair)
+        await self._poll(pair)
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -393,7 +396,32 @@ class Daemon:
             lag = max(0.0, time.time() - due)
             self.store.record_poll_lag(lag)
             self.lag_samples.append(lag)
-        await self.poller.poll_pair(name)
+        await self._poll(name)
+
+    async def _poll(self, name: str) -> None:
+        """One poll of a pair; a dual-active window it leaves pending is settled by a poll of
+        its own once the split-brain debounce has passed.
+
+        Not settled inside the poll: sleeping out the debounce and polling again there (under
+        the pair's lock) kept the scheduled job running past its next fire time, and APScheduler
+        skipped that run: every split-brain or failover counted a missed poll, and two within
+        10 minutes raised NetmonFallingBehind, a false ticket about netmon itself."""
+        status = await self.poller.poll_pair(name, settle=False)
+        pair = self.poller.inventory.pair(name)
+        wait = needs_recheck(status, pair) if status is not None and pair is not None else None
+        if wait is not None and name not in self._settling:
+            self._settling.add(name)
+            task = asyncio.get_running_loop().create_task(self._settle(name, wait))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _settle(self, name: str, wait: float) -> None:
+        try:
+            await asyncio.sleep(wait + 0.01)
+        finally:
+            self._settling.discard(name)
+        # The debounce has passed: this poll's verdict is settled (split-brain, or one active).
+        await self.poller.poll_pair(name, settle=False)
 
     def reload(self) -> bool:
         """SIGHUP. A written inventory is read again; a source file is read again (its settings)
